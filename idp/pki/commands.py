@@ -1,0 +1,108 @@
+"""``idp certs ...``: generate the demo PKI and report on trusted CA certificates and CRLs.
+
+The ``certs`` click group is self-contained; the main ``idp`` command registers it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import click
+
+from .errors import ProfileError
+from .store import TrustStore
+
+WARN_DAYS = 30
+DEFAULT_PROFILES = os.environ.get("IDP_CERT_PROFILES", "certs/profiles")
+
+
+def _days(until: dt.datetime | None, now: dt.datetime) -> int | None:
+    return None if until is None else (until - now).days
+
+
+def _state(days: int | None) -> str:
+    if days is None:
+        return "ok"
+    return "expired" if days < 0 else ("warning" if days < WARN_DAYS else "ok")
+
+
+@click.group("certs")
+def certs() -> None:
+    """Certificate trust profiles and the demo PKI."""
+
+
+@certs.command("demo")
+@click.option("--out", "out_dir", default="certs/demo", show_default=True,
+              type=click.Path(file_okay=False), help="Where to write the demo PKI.")
+@click.option("--profiles", "profiles_dir", default=DEFAULT_PROFILES, show_default=True,
+              type=click.Path(file_okay=False), help="Where to write the demo trust profiles.")
+def demo_command(out_dir: str, profiles_dir: str) -> None:
+    """Generate three demo CAs, their users' certificates, CRLs and trust profiles."""
+    from .demo import generate
+    try:
+        manifest = generate(out_dir, profiles_dir)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the demo PKI: {exc.strerror}: {exc.filename}")
+    click.echo(f"demo PKI: {len(manifest['cas'])} CAs, {len(manifest['certificates'])} "
+               f"certificates in {out_dir} (keys and .p12 in {Path(out_dir) / 'private'}, "
+               f"password {manifest['password']!r}); profiles in {profiles_dir}")
+
+
+def collect_status(store: TrustStore, now: dt.datetime) -> dict:
+    """What ``status`` reports, as data."""
+    problems = list(store.problems) + store.warm()
+    cas, crls = [], []
+    for profile in store.profiles.values():
+        for role, certs_ in (("root", profile.roots), ("intermediate", profile.intermediates)):
+            for cert in certs_:
+                days = _days(cert.not_valid_after_utc, now)
+                cas.append({"profile": profile.name, "role": role,
+                            "subject": cert.subject.rfc4514_string(),
+                            "not_after": cert.not_valid_after_utc.isoformat(), "days_left": days,
+                            "state": _state(days)})
+    for source, crl in sorted(store.revocation.cached_crls().items()):
+        nxt = crl.next_update_utc
+        days = _days(nxt, now)
+        crls.append({"source": source, "issuer": crl.issuer.rfc4514_string(),
+                     "next_update": nxt.isoformat() if nxt else None, "days_left": days,
+                     "revoked": sum(1 for _ in crl), "state": _state(days)})
+    return {"profiles": sorted(store.profiles), "ca_certificates": cas, "crls": crls,
+            "problems": problems}
+
+
+@certs.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--profiles", "profiles_dir", default=DEFAULT_PROFILES, show_default=True,
+              help="Directory of trust profiles.")
+def status_command(as_json: bool, profiles_dir: str) -> None:
+    """List trusted CA certificates and CRLs with days to expiry (warns under 30 days)."""
+    if not Path(profiles_dir).is_dir():
+        raise click.ClickException(f"no trust profile directory at {profiles_dir}")
+    try:
+        store = TrustStore.from_directory(profiles_dir)
+        report = collect_status(store, dt.datetime.now(dt.timezone.utc))
+    except (ProfileError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0])
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for ca in report["ca_certificates"]:
+            flag = {"ok": "", "warning": "  WARNING: expires soon", "expired": "  EXPIRED"}[ca["state"]]
+            click.echo(f"CA   {ca['profile']:<16} {ca['role']:<12} {ca['days_left']:>6} days  "
+                       f"{ca['subject']}{flag}")
+        for crl in report["crls"]:
+            flag = {"ok": "", "warning": "  WARNING: next update soon",
+                    "expired": "  EXPIRED"}[crl["state"]]
+            days = "-" if crl["days_left"] is None else crl["days_left"]
+            click.echo(f"CRL  {crl['issuer']:<40} {days:>6} days  {crl['revoked']} revoked  "
+                       f"{crl['source']}{flag}")
+        for problem in report["problems"]:
+            click.echo(f"problem: {problem}", err=True)
+        if not report["profiles"]:
+            click.echo("no trust profiles loaded", err=True)
+    bad = report["problems"] or any(x["state"] == "expired"
+                                    for x in report["ca_certificates"] + report["crls"])
+    if bad:
+        raise SystemExit(1)
