@@ -1,0 +1,67 @@
+"""idp: unified identity authentication server."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Settings
+
+__version__ = "0.1.0"
+
+
+def create_app(settings: Settings | None = None, *, store=None) -> Flask:
+    from .core import IdpCore
+    from .extensions import csrf, db
+    from .protocols.oidc.server import create_authorization_server
+    from .web.i18n import init_i18n
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_NAME="idp_ui",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=3600,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_AS_ASCII=False,
+        IDP_SETTINGS=settings,
+    )
+    db.init_app(app)
+    csrf.init_app(app)
+    init_i18n(app)
+
+    core = IdpCore(settings, store=store)
+    app.extensions["idp"] = core
+
+    with app.app_context():
+        if settings.create_schema:
+            from .migrate import upgrade
+            upgrade(app)
+        core.server = create_authorization_server(app)
+
+    from .protocols.oidc.views import bp as oidc_bp
+    from .web.errors import register_error_handlers
+    from .web.views import bp as web_bp
+    from .web.health import bp as health_bp
+
+    app.register_blueprint(oidc_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(health_bp)
+    csrf.exempt(oidc_bp)
+    csrf.exempt(health_bp)
+    register_error_handlers(app)
+    return app
+
+
+def _database_uri(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        import os
+        path = url[len("sqlite:///"):]
+        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        return "sqlite:///" + os.path.abspath(path)
+    return url

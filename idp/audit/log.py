@@ -1,0 +1,76 @@
+"""Writing and verifying the audit chain: each record's hash covers the previous record's hash."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..identity.numbers import mask_id_number
+from .models import AuditEvent
+
+log = logging.getLogger("idp.audit")
+GENESIS = "0" * 64
+_T = AuditEvent.__table__
+_lock = threading.Lock()
+_MASKED_KEYS = {"id_number", "username"}
+
+
+def _digest(seq: int, at: float, event: str, data: dict, prev_hash: str) -> str:
+    body = json.dumps({"seq": seq, "at": repr(at), "event": event, "data": data, "prev": prev_hash},
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _sanitize(data: dict) -> dict:
+    clean = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key in _MASKED_KEYS and isinstance(value, str):
+            value = mask_id_number(value)
+        clean[key] = value if isinstance(value, (str, int, float, bool, list, dict)) else str(value)
+    return clean
+
+
+def record(event: str, **data) -> None:
+    """Append an event in its own transaction (independent of the request's)."""
+    payload = _sanitize(data)
+    engine = db.engine
+    with _lock:
+        for _ in range(5):
+            try:
+                with engine.begin() as conn:
+                    last = conn.execute(select(_T.c.seq, _T.c.hash).order_by(_T.c.seq.desc()).limit(1)).first()
+                    seq = (last.seq + 1) if last else 1
+                    prev = last.hash if last else GENESIS
+                    at = time.time()
+                    conn.execute(insert(_T).values(seq=seq, at=at, event=event, data=payload, prev_hash=prev,
+                                                   hash=_digest(seq, at, event, payload, prev)))
+                log.info("audit %s %s", event, json.dumps(payload, ensure_ascii=False))
+                return
+            except IntegrityError:
+                continue  # another worker appended concurrently; chain onto its record
+    log.error("audit event %s could not be appended", event)
+
+
+def verify() -> tuple[bool, list[str]]:
+    """Walk the chain; returns (ok, problems) naming each bad record by seq."""
+    problems = []
+    prev = GENESIS
+    expected_seq = 1
+    for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+        if row.seq != expected_seq:
+            problems.append(f"record seq {expected_seq} is missing (next is {row.seq})")
+        if row.prev_hash != prev:
+            problems.append(f"record seq {row.seq} does not chain to the previous record")
+        if _digest(row.seq, row.at, row.event, row.data, row.prev_hash) != row.hash:
+            problems.append(f"record seq {row.seq} was modified")
+        prev = row.hash
+        expected_seq = row.seq + 1
+    return not problems, problems

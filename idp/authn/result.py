@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+# Assurance levels, lowest first. Trust profiles grant one of the certificate levels.
+ACR_PASSWORD = "urn:idp:loa:1"
+ACR_CERTIFICATE = "urn:idp:loa:2"
+ACR_HARDWARE_CERTIFICATE = "urn:idp:loa:3"
+ACR_LEVELS = {ACR_PASSWORD: 1, ACR_CERTIFICATE: 2, ACR_HARDWARE_CERTIFICATE: 3}
+
+
+def acr_level(acr: str | None) -> int:
+    return ACR_LEVELS.get(acr or "", 0)
+
+
+def acr_satisfies(have: str | None, requested: list[str]) -> bool:
+    """True when the session's acr is at least as strong as the weakest known requested value."""
+    known = [acr_level(a) for a in requested if a in ACR_LEVELS]
+    if not known:
+        return True  # acr_values is a voluntary request; unknown values do not block login
+    return acr_level(have) >= min(known)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    person_id: int
+    method: str                      # "password" | "certificate"
+    acr: str
+    amr: tuple[str, ...]
+    auth_time: int = field(default_factory=lambda: int(time.time()))
+    certificate: dict | None = None  # issuer, serial, profile, fingerprint
+    entity_id: int | None = None     # enterprise context (certificate of a legal person)

@@ -1,0 +1,280 @@
+"""The `idp` operator command. Every command accepts --json; bad input gives a one-line error."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .config import Settings
+from .errors import ConfigError, IdpError
+
+_app = None
+
+
+def get_app():
+    global _app
+    if _app is None:
+        from . import create_app
+        _app = create_app(Settings.from_env())
+    return _app
+
+
+def emit(as_json: bool, data, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if as_json else text)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group(help="Unified identity authentication server: operator commands.")
+def cli():
+    pass
+
+
+# --- db ---------------------------------------------------------------------------
+@cli.group(help="Database schema.")
+def db():
+    pass
+
+
+@db.command("upgrade", help="Apply all Alembic migrations.")
+@json_option
+def db_upgrade(as_json):
+    from .migrate import current, upgrade
+    app = get_app()
+    upgrade(app)
+    revision = current(app)
+    emit(as_json, {"revision": revision}, f"database at revision {revision}")
+
+
+@db.command("revision", help="Create a migration from model changes (developers).")
+@click.option("-m", "--message", required=True, help="Readable slug, e.g. 'add consents'.")
+def db_revision(message):
+    from alembic import command
+    from .migrate import alembic_config
+    app = get_app()
+    with app.app_context():
+        command.revision(alembic_config(app), message=message, autogenerate=True)
+
+
+# --- users ------------------------------------------------------------------------
+@cli.group(help="Natural persons.")
+def users():
+    pass
+
+
+@users.command("add", help="Add a person keyed by national ID number.")
+@click.option("--id-number", required=True)
+@click.option("--name", required=True)
+@click.option("--password", required=True)
+@click.option("--phone")
+@click.option("--email")
+@click.option("--admin", is_flag=True, help="Grant the administrator role.")
+@json_option
+def users_add(id_number, name, password, phone, email, admin, as_json):
+    from .identity.service import create_person
+    with get_app().app_context():
+        person = create_person(id_number=id_number, name=name, password=password, phone=phone, email=email,
+                               is_admin=admin)
+        emit(as_json, {"sub": person.public_id, "name": person.name},
+             f"added {person.name} (sub {person.public_id})")
+
+
+# --- entities ---------------------------------------------------------------------
+@cli.group(help="Legal entities and their representatives.")
+def entities():
+    pass
+
+
+@entities.command("add", help="Add a legal entity keyed by unified social credit code.")
+@click.option("--uscc", required=True)
+@click.option("--name", required=True)
+@json_option
+def entities_add(uscc, name, as_json):
+    from .identity.service import create_entity
+    with get_app().app_context():
+        entity = create_entity(uscc=uscc, name=name)
+        emit(as_json, {"uscc": entity.uscc, "name": entity.name}, f"added {entity.name} ({entity.uscc})")
+
+
+@entities.command("link", help="Make a person legal representative or agent of an entity.")
+@click.option("--uscc", required=True)
+@click.option("--id-number", required=True)
+@click.option("--role", required=True, type=click.Choice(["legal_representative", "agent"]))
+@json_option
+def entities_link(uscc, id_number, role, as_json):
+    from .identity.service import link_representative
+    with get_app().app_context():
+        link = link_representative(uscc=uscc, id_number=id_number, role=role)
+        emit(as_json, {"uscc": link.entity.uscc, "person": link.person.public_id, "role": role},
+             f"{link.person.name} is now {role} of {link.entity.name}")
+
+
+# --- clients ----------------------------------------------------------------------
+@cli.group(help="Relying parties (department portals).")
+def clients():
+    pass
+
+
+@clients.command("add", help="Register a client; prints its client_id and client_secret.")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
+@click.option("--backchannel-logout-uri")
+@click.option("--public", is_flag=True, help="Public client (no secret; PKCE required).")
+@click.option("--scope", "scopes", multiple=True, help="Allowed scope (repeatable, or space-separated).")
+@click.option("--grant-type", "grant_types", multiple=True)
+@click.option("--auth-method", type=click.Choice(["client_secret_basic", "client_secret_post",
+                                                  "private_key_jwt", "none"]))
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public keys for private_key_jwt.")
+@click.option("--id-token-alg", default="RS256", type=click.Choice(["RS256", "ES256"]))
+@click.option("--sector-identifier", help="Host name; gives pairwise subjects.")
+@click.option("--third-party", is_flag=True, help="Ask the person's consent before releasing claims.")
+@click.option("--client-id", help="Choose the client_id instead of a random one.")
+@json_option
+def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, public, scopes, grant_types,
+                auth_method, jwks_file, id_token_alg, sector_identifier, third_party, client_id, as_json):
+    from .clients.service import register_client
+    jwks = None
+    if jwks_file:
+        try:
+            jwks = json.load(open(jwks_file, encoding="utf-8"))
+        except ValueError as exc:
+            raise IdpError(f"--jwks-file is not valid JSON: {exc}") from None
+    scope_list = [s for item in scopes for s in item.split()] or None
+    with get_app().app_context():
+        registered = register_client(
+            name=name, redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(post_logout),
+            backchannel_logout_uri=backchannel_logout_uri, public=public, scopes=scope_list,
+            grant_types=list(grant_types) or None, auth_method=auth_method, jwks=jwks, id_token_alg=id_token_alg,
+            sector_identifier=sector_identifier, first_party=not third_party, client_id=client_id)
+        data = {"client_id": registered.client.client_id, "client_secret": registered.client_secret}
+        text = f"client_id:     {data['client_id']}"
+        if registered.client_secret:
+            text += f"\nclient_secret: {registered.client_secret}\n(the secret is shown only now)"
+        emit(as_json, data, text)
+
+
+@clients.command("list", help="List registered clients.")
+@json_option
+def clients_list(as_json):
+    from .clients.service import list_clients
+    with get_app().app_context():
+        rows = [c.to_public_dict() for c in list_clients()]
+        text = "\n".join(f"{r['client_id']}\t{r['client_name']}\t{' '.join(r['redirect_uris'])}" for r in rows)
+        emit(as_json, rows, text or "no clients")
+
+
+# --- keys -------------------------------------------------------------------------
+@cli.group(help="Signing keys.")
+def keys():
+    pass
+
+
+def _key_dict(row):
+    return {"kid": row.kid, "alg": row.alg, "status": row.status, "created_at": row.created_at.isoformat()}
+
+
+@keys.command("list", help="List signing keys and their state.")
+@json_option
+def keys_list(as_json):
+    with get_app().app_context():
+        manager = get_app().extensions["idp"].keys
+        manager.ensure_active_keys()
+        rows = [_key_dict(k) for k in manager.list_keys()]
+        emit(as_json, rows, "\n".join(f"{r['kid']}\t{r['alg']}\t{r['status']}" for r in rows))
+
+
+@keys.command("rotate", help="Make a new key active; the previous one stays published.")
+@click.option("--alg", type=click.Choice(["RS256", "ES256"]), help="Only this algorithm (default: all).")
+@json_option
+def keys_rotate(alg, as_json):
+    with get_app().app_context():
+        created = get_app().extensions["idp"].keys.rotate(alg)
+        rows = [_key_dict(k) for k in created]
+        emit(as_json, rows, "\n".join(f"new active key {r['kid']} ({r['alg']})" for r in rows))
+
+
+@keys.command("retire", help="Stop publishing a non-active key.")
+@click.argument("kid")
+@json_option
+def keys_retire(kid, as_json):
+    with get_app().app_context():
+        row = get_app().extensions["idp"].keys.retire(kid)
+        emit(as_json, _key_dict(row), f"retired {row.kid}")
+
+
+# --- audit ------------------------------------------------------------------------
+@cli.group(help="Audit log.")
+def audit():
+    pass
+
+
+@audit.command("verify", help="Check the hash chain; names every altered or missing record.")
+@json_option
+def audit_verify(as_json):
+    from .audit.log import verify
+    with get_app().app_context():
+        ok, problems = verify()
+        emit(as_json, {"ok": ok, "problems": problems}, "audit chain intact" if ok else "\n".join(problems))
+        if not ok:
+            sys.exit(1)
+
+
+# --- run / demo -------------------------------------------------------------------
+@cli.command("run", help="Development server.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
+def run(host, port):
+    app = get_app()
+    with app.app_context():
+        app.extensions["idp"].keys.ensure_active_keys()
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@cli.command("config", help="Show every setting, its environment variable and default.")
+@json_option
+def config_doc(as_json):
+    rows = Settings.documentation()
+    emit(as_json, [{"env": e, "default": d, "doc": doc} for e, d, doc in rows],
+         "\n".join(f"{e:28} {d:28} {doc}" for e, d, doc in rows))
+
+
+def _register_optional_groups():
+    from .demo import demo
+    cli.add_command(demo)
+    try:
+        from .pki.commands import certs
+    except ImportError:
+        return
+    cli.add_command(certs)
+
+
+def main(argv=None) -> int:
+    _register_optional_groups()
+    try:
+        cli.main(args=argv, prog_name="idp", standalone_mode=False)
+    except click.UsageError as exc:
+        ctx = exc.ctx
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        return 2
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    except IdpError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

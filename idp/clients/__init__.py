@@ -1,0 +1,1 @@
+"""Relying parties (OIDC clients) registered with the server."""

@@ -1,0 +1,186 @@
+"""Settings: one typed, frozen object read from ``IDP_*`` environment variables.
+
+Every option has a documented default (see README "Configuration"); ``Settings.from_env``
+reports every invalid or missing setting at once, naming each variable.
+"""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true/false")
+
+
+def _parse_positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _parse_networks(raw: str) -> tuple[ipaddress._BaseNetwork, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in _parse_list(raw))
+
+
+def _parse_issuer(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL")
+    if parts.query or parts.fragment:
+        raise ValueError("must not contain a query or fragment (OIDC Discovery 3)")
+    if parts.scheme == "http" and parts.hostname not in {"localhost", "127.0.0.1", "::1"}:
+        raise ValueError("must use https (http is allowed only for localhost)")
+    return raw.rstrip("/")
+
+
+def _parse_secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters of random data")
+    return raw
+
+
+def _parse_master_key(raw: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("must be base64url") from exc
+    if len(key) != 32:
+        raise ValueError("must decode to 32 bytes (AES-256)")
+    return key
+
+
+def _parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError("must be one of " + ", ".join(choices))
+        return raw
+
+    return parse
+
+
+def _setting(env: str, default: Any, parse: Callable[[str], Any], doc: str, required: bool = False):
+    return field(default=default, metadata={"env": env, "parse": parse, "doc": doc, "required": required})
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str = _setting("IDP_ISSUER", "http://localhost:8000", _parse_issuer,
+                           "Issuer identifier; the public base URL of the server.")
+    database_url: str = _setting("IDP_DATABASE_URL", "sqlite:///var/idp.db", str,
+                                 "SQLAlchemy URL (sqlite:///path or postgresql+psycopg://...).")
+    secret_key: str = _setting("IDP_SECRET_KEY", None, _parse_secret,
+                               "Signs cookies and CSRF tokens; at least 32 random characters.", required=True)
+    master_key: bytes | None = _setting("IDP_MASTER_KEY", None, _parse_master_key,
+                                        "base64url 32-byte key encrypting signing keys at rest; "
+                                        "derived from IDP_SECRET_KEY when unset.")
+    master_key_file: str | None = _setting("IDP_MASTER_KEY_FILE", None, str,
+                                           "File holding the master key (alternative to IDP_MASTER_KEY).")
+    pairwise_salt: str | None = _setting("IDP_PAIRWISE_SALT", None, _parse_secret,
+                                         "Salt of pairwise subject identifiers (OIDC Core 8.1); derived "
+                                         "from IDP_SECRET_KEY when unset. Changing it changes pairwise subs.")
+    session_backend: str = _setting("IDP_SESSION_BACKEND", "sql", _parse_choice("sql", "redis", "memory"),
+                                    "Where SSO sessions, throttles and one-time values live.")
+    redis_url: str = _setting("IDP_REDIS_URL", "redis://127.0.0.1:6379/0", str,
+                              "Redis URL, used when IDP_SESSION_BACKEND=redis.")
+    session_ttl: int = _setting("IDP_SESSION_TTL", 8 * 3600, _parse_positive_int,
+                                "Lifetime of an SSO session in seconds.")
+    code_ttl: int = _setting("IDP_CODE_TTL", 60, _parse_positive_int,
+                             "Lifetime of an authorization code in seconds.")
+    access_token_ttl: int = _setting("IDP_ACCESS_TOKEN_TTL", 900, _parse_positive_int,
+                                     "Lifetime of an access token in seconds.")
+    id_token_ttl: int = _setting("IDP_ID_TOKEN_TTL", 3600, _parse_positive_int,
+                                 "Lifetime of an ID token in seconds.")
+    refresh_token_ttl: int = _setting("IDP_REFRESH_TOKEN_TTL", 30 * 86400, _parse_positive_int,
+                                      "Lifetime of a refresh token family in seconds.")
+    access_token_alg: str = _setting("IDP_ACCESS_TOKEN_ALG", "ES256", _parse_choice("ES256", "RS256"),
+                                     "Signature algorithm of JWT access tokens (RFC 9068).")
+    login_max_failures: int = _setting("IDP_LOGIN_MAX_FAILURES", 5, _parse_positive_int,
+                                       "Failed logins per account before it is locked for a period.")
+    login_ip_max_failures: int = _setting("IDP_LOGIN_IP_MAX_FAILURES", 30, _parse_positive_int,
+                                          "Failed logins per client IP before it is locked for a period.")
+    login_lock_seconds: int = _setting("IDP_LOGIN_LOCK_SECONDS", 900, _parse_positive_int,
+                                       "How long an account or IP stays locked.")
+    login_slowdown: bool = _setting("IDP_LOGIN_SLOWDOWN", True, _parse_bool,
+                                    "Delay responses after repeated failures before locking.")
+    trusted_proxies: tuple = _setting("IDP_TRUSTED_PROXIES", (), _parse_networks,
+                                      "Comma-separated proxy addresses/CIDRs whose forwarding headers "
+                                      "(X-Forwarded-For, X-SSL-Client-Cert) are believed.")
+    backchannel_timeout: int = _setting("IDP_BACKCHANNEL_TIMEOUT", 5, _parse_positive_int,
+                                        "Seconds to wait for a relying party's back-channel logout endpoint.")
+    backchannel_retries: int = _setting("IDP_BACKCHANNEL_RETRIES", 3, _parse_positive_int,
+                                        "Delivery attempts for a back-channel logout token.")
+    default_locale: str = _setting("IDP_DEFAULT_LOCALE", "zh", _parse_choice("zh", "en"),
+                                   "Language of pages when the browser expresses no preference.")
+    trust_profiles_dir: str = _setting("IDP_TRUST_PROFILES_DIR", "certs/profiles", str,
+                                       "Directory of CA trust profiles.")
+    create_schema: bool = _setting("IDP_CREATE_SCHEMA", False, _parse_bool,
+                                   "Run database migrations at start-up (development and demo).")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            meta = f.metadata
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+                continue
+            raw = environ.get(meta["env"])
+            if raw is None or raw == "":
+                if meta["required"]:
+                    problems.append(f"{meta['env']} is required: {meta['doc']}")
+                continue
+            try:
+                values[f.name] = meta["parse"](raw)
+            except ValueError as exc:
+                problems.append(f"{meta['env']}={raw!r} is invalid: {exc}")
+        unknown = sorted(k for k in overrides if k not in {f.name for f in fields(cls)})
+        problems.extend(f"unknown setting {name!r}" for name in unknown)
+        if problems:
+            raise ConfigError(problems)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        problems = []
+        if not self.secret_key or len(self.secret_key) < 32:
+            problems.append("IDP_SECRET_KEY must be at least 32 characters of random data")
+        if not (self.database_url.startswith("sqlite") or self.database_url.startswith("postgresql")):
+            problems.append("IDP_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        if self.master_key_file and not os.path.isfile(self.master_key_file):
+            problems.append(f"IDP_MASTER_KEY_FILE={self.master_key_file!r} does not exist")
+        if problems:
+            raise ConfigError(problems)
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Secure cookies everywhere except plain-http localhost development."""
+        return urlsplit(self.issuer).scheme == "https"
+
+    @staticmethod
+    def documentation() -> list[tuple[str, str, str]]:
+        """(variable, default, description) for every setting, for the README and `idp config`."""
+        rows = []
+        for f in fields(Settings):
+            default = "(required)" if f.metadata["required"] else repr(f.default)
+            rows.append((f.metadata["env"], default, f.metadata["doc"]))
+        return rows

@@ -1,0 +1,33 @@
+"""The services one app instance holds: settings, keys, stores, sessions, throttles, notifier."""
+from __future__ import annotations
+
+import hashlib
+
+from .audit.log import record as audit_record
+from .authn.throttle import LoginThrottle
+from .keys.sealing import load_master_key
+from .keys.service import KeyManager
+from .sessions.backchannel import BackchannelNotifier
+from .sessions.sso import SessionManager
+from .storage import create_store
+
+
+class IdpCore:
+    def __init__(self, settings, store=None):
+        self.settings = settings
+        self.store = store or create_store(settings)
+        self.keys = KeyManager(load_master_key(settings))
+        self.sessions = SessionManager(self.store, settings.session_ttl)
+        self.throttle = LoginThrottle(self.store, max_failures=settings.login_max_failures,
+                                      ip_max_failures=settings.login_ip_max_failures,
+                                      lock_seconds=settings.login_lock_seconds,
+                                      slowdown=settings.login_slowdown)
+        self.notifier = BackchannelNotifier(timeout=settings.backchannel_timeout,
+                                            retries=settings.backchannel_retries)
+        self.pairwise_salt = settings.pairwise_salt or hashlib.sha256(
+            ("pairwise\x00" + settings.secret_key).encode("utf-8")).hexdigest()
+        self.server = None  # the Authlib AuthorizationServer, set by create_app
+        self.logout_listeners: list = []  # called with each ended SsoSession (e.g. CAS single logout)
+
+    def audit(self, event: str, **data) -> None:
+        audit_record(event, **data)

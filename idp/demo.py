@@ -1,0 +1,94 @@
+"""`idp demo`: seed a demo realm and run the server with two demo department portals."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+DEMO_CITIZEN = {"id_number": "11010519491231002X", "name": "张三", "password": "zhangsan-2026",
+                "phone": "13800138000", "email": "zhangsan@example.gov.cn"}
+DEMO_ENTITY = {"uscc": "91350100M000100Y43", "name": "示范科技有限公司"}
+DEMO_PORTALS = (
+    {"client_id": "demo-portal-a", "name": "社保服务门户 Social Security Portal", "port": 9001},
+    {"client_id": "demo-portal-b", "name": "公积金服务门户 Housing Fund Portal", "port": 9002},
+)
+
+
+def portal_secret(secret_key: str, client_id: str) -> str:
+    import hashlib
+    return hashlib.sha256(f"demo portal\x00{client_id}\x00{secret_key}".encode()).hexdigest()
+
+
+def seed(app, host: str = "localhost") -> list[dict]:
+    """Idempotently create the demo citizen, entity and portal clients; returns portal settings."""
+    from .clients.models import Client
+    from .clients.service import register_client
+    from .extensions import db
+    from .identity.service import create_entity, create_person, find_entity, find_person_by_id_number, \
+        link_representative
+
+    settings = app.extensions["idp"].settings
+    with app.app_context():
+        app.extensions["idp"].keys.ensure_active_keys()
+        if find_person_by_id_number(DEMO_CITIZEN["id_number"]) is None:
+            create_person(**DEMO_CITIZEN)
+        if find_entity(DEMO_ENTITY["uscc"]) is None:
+            create_entity(**DEMO_ENTITY)
+            link_representative(uscc=DEMO_ENTITY["uscc"], id_number=DEMO_CITIZEN["id_number"],
+                                role="legal_representative")
+        portals = []
+        for portal in DEMO_PORTALS:
+            base = f"http://{host}:{portal['port']}"
+            secret = portal_secret(settings.secret_key, portal["client_id"])
+            if db.session.scalar(db.select(Client.id).where(Client.client_id == portal["client_id"])) is None:
+                register_client(name=portal["name"], client_id=portal["client_id"], client_secret=secret,
+                                redirect_uris=[base + "/oidc/callback"], post_logout_redirect_uris=[base + "/"],
+                                backchannel_logout_uri=base + "/oidc/backchannel-logout",
+                                scopes=["openid", "profile", "phone", "email", "idcard", "entity"])
+            portals.append({**portal, "base_url": base, "client_secret": secret})
+        return portals
+
+
+@click.command("demo", help="Seed the demo realm and run the server plus two demo portals (Ctrl-C stops all).")
+@click.option("--host", default="localhost", show_default=True)
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
+@click.option("--seed-only", is_flag=True, help="Only create the demo data.")
+def demo(host, port, seed_only):
+    from .cli import get_app
+    from .migrate import upgrade
+    app = get_app()
+    upgrade(app)
+    portals = seed(app, host)
+    issuer = app.extensions["idp"].settings.issuer
+    click.echo(f"demo citizen: ID number {DEMO_CITIZEN['id_number']} / password {DEMO_CITIZEN['password']}")
+    if seed_only:
+        return
+    children = []
+    for index, portal in enumerate(portals):
+        other = portals[1 - index]
+        env = dict(os.environ, PORTAL_TITLE=portal["name"], PORTAL_PORT=str(portal["port"]),
+                   PORTAL_BASE_URL=portal["base_url"], IDP_ISSUER=issuer, PORTAL_CLIENT_ID=portal["client_id"],
+                   PORTAL_CLIENT_SECRET=portal["client_secret"], PORTAL_OTHER_URL=other["base_url"] + "/profile",
+                   PORTAL_OTHER_NAME=other["name"])
+        children.append(subprocess.Popen([sys.executable, "-m", "demo_portal"], env=env))
+        click.echo(f"portal {portal['name']}: {portal['base_url']}/")
+    click.echo(f"identity server: {issuer}/")
+
+    def stop(*_):
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        time.sleep(0.2)
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        stop()

@@ -1,0 +1,1 @@
+"""People, legal entities, representation, and the claims released about them."""

@@ -1,0 +1,58 @@
+"""National identifiers: GB 11643-1999 citizen ID numbers and GB 32100-2015 credit codes.
+
+python-stdnum implements both check-character algorithms (ISO 7064 MOD 11-2 and the
+GB 32100 MOD 31 scheme); we only normalise and translate its exceptions.
+"""
+from __future__ import annotations
+
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+from ..errors import ValidationError
+
+
+def normalize_id_number(value: str) -> str:
+    """Return the canonical 18-character ID number (upper-case X) or raise ValidationError."""
+    if not isinstance(value, str):
+        raise ValidationError("ID number must be text")
+    candidate = value.strip().upper()
+    if len(candidate) != 18:
+        raise ValidationError("ID number must have 18 characters (GB 11643-1999)")
+    try:
+        return ric.validate(candidate)
+    except StdnumError as exc:
+        raise ValidationError(f"invalid ID number {_mask(candidate)}: {_reason(exc)}") from None
+
+
+def normalize_uscc(value: str) -> str:
+    """Return the canonical unified social credit code or raise ValidationError."""
+    if not isinstance(value, str):
+        raise ValidationError("credit code must be text")
+    candidate = value.strip().upper()
+    try:
+        return uscc.validate(candidate)
+    except StdnumError as exc:
+        raise ValidationError(f"invalid unified social credit code {candidate!r}: {_reason(exc)}") from None
+
+
+def is_valid_id_number(value: str) -> bool:
+    try:
+        normalize_id_number(value)
+        return True
+    except ValidationError:
+        return False
+
+
+def mask_id_number(value: str) -> str:
+    return _mask(value)
+
+
+def _mask(value: str) -> str:
+    if len(value) < 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def _reason(exc: StdnumError) -> str:
+    message = getattr(exc, "message", "") or str(exc)
+    return message.rstrip(".").lower() or "check character does not match"

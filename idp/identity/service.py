@@ -1,0 +1,146 @@
+"""Creating and finding people and legal entities."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import AlreadyExists, NotFound, ValidationError
+from ..extensions import db
+from .models import Entity, Person, Representation, RepresentationRole
+from .numbers import normalize_id_number, normalize_uscc
+from .passwords import MIN_PASSWORD_LENGTH, hash_password
+
+_PHONE = re.compile(r"^\+?[0-9]{6,20}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_phone(phone: str) -> str:
+    value = re.sub(r"[\s-]", "", phone or "")
+    if value.startswith("+86"):
+        value = value[3:]
+    if not _PHONE.match(value):
+        raise ValidationError(f"invalid phone number {phone!r}")
+    return value
+
+
+def normalize_email(email: str) -> str:
+    value = (email or "").strip().lower()
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise ValidationError(f"invalid email address {email!r}")
+    return value
+
+
+def create_person(*, id_number: str, name: str, password: str | None = None, phone: str | None = None,
+                  email: str | None = None, is_admin: bool = False, commit: bool = True) -> Person:
+    id_number = normalize_id_number(id_number)
+    name = (name or "").strip()
+    if not name or len(name) > 128:
+        raise ValidationError("name must be 1 to 128 characters")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    person = Person(
+        id_number=id_number,
+        name=name,
+        phone=normalize_phone(phone) if phone else None,
+        email=normalize_email(email) if email else None,
+        password_hash=hash_password(password) if password else None,
+        is_admin=is_admin,
+    )
+    for attr, label in (("id_number", "ID number"), ("phone", "phone"), ("email", "email")):
+        value = getattr(person, attr)
+        if value and db.session.scalar(select(Person.id).where(getattr(Person, attr) == value)):
+            raise AlreadyExists(f"a person with this {label} already exists")
+    db.session.add(person)
+    _flush_or_conflict("person already exists")
+    if commit:
+        db.session.commit()
+    return person
+
+
+def find_person_by_username(username: str) -> Person | None:
+    """Resolve an ID number, phone number or email address to a person (or None)."""
+    value = (username or "").strip()
+    if not value or len(value) > 254:
+        return None
+    if "@" in value:
+        return db.session.scalar(select(Person).where(Person.email == value.lower()))
+    if len(value) == 18 and value[:17].isdigit():
+        try:
+            value = normalize_id_number(value)
+        except ValidationError:
+            return None
+        return db.session.scalar(select(Person).where(Person.id_number == value))
+    try:
+        phone = normalize_phone(value)
+    except ValidationError:
+        return None
+    return db.session.scalar(select(Person).where(Person.phone == phone))
+
+
+def find_person_by_id_number(id_number: str) -> Person | None:
+    return db.session.scalar(select(Person).where(Person.id_number == normalize_id_number(id_number)))
+
+
+def get_person(person_id: int) -> Person | None:
+    return db.session.get(Person, person_id)
+
+
+def create_entity(*, uscc: str, name: str, commit: bool = True) -> Entity:
+    code = normalize_uscc(uscc)
+    name = (name or "").strip()
+    if not name or len(name) > 256:
+        raise ValidationError("entity name must be 1 to 256 characters")
+    if db.session.scalar(select(Entity.id).where(Entity.uscc == code)):
+        raise AlreadyExists(f"an entity with credit code {code} already exists")
+    entity = Entity(uscc=code, name=name)
+    db.session.add(entity)
+    _flush_or_conflict("entity already exists")
+    if commit:
+        db.session.commit()
+    return entity
+
+
+def find_entity(uscc: str) -> Entity | None:
+    return db.session.scalar(select(Entity).where(Entity.uscc == normalize_uscc(uscc)))
+
+
+def link_representative(*, uscc: str, id_number: str, role: str, commit: bool = True) -> Representation:
+    try:
+        role_value = RepresentationRole(role)
+    except ValueError:
+        raise ValidationError("role must be legal_representative or agent") from None
+    entity = find_entity(uscc)
+    if entity is None:
+        raise NotFound(f"no entity with credit code {normalize_uscc(uscc)}")
+    person = find_person_by_id_number(id_number)
+    if person is None:
+        raise NotFound("no person with this ID number")
+    existing = db.session.scalar(select(Representation).where(
+        Representation.person_id == person.id, Representation.entity_id == entity.id,
+        Representation.role == role_value))
+    if existing:
+        raise AlreadyExists("this person already holds this role for the entity")
+    link = Representation(person=person, entity=entity, role=role_value)
+    db.session.add(link)
+    _flush_or_conflict("representation already exists")
+    if commit:
+        db.session.commit()
+    return link
+
+
+def representations_of(person: Person) -> list[Representation]:
+    return list(db.session.scalars(select(Representation).where(Representation.person_id == person.id)))
+
+
+def count_people() -> int:
+    return db.session.scalar(select(func.count(Person.id))) or 0
+
+
+def _flush_or_conflict(message: str) -> None:
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyExists(message) from None

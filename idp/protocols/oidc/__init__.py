@@ -1,0 +1,1 @@
+"""OpenID Connect / OAuth 2.0 on Authlib's server classes."""

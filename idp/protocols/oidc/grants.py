@@ -1,0 +1,199 @@
+"""Authlib grant classes and extensions, with storage hooks filled by the identity core."""
+from __future__ import annotations
+
+import time
+
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc9207 import IssuerParameter
+from authlib.oidc.core import OpenIDCode
+from flask import current_app
+from joserfc.jwk import KeySet
+from sqlalchemy import select, update
+
+from ...extensions import db
+from ...identity.claims import claims_for
+from ...identity.models import Entity, Person
+from .models import AuthorizationCode, token_hash
+from .principal import Principal
+from .tokens import claim_refresh_token, find_by_refresh_token, revoke_family, revoke_for_code
+
+ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+def _core():
+    return current_app.extensions["idp"]
+
+
+def _principal(person_id, client, *, auth_time, acr, amr, sid, entity_id) -> Principal | None:
+    person = db.session.get(Person, person_id)
+    if person is None or person.disabled:
+        return None
+    entity = db.session.get(Entity, entity_id) if entity_id else None
+    return Principal(person=person, client=client, auth_time=auth_time, acr=acr, amr=tuple(amr or ()),
+                     sid=sid, entity=entity)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def save_authorization_code(self, code, request):
+        user: Principal = request.user
+        data = request.payload.data
+        row = AuthorizationCode(
+            code_hash=token_hash(code),
+            client_id=request.client.get_client_id(),
+            person_id=user.person.id,
+            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            scope=request.scope or "",
+            nonce=data.get("nonce"),
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            auth_time=user.auth_time,
+            acr=user.acr,
+            amr=list(user.amr),
+            sid=user.sid,
+            entity_id=user.entity.id if user.entity else None,
+            expires_at=time.time() + _core().settings.code_ttl,
+        )
+        db.session.add(row)
+        db.session.commit()
+
+    def query_authorization_code(self, code, client):
+        if not isinstance(code, str) or len(code) > 256:
+            return None
+        row = db.session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == token_hash(code)))
+        if row is None or row.client_id != client.get_client_id():
+            return None
+        # Claim the code atomically: a second use (even concurrent) finds it used.
+        claimed = db.session.execute(update(AuthorizationCode)
+                                     .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
+                                     .values(used_at=time.time())).rowcount == 1
+        db.session.commit()
+        if not claimed:
+            # RFC 6749 4.1.2: a replayed code revokes the tokens issued from it.
+            revoke_for_code(row.id)
+            _core().audit("token.code_replay", client_id=row.client_id, person_id=row.person_id)
+            return None
+        if row.is_expired():
+            return None
+        return row
+
+    def delete_authorization_code(self, authorization_code):
+        """Codes are kept (marked used) until expiry so that a replay can be detected."""
+
+    def authenticate_user(self, authorization_code):
+        return _principal(authorization_code.person_id, self.request.client,
+                          auth_time=authorization_code.auth_time, acr=authorization_code.acr,
+                          amr=authorization_code.amr, sid=authorization_code.sid,
+                          entity_id=authorization_code.entity_id)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotation
+
+    def authenticate_refresh_token(self, refresh_token):
+        if not isinstance(refresh_token, str) or len(refresh_token) > 256:
+            return None
+        row = find_by_refresh_token(refresh_token)
+        if row is None or row.client_id != self.request.client.get_client_id():
+            return None
+        if row.refresh_expires_at is None or row.refresh_expires_at < time.time():
+            return None
+        if row.revoked and not row.refresh_used:
+            return None
+        if not claim_refresh_token(row):
+            # RFC 9700 4.14.2: a rotated refresh token used again revokes the whole family.
+            revoke_family(row.family_id)
+            _core().audit("token.refresh_replay", client_id=row.client_id, person_id=row.person_id)
+            return None
+        return row
+
+    def authenticate_user(self, refresh_token):
+        return _principal(refresh_token.person_id, self.request.client, auth_time=refresh_token.auth_time,
+                          acr=refresh_token.acr, amr=refresh_token.amr, sid=refresh_token.sid,
+                          entity_id=refresh_token.entity_id)
+
+    def revoke_old_credential(self, refresh_token):
+        """The old refresh token was marked used when it was claimed."""
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+
+class PkceS256(CodeChallenge):
+    """PKCE with S256 only; required for public clients, accepted from confidential ones."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if grant.request.client.is_public and not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required for public clients: send code_challenge "
+                                      "with code_challenge_method=S256", redirect_uri=redirect_uri)
+        if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256", redirect_uri=redirect_uri)
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def get_authorization_code_challenge(self, authorization_code):
+        return authorization_code.code_challenge
+
+    def get_authorization_code_challenge_method(self, authorization_code):
+        return authorization_code.code_challenge_method
+
+
+class OpenIDConnectCode(OpenIDCode):
+    def exists_nonce(self, nonce, request):
+        return db.session.scalar(select(AuthorizationCode.id).where(
+            AuthorizationCode.client_id == request.payload.client_id,
+            AuthorizationCode.nonce == nonce).limit(1)) is not None
+
+    def resolve_client_private_key(self, client):
+        return KeySet([_core().keys.signing_key(self.get_client_algorithm(client))])
+
+    def get_client_algorithm(self, client):
+        return client.id_token_signed_response_alg or "RS256"
+
+    def get_encode_header(self, client):
+        return {"alg": self.get_client_algorithm(client)}  # kid is set from the chosen key
+
+    def get_client_claims(self, client):
+        settings = _core().settings
+        now = int(time.time())
+        return {"iss": settings.issuer, "aud": [client.get_client_id()], "iat": now,
+                "exp": now + settings.id_token_ttl}
+
+    def get_authorization_code_claims(self, authorization_code):
+        claims = super().get_authorization_code_claims(authorization_code)
+        if authorization_code.sid:
+            claims["sid"] = authorization_code.sid
+        return claims
+
+    def generate_user_info(self, user: Principal, scope):
+        return claims_for(user.person, scope, user.client, _core().pairwise_salt, user.entity)
+
+
+class IssuerInResponse(IssuerParameter):
+    def get_issuer(self):
+        return _core().settings.issuer
+
+
+class PrivateKeyJwt(JWTBearerClientAssertion):
+    """private_key_jwt client authentication (OIDC Core 9, RFC 7523)."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def get_audiences(self):
+        issuer = _core().settings.issuer
+        return [issuer, issuer + "/token"]
+
+    def validate_jti(self, claims, jti):
+        return _core().store.add("client_jti", token_hash(f"{claims['sub']}\x00{jti}"), {}, 3600)
+
+    def resolve_client_public_key(self, client):
+        return KeySet.import_key_set(client.jwks or {"keys": []})

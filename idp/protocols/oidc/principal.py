@@ -1,0 +1,20 @@
+"""The authenticated person as Authlib's grants see it ("grant user")."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...identity.models import Entity, Person
+
+
+@dataclass
+class Principal:
+    person: Person
+    client: object | None = None
+    auth_time: int | None = None
+    acr: str | None = None
+    amr: tuple = ()
+    sid: str | None = None
+    entity: Entity | None = None
+
+    def get_user_id(self) -> str:
+        return self.person.public_id

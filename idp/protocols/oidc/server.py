@@ -1,0 +1,206 @@
+"""The Authlib AuthorizationServer wired to the identity core."""
+from __future__ import annotations
+
+import time
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.core import UserInfoEndpoint
+from authlib.oidc.rpinitiated import EndSessionEndpoint
+from flask import current_app
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from ...clients.service import find_client
+from ...identity.claims import claims_for, subject_for
+from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
+                     IssuerInResponse, OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
+from .models import Token
+from .tokens import AccessTokenGenerator, find_by_access_token, find_by_refresh_token, revoke_family, save_token
+
+
+class StoredRequest(OAuth2Request):
+    """An authorization request replayed from its saved parameters after the login page."""
+
+    def __init__(self, uri: str, params: dict):
+        super().__init__("GET", uri, headers={})
+        self.payload = BasicOAuth2Payload(params)
+
+    @property
+    def args(self):
+        return self.payload.data
+
+    @property
+    def form(self):
+        return {}
+
+
+class IdpAuthorizationServer(AuthorizationServer):
+    def create_oauth2_request(self, request):
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+    def handle_response(self, status_code, payload, headers):
+        response = super().handle_response(status_code, payload, headers)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+class TokenRef:
+    """A stored token seen as either its access or its refresh half."""
+
+    def __init__(self, row: Token, kind: str):
+        self.row, self.kind = row, kind
+
+    def check_client(self, client):
+        return self.row.check_client(client)
+
+    def get_scope(self):
+        return self.row.scope
+
+    def is_expired(self):
+        if self.kind == "refresh_token":
+            return (self.row.refresh_expires_at or 0) < time.time()
+        return self.row.is_expired()
+
+    def is_revoked(self):
+        if self.kind == "refresh_token":
+            return self.row.revoked or self.row.refresh_used
+        return self.row.revoked
+
+    def get_client(self):
+        return find_client(self.row.client_id)
+
+    def get_user(self):
+        client = self.get_client()
+        return _principal(self.row.person_id, client, auth_time=self.row.auth_time, acr=self.row.acr,
+                          amr=self.row.amr, sid=self.row.sid, entity_id=self.row.entity_id) \
+            if self.row.person_id else None
+
+
+def _query_token(token_string, hint):
+    if not isinstance(token_string, str) or not token_string or len(token_string) > 4096:
+        return None
+    order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
+    for kind in order:
+        row = find_by_access_token(token_string) if kind == "access_token" else find_by_refresh_token(token_string)
+        if row is not None:
+            return TokenRef(row, kind)
+    return None
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _query_token(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        core = current_app.extensions["idp"]
+        if token.kind == "refresh_token":
+            revoke_family(token.row.family_id)  # RFC 7009 2.1: the grant's access tokens go too
+        else:
+            token.row.revoked = True
+            from ...extensions import db
+            db.session.commit()
+        core.audit("token.revoked", client_id=token.row.client_id, person_id=token.row.person_id,
+                   kind=token.kind)
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _query_token(token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):
+        return token.check_client(client)
+
+    def introspect_token(self, token: TokenRef):
+        core = current_app.extensions["idp"]
+        row = token.row
+        client = token.get_client()
+        payload = {
+            "active": True,
+            "client_id": row.client_id,
+            "scope": row.scope,
+            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
+            "iss": core.settings.issuer,
+            "iat": int(row.issued_at),
+            "exp": int(row.access_expires_at if token.kind == "access_token" else row.refresh_expires_at),
+            "aud": row.client_id,
+        }
+        if row.person_id:
+            user = token.get_user()
+            if user is None:
+                return {"active": False}
+            payload["sub"] = subject_for(user.person.public_id, client, core.pairwise_salt)
+            if row.acr:
+                payload["acr"] = row.acr
+        else:
+            payload["sub"] = row.client_id
+        return payload
+
+
+class JwtAccessTokenValidator(BearerTokenValidator):
+    """Verifies the JWT access token's signature and checks the stored record (revocation)."""
+
+    def authenticate_token(self, token_string):
+        if not token_string or len(token_string) > 8192:
+            return None
+        core = current_app.extensions["idp"]
+        try:
+            decoded = jwt.decode(token_string, core.keys.public_key_set())
+        except (JoseError, ValueError):
+            return None
+        if decoded.header.get("typ") != "at+jwt" or decoded.claims.get("iss") != core.settings.issuer:
+            return None
+        row = find_by_access_token(token_string)
+        return TokenRef(row, "access_token") if row is not None else None
+
+
+class UserInfo(UserInfoEndpoint):
+    def generate_user_info(self, user, scope):
+        core = current_app.extensions["idp"]
+        return claims_for(user.person, scope, user.client, core.pairwise_salt, user.entity)
+
+    def get_issuer(self):
+        return current_app.extensions["idp"].settings.issuer
+
+    def resolve_private_key(self):
+        from joserfc.jwk import KeySet
+        return KeySet([current_app.extensions["idp"].keys.signing_key("RS256")])
+
+
+class EndSession(EndSessionEndpoint):
+    def get_server_jwks(self):
+        return current_app.extensions["idp"].keys.public_key_set()
+
+    def end_session(self, end_session_request):
+        from ...web.session_cookie import end_current_session
+        end_current_session()
+
+
+def create_authorization_server(app) -> IdpAuthorizationServer:
+    core = app.extensions["idp"]
+    server = IdpAuthorizationServer()
+    server.init_app(app, query_client=find_client, save_token=lambda token, request: save_token(core, token, request))
+    server.register_token_generator("default", AccessTokenGenerator(core))
+    server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt())
+    server.register_grant(AuthorizationCodeGrant, [PkceS256(required=True), OpenIDConnectCode(require_nonce=False)])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_extension(IssuerInResponse())
+    server.register_endpoint(Revocation)
+    server.register_endpoint(Introspection)
+    protector = ResourceProtector()
+    protector.register_token_validator(JwtAccessTokenValidator())
+    server.register_endpoint(UserInfo(resource_protector=protector))
+    server.register_endpoint(EndSession)
+    server.scopes_supported = None
+    return server

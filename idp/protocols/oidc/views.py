@@ -1,0 +1,173 @@
+"""HTTP endpoints of the OpenID provider. Each is a short list of steps."""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ...authn.result import acr_satisfies
+from ...extensions import db
+from ...identity.models import Entity, Person
+from ...web.session_cookie import current_session
+from .consent import has_consent
+from .discovery import provider_metadata
+from .principal import Principal
+from .server import StoredRequest
+
+bp = Blueprint("oidc", __name__)
+LOGIN_TX = "login_tx"
+TX_TTL = 1800
+
+
+def _core():
+    return current_app.extensions["idp"]
+
+
+@bp.get("/.well-known/openid-configuration")
+@bp.get("/.well-known/oauth-authorization-server")
+def discovery():
+    core = _core()
+    body = getattr(core, "_discovery_json", None)
+    if body is None:
+        body = core._discovery_json = json.dumps(provider_metadata(core.settings.issuer))
+    return Response(body, mimetype="application/json", headers={"Cache-Control": "public, max-age=300"})
+
+
+@bp.get("/jwks.json")
+def jwks():
+    return Response(_core().keys.jwks_json(), mimetype="application/jwk-set+json",
+                    headers={"Cache-Control": "public, max-age=60"})
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize():
+    return _authorize(None, None)
+
+
+@bp.get("/authorize/resume")
+def authorize_resume():
+    tx_id = request.args.get("tx", "")
+    tx = _core().store.get(LOGIN_TX, tx_id) if tx_id and len(tx_id) < 100 else None
+    if tx is None:
+        return render_template("error.html", title=_("This login request has expired"),
+                               description=_("Go back to the portal and start again.")), 400
+    return _authorize(StoredRequest(tx["uri"], tx["params"]), tx, tx_id)
+
+
+@bp.post("/token")
+def token():
+    return _core().server.create_token_response()
+
+
+@bp.post("/revoke")
+def revoke():
+    return _core().server.create_endpoint_response("revocation")
+
+
+@bp.post("/introspect")
+def introspect():
+    return _core().server.create_endpoint_response("introspection")
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo():
+    return _core().server.create_endpoint_response("userinfo")
+
+
+def save_login_tx(params: dict, uri: str, *, reason: str, client_name: str, acr_values: list[str]) -> str:
+    tx_id = secrets.token_urlsafe(24)
+    _core().store.put(LOGIN_TX, tx_id, {"params": params, "uri": uri, "created_at": time.time(),
+                                        "reason": reason, "client_name": client_name,
+                                        "acr_values": acr_values}, TX_TTL)
+    return tx_id
+
+
+def _error_redirect(server, oauth_request, error: OAuth2Error):
+    """Protocol errors go back to the client's redirect_uri when it is known to be safe."""
+    if error.redirect_uri:
+        params = error.get_body()
+        state = (oauth_request.payload.data.get("state") if oauth_request is not None
+                 else request.values.get("state"))
+        if state and not any(k == "state" for k, _ in params):
+            params.append(("state", state))
+        params.append(("iss", _core().settings.issuer))  # RFC 9207: errors carry iss too
+        return redirect(add_params_to_uri(error.redirect_uri, params), 302)
+    return render_template("error.html", title=_("The portal sent an invalid login request"),
+                           error=error.error, description=error.get_error_description()), 400
+
+
+def _authorize(stored: StoredRequest | None, tx: dict | None, tx_id: str | None = None):
+    core = _core()
+    server = core.server
+    session = current_session()
+    person = db.session.get(Person, session.person_id) if session else None
+    if person is not None and person.disabled:
+        person = None
+    try:
+        grant = server.get_consent_grant(request=stored, end_user=person)
+    except OAuth2Error as error:
+        return _error_redirect(server, stored, error)
+
+    oauth_request = grant.request
+    client = oauth_request.client
+    params = dict(oauth_request.payload.data.items())
+    prompts = (params.get("prompt") or "").split()
+    acr_values = (params.get("acr_values") or "").split()
+    fresh = bool(tx and session and session.auth_time >= int(tx["created_at"]))
+
+    reason = None
+    if person is None:
+        reason = "login"
+    elif not fresh:
+        if "login" in prompts:
+            reason = "login"
+        elif params.get("max_age") not in (None, ""):
+            try:
+                max_age = int(params["max_age"])
+            except ValueError:
+                return _error_redirect(server, oauth_request,
+                                       _invalid_request("max_age must be an integer", grant.redirect_uri))
+            if time.time() - session.auth_time > max_age:
+                reason = "login"
+    if reason is None and not acr_satisfies(session.acr, acr_values):
+        reason = "step_up"
+
+    if reason is not None:
+        if "none" in prompts:
+            from authlib.oidc.core.errors import LoginRequiredError
+            return _error_redirect(server, oauth_request, LoginRequiredError(redirect_uri=grant.redirect_uri))
+        tx_id = save_login_tx(params, oauth_request.uri, reason=reason, client_name=client.name,
+                              acr_values=acr_values)
+        return redirect(url_for("web.login", tx=tx_id))
+
+    if not client.first_party and (("consent" in prompts and not (tx and tx.get("consented")))
+                                   or not has_consent(person.id, client.client_id, oauth_request.scope)):
+        if "none" in prompts:
+            from authlib.oidc.core.errors import ConsentRequiredError
+            return _error_redirect(server, oauth_request, ConsentRequiredError(redirect_uri=grant.redirect_uri))
+        tx_id = save_login_tx(params, oauth_request.uri, reason="consent", client_name=client.name,
+                              acr_values=acr_values)
+        return redirect(url_for("web.consent", tx=tx_id))
+
+    if tx_id:
+        core.store.delete(LOGIN_TX, tx_id)
+    core.sessions.add_client(session, client.client_id)
+    entity = db.session.get(Entity, session.entity_id) if session.entity_id else None
+    principal = Principal(person=person, client=client, auth_time=session.auth_time, acr=session.acr,
+                          amr=tuple(session.amr), sid=session.sid, entity=entity)
+    try:
+        response = server.create_authorization_response(request=stored, grant_user=principal, grant=grant)
+    except OAuth2Error as error:
+        return _error_redirect(server, oauth_request, error)
+    core.audit("authorize", client_id=client.client_id, person=person.public_id, acr=session.acr)
+    return response
+
+
+def _invalid_request(description: str, redirect_uri: str):
+    from authlib.oauth2.rfc6749 import InvalidRequestError
+    return InvalidRequestError(description, redirect_uri=redirect_uri)

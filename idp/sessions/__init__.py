@@ -1,0 +1,1 @@
+"""SSO sessions, the clients signed in through them, and logout fan-out."""

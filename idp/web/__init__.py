@@ -1,0 +1,1 @@
+"""Pages a person sees: login, consent, sessions, logout; translations zh (default) and en."""

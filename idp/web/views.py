@@ -1,0 +1,197 @@
+"""Login, consent, account (sessions) and logout pages."""
+from __future__ import annotations
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..authn.password import password_login
+from ..authn.result import ACR_PASSWORD, acr_level
+from ..clients.service import find_client
+from ..errors import AuthnError, LockedOut
+from ..extensions import csrf, db
+from ..identity.claims import describe_scopes
+from ..identity.models import Person
+from ..protocols.oidc.consent import grant_consent
+from ..sessions.logout import end_session_everywhere
+from .client_ip import client_ip
+from .session_cookie import clear_session_cookie, current_session, end_current_session, set_session_cookie
+
+bp = Blueprint("web", __name__)
+LOGIN_TX = "login_tx"
+
+
+def _core():
+    return current_app.extensions["idp"]
+
+
+@bp.after_app_request
+def _clear_cookie(response):
+    if g.get("clear_sso_cookie"):
+        clear_session_cookie(response)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def _load_tx(tx_id: str | None) -> dict | None:
+    if not tx_id or len(tx_id) > 100:
+        return None
+    return _core().store.get(LOGIN_TX, tx_id)
+
+
+def establish_session(auth, response_target: str):
+    """Start (or step up) the browser's SSO session after a successful authentication."""
+    core = _core()
+    session = current_session()
+    if session is not None and session.person_id == auth.person_id:
+        core.sessions.reauthenticate(session, auth)
+        response = redirect(response_target)
+    else:
+        if session is not None:
+            end_session_everywhere(core, session, reason="new login")
+        token, session = core.sessions.create(auth, ip=client_ip(), user_agent=request.headers.get("User-Agent", ""))
+        response = redirect(response_target)
+        set_session_cookie(response, token)
+    g.sso_session = session
+    return response
+
+
+def _after_login_target(tx_id: str | None) -> str:
+    return url_for("oidc.authorize_resume", tx=tx_id) if tx_id else url_for("web.account")
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("web.account"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    tx_id = request.values.get("tx") or None
+    tx = _load_tx(tx_id)
+    if tx_id and tx is None:
+        return render_template("error.html", title=_("This login request has expired"),
+                               description=_("Go back to the portal and start again.")), 400
+    needs_certificate = bool(tx and tx.get("reason") == "step_up")
+    context = {"tx": tx_id, "client_name": tx.get("client_name") if tx else None,
+               "needs_certificate": needs_certificate, "username": ""}
+    if request.method == "GET":
+        return render_template("login.html", **context)
+
+    username = request.form.get("username", "")
+    context["username"] = username[:254]
+    ip = client_ip()
+    client_id = tx["params"].get("client_id") if tx else None
+    try:
+        auth = password_login(username, request.form.get("password", ""), ip, _core().throttle)
+    except LockedOut as exc:
+        _core().audit("login.failure", method="password", reason="locked", ip=ip, client_id=client_id)
+        minutes = max(1, (exc.retry_after + 59) // 60)
+        return render_template("login.html", error=_("Too many failed attempts. Try again in %(minutes)s "
+                                                     "minutes.", minutes=minutes), **context), 429
+    except AuthnError as exc:
+        _core().audit("login.failure", method="password", reason=exc.code, ip=ip, client_id=client_id)
+        return render_template("login.html", error=_("Wrong username or password."), **context), 401
+    _core().audit("login.success", method="password", acr=auth.acr, ip=ip, client_id=client_id,
+                  person=db.session.get(Person, auth.person_id).public_id)
+    return establish_session(auth, _after_login_target(tx_id))
+
+
+@bp.post("/login/cancel")
+def login_cancel():
+    tx_id = request.form.get("tx")
+    tx = _core().store.consume(LOGIN_TX, tx_id) if tx_id and len(tx_id) < 100 else None
+    if tx is None:
+        return redirect(url_for("web.account"))
+    return _deny(tx, _("The person cancelled the login."))
+
+
+def _deny(tx: dict, description: str):
+    params = tx["params"]
+    client = find_client(params.get("client_id", ""))
+    redirect_uri = params.get("redirect_uri") or (client.get_default_redirect_uri() if client else None)
+    if client is None or not redirect_uri or not client.check_redirect_uri(redirect_uri):
+        return redirect(url_for("web.account"))
+    query = [("error", "access_denied"), ("error_description", description)]
+    if params.get("state"):
+        query.append(("state", params["state"]))
+    query.append(("iss", _core().settings.issuer))
+    return redirect(add_params_to_uri(redirect_uri, query))
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent():
+    tx_id = request.values.get("tx")
+    tx = _load_tx(tx_id)
+    session = current_session()
+    if tx is None or session is None:
+        return render_template("error.html", title=_("This login request has expired"),
+                               description=_("Go back to the portal and start again.")), 400
+    client = find_client(tx["params"].get("client_id", ""))
+    if client is None:
+        return render_template("error.html", title=_("Unknown application"), description=""), 400
+    scope = client.get_allowed_scope(tx["params"].get("scope"))
+    if request.method == "GET":
+        return render_template("consent.html", tx=tx_id, client=client, scopes=describe_scopes(scope))
+    _core().store.delete(LOGIN_TX, tx_id)
+    if request.form.get("decision") != "allow":
+        _core().audit("consent.denied", client_id=client.client_id)
+        return _deny(tx, _("The person denied the request."))
+    grant_consent(session.person_id, client.client_id, scope)
+    _core().audit("consent.granted", client_id=client.client_id, scope=scope)
+    tx["consented"] = True
+    _core().store.put(LOGIN_TX, tx_id, tx, 600)
+    return redirect(url_for("oidc.authorize_resume", tx=tx_id))
+
+
+@bp.get("/account")
+def account():
+    session = current_session()
+    if session is None:
+        return redirect(url_for("web.login"))
+    core = _core()
+    person = db.session.get(Person, session.person_id)
+    sessions = []
+    for s in core.sessions.for_person(session.person_id):
+        clients = [find_client(cid) for cid in sorted(s.clients)]
+        sessions.append({"session": s, "current": s.key == session.key,
+                         "clients": [c.name for c in clients if c is not None]})
+    return render_template("account.html", person=person, sessions=sessions, session=session,
+                           password_level=acr_level(session.acr) <= acr_level(ACR_PASSWORD))
+
+
+@bp.post("/account/logout-all")
+def logout_all():
+    session = current_session()
+    if session is None:
+        return redirect(url_for("web.login"))
+    core = _core()
+    for other in core.sessions.for_person(session.person_id):
+        end_session_everywhere(core, other, reason="logout all")
+    g.clear_sso_cookie = True
+    return render_template("logged_out.html")
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt
+def logout():
+    """RP-initiated logout (end_session_endpoint)."""
+    server = _core().server
+    try:
+        end_request = server.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        return render_template("error.html", title=_("Invalid logout request"),
+                               description=error.get_error_description()), 400
+    if end_request.needs_confirmation:
+        return render_template("logout_confirm.html", client=end_request.client)
+    response = server.create_endpoint_response("end_session", end_request)
+    return response or render_template("logged_out.html")
+
+
+@bp.post("/logout/confirm")
+def logout_confirm():
+    end_current_session()
+    return render_template("logged_out.html")
