@@ -1,0 +1,25 @@
+"""Fixtures for tests that drive the identity server with real third-party peers.
+
+``live_idp`` is the identity server running on an ephemeral loopback port with a fresh database and
+one person seeded (``live_idp.person``); tests register the clients they need with
+``live_idp.register_client(...)``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from live_server import LiveServer  # noqa: E402
+
+
+@pytest.fixture
+def live_idp(tmp_path):
+    with LiveServer(tmp_path / "idp") as server:
+        server.person = server.seed_person(phone="13800138000", email="zhangsan@example.gov.cn")
+        yield server
