@@ -70,7 +70,7 @@ def load_certificate(data: bytes | str) -> x509.Certificate:
         # touch the fields every later step relies on so a lazy parse error surfaces here
         cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc
         cert.serial_number
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, x509.InvalidVersion) as exc:
         raise MalformedCertificate(detail=str(exc)) from None
     return cert
 

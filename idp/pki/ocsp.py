@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp as x509_ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
@@ -68,7 +69,7 @@ def responder_urls(cert: x509.Certificate, profile) -> list[str]:
 def _signed_by(resp: x509_ocsp.OCSPResponse, signer: x509.Certificate, sm2_id: bytes) -> bool:
     try:
         hash_alg = resp.signature_hash_algorithm
-    except Exception:  # noqa: BLE001 - UnsupportedAlgorithm for SM3
+    except UnsupportedAlgorithm:   # SM3
         hash_alg = None
     return verify_by(signer, resp.signature, resp.tbs_response_bytes,
                      algorithm_oid=resp.signature_algorithm_oid.dotted_string,
@@ -97,7 +98,7 @@ def _responder(resp, issuer: x509.Certificate, now: dt.datetime, sm2_id: bytes):
             continue
         try:
             hash_alg = cand.signature_hash_algorithm
-        except Exception:  # noqa: BLE001
+        except UnsupportedAlgorithm:
             hash_alg = None
         if verify_by(issuer, cand.signature, cand.tbs_certificate_bytes,
                      algorithm_oid=cand.signature_algorithm_oid.dotted_string,

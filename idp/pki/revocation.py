@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import ocsp
@@ -58,7 +59,7 @@ def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate,
         pass
     try:
         hash_alg = crl.signature_hash_algorithm
-    except Exception:  # noqa: BLE001 - UnsupportedAlgorithm for SM3
+    except UnsupportedAlgorithm:   # SM3
         hash_alg = None
     return verify_by(issuer, crl.signature, crl.tbs_certlist_bytes,
                      algorithm_oid=crl.signature_algorithm_oid.dotted_string,

@@ -141,7 +141,7 @@ class TrustStore:
             return self._authenticate(cert, chain, now)
         except CertificateError:
             raise
-        except (ValueError, TypeError, IndexError, KeyError, UnicodeError) as exc:
+        except (ValueError, TypeError, IndexError, KeyError, UnicodeError, x509.InvalidVersion) as exc:
             # a malformed certificate that got past parsing and broke a later step
             raise MalformedCertificate(detail=f"{type(exc).__name__}: {exc}") from None
 
