@@ -106,7 +106,7 @@ def login_cancel():
     tx = _core().store.consume(LOGIN_TX, tx_id) if tx_id and len(tx_id) < 100 else None
     if tx is None:
         return redirect(url_for("web.account"))
-    return _deny(tx, _("The person cancelled the login."))
+    return _deny(tx, "The person cancelled the login.")  # RFC 6749: ASCII only
 
 
 def _deny(tx: dict, description: str):
@@ -139,7 +139,7 @@ def consent():
     _core().store.delete(LOGIN_TX, tx_id)
     if request.form.get("decision") != "allow":
         _core().audit("consent.denied", client_id=client.client_id)
-        return _deny(tx, _("The person denied the request."))
+        return _deny(tx, "The person denied the request.")
     grant_consent(session.person_id, client.client_id, scope)
     _core().audit("consent.granted", client_id=client.client_id, scope=scope)
     tx["consented"] = True

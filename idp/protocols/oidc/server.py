@@ -63,6 +63,10 @@ class TokenRef:
     def get_scope(self):
         return self.row.scope
 
+    @property
+    def scope(self):
+        return self.row.scope
+
     def is_expired(self):
         if self.kind == "refresh_token":
             return (self.row.refresh_expires_at or 0) < time.time()
