@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial_schema
 Revises: 
-Create Date: 2026-11-21 14:50:07.687138
+Create Date: 2026-11-21 14:54:35.484572
 """
 from alembic import op
 import sqlalchemy as sa
@@ -198,6 +198,7 @@ def upgrade() -> None:
     sa.Column('access_expires_at', sa.Float(), nullable=False),
     sa.Column('refresh_expires_at', sa.Float(), nullable=True),
     sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.Column('access_revoked', sa.Boolean(), nullable=False),
     sa.Column('refresh_used', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')

@@ -81,7 +81,8 @@ class Token(db.Model, TokenMixin):
     issued_at: Mapped[float] = mapped_column(Float)
     access_expires_at: Mapped[float] = mapped_column(Float)
     refresh_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)  # the whole grant (refresh and access)
+    access_revoked: Mapped[bool] = mapped_column(Boolean, default=False)  # only this access token
     refresh_used: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # --- Authlib TokenMixin ----------------------------------------------------
@@ -98,7 +99,7 @@ class Token(db.Model, TokenMixin):
         return self.access_expires_at < time.time()
 
     def is_revoked(self) -> bool:
-        return self.revoked
+        return self.revoked or self.access_revoked
 
     def is_refresh_token_valid(self) -> bool:
         return (not self.revoked and not self.refresh_used and self.refresh_expires_at is not None

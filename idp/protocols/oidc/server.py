@@ -4,7 +4,8 @@ from __future__ import annotations
 import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -16,6 +17,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from ...clients.service import find_client
+from ...extensions import db
 from ...identity.claims import claims_for, subject_for
 from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
                      IssuerInResponse, OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
@@ -75,7 +77,7 @@ class TokenRef:
     def is_revoked(self):
         if self.kind == "refresh_token":
             return self.row.revoked or self.row.refresh_used
-        return self.row.revoked
+        return self.row.is_revoked()
 
     def get_client(self):
         return find_client(self.row.client_id)
@@ -98,8 +100,24 @@ def _query_token(token_string, hint):
     return None
 
 
+class UnsupportedTokenType(OAuth2Error):
+    error = "unsupported_token_type"
+    status_code = 400  # RFC 7009 2.2.1 uses the RFC 6749 5.2 error response
+
+
+def _check_token_params(request, supported):
+    if not request.form.get("token"):
+        raise InvalidRequestError("Missing 'token' parameter.")
+    hint = request.form.get("token_type_hint")
+    if hint and hint not in supported:
+        raise UnsupportedTokenType(f"token_type_hint must be one of {', '.join(supported)}")
+
+
 class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def check_params(self, request, client):
+        _check_token_params(request, self.SUPPORTED_TOKEN_TYPES)
 
     def query_token(self, token_string, token_type_hint):
         return _query_token(token_string, token_type_hint)
@@ -109,8 +127,7 @@ class Revocation(RevocationEndpoint):
         if token.kind == "refresh_token":
             revoke_family(token.row.family_id)  # RFC 7009 2.1: the grant's access tokens go too
         else:
-            token.row.revoked = True
-            from ...extensions import db
+            token.row.access_revoked = True
             db.session.commit()
         core.audit("token.revoked", client_id=token.row.client_id, person_id=token.row.person_id,
                    kind=token.kind)
@@ -118,6 +135,9 @@ class Revocation(RevocationEndpoint):
 
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def check_params(self, request, client):
+        _check_token_params(request, self.SUPPORTED_TOKEN_TYPES)
 
     def query_token(self, token_string, token_type_hint):
         return _query_token(token_string, token_type_hint)
