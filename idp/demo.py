@@ -70,11 +70,13 @@ def demo(host, port, seed_only):
     children = []
     for index, portal in enumerate(portals):
         other = portals[1 - index]
-        env = dict(os.environ, PORTAL_TITLE=portal["name"], PORTAL_PORT=str(portal["port"]),
-                   PORTAL_BASE_URL=portal["base_url"], IDP_ISSUER=issuer, PORTAL_CLIENT_ID=portal["client_id"],
-                   PORTAL_CLIENT_SECRET=portal["client_secret"], PORTAL_OTHER_URL=other["base_url"] + "/profile",
-                   PORTAL_OTHER_NAME=other["name"])
-        children.append(subprocess.Popen([sys.executable, "-m", "demo_portal"], env=env))
+        env = dict(os.environ, DEMO_PORTAL_TITLE=portal["name"], DEMO_PORTAL_PORT=str(portal["port"]),
+                   DEMO_PORTAL_BASE_URL=portal["base_url"], DEMO_PORTAL_ISSUER=issuer,
+                   DEMO_PORTAL_CLIENT_ID=portal["client_id"], DEMO_PORTAL_CLIENT_SECRET=portal["client_secret"],
+                   DEMO_PORTAL_OTHER_PORTAL_URL=other["base_url"] + "/profile",
+                   DEMO_PORTAL_OTHER_PORTAL_TITLE=other["name"],
+                   DEMO_PORTAL_SECRET_KEY=portal_secret(app.extensions["idp"].settings.secret_key, "cookie"))
+        children.append(subprocess.Popen([sys.executable, "-m", "demo_portal", "--host", host], env=env))
         click.echo(f"portal {portal['name']}: {portal['base_url']}/")
     click.echo(f"identity server: {issuer}/")
 
