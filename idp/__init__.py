@@ -59,9 +59,9 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
 def _database_uri(url: str) -> str:
     if url.startswith("postgresql://"):
         return "postgresql+psycopg://" + url[len("postgresql://"):]
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         import os
-        path = url[len("sqlite:///"):]
-        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-        return "sqlite:///" + os.path.abspath(path)
+        path = os.path.abspath(url[len("sqlite:///"):])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return "sqlite:///" + path
     return url

@@ -5,7 +5,7 @@ import json
 import random
 import time
 
-from sqlalchemy import Float, Integer, String, Text, and_, delete, select, update
+from sqlalchemy import Float, Integer, String, Text, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,8 +89,10 @@ class SqlStore:
             conn.execute(delete(_R).where(_R.c.kind == kind, _R.c.key == key, _R.c.expires_at <= now))
             stmt = self._insert(conn)(_R).values(kind=kind, key=key, value=json.dumps(value), counter=0,
                                                  expires_at=now + ttl)
-            result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "key"]))
-            return result.rowcount == 1
+            # RETURNING, not rowcount: SQLAlchemy reports rowcount -1 for INSERTs on psycopg
+            created = conn.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "key"])
+                                   .returning(_R.c.key)).first()
+            return created is not None
 
     def incr(self, kind, key, ttl):
         now = self._clock()
@@ -109,14 +111,17 @@ class SqlStore:
 
     def index_add(self, kind, index, member, ttl):
         now = self._clock()
+        in_set = and_(_M.c.kind == kind, _M.c.index_key == index)
         with self._engine.begin() as conn:
+            # an expired set is gone (as in Redis): its members must not come back with the new one
+            conn.execute(delete(_M).where(in_set, _M.c.expires_at <= now))
             stmt = self._insert(conn)(_M).values(kind=kind, index_key=index, member=member,
                                                  expires_at=now + ttl)
-            conn.execute(stmt.on_conflict_do_update(index_elements=["kind", "index_key", "member"],
-                                                    set_={"expires_at": stmt.excluded.expires_at}))
-            # the whole set lives as long as its longest-lived member (as in Redis)
-            conn.execute(update(_M).where(and_(_M.c.kind == kind, _M.c.index_key == index,
-                                               _M.c.expires_at < now + ttl)).values(expires_at=now + ttl))
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "index_key", "member"]))
+            # the whole set shares one expiry, never shortened: max(current, now + ttl), as in Redis
+            current = conn.execute(select(func.max(_M.c.expires_at)).where(in_set)).scalar()
+            expires = max(current or 0.0, now + ttl)
+            conn.execute(update(_M).where(in_set, _M.c.expires_at < expires).values(expires_at=expires))
 
     def index_remove(self, kind, index, member):
         with self._engine.begin() as conn:

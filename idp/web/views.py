@@ -32,7 +32,7 @@ def _clear_cookie(response):
         clear_session_cookie(response)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Referrer-Policy", "same-origin")  # CSRF checks need same-origin Referer on https
     return response
 
 

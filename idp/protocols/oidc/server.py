@@ -205,6 +205,12 @@ class EndSession(EndSessionEndpoint):
     def get_server_jwks(self):
         return current_app.extensions["idp"].keys.public_key_set()
 
+    def resolve_client_from_id_token_claims(self, id_token_claims):
+        aud = id_token_claims.get("aud")
+        audiences = [aud] if isinstance(aud, str) else list(aud or [])
+        client_id = id_token_claims.get("azp") or (audiences[0] if len(audiences) == 1 else None)
+        return find_client(client_id) if isinstance(client_id, str) else None
+
     def end_session(self, end_session_request):
         from ...web.session_cookie import end_current_session
         end_current_session()

@@ -1,0 +1,120 @@
+"""The login page: CSRF, messages that do not reveal accounts, throttling, cookies, usernames."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import CITIZEN_ID, CITIZEN_PASSWORD, csrf_token, make_settings
+from idp import create_app
+from idp.migrate import upgrade
+
+
+def _post_login(browser, username, password, lang="en"):
+    page = browser.client.get("/login?lang=" + lang)
+    return browser.client.post("/login", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                               "username": username, "password": password})
+
+
+def test_login_form_fields_and_chinese_default(browser):
+    html = browser.client.get("/login").get_data(as_text=True)
+    assert 'name="username"' in html and 'name="password"' in html and 'name="csrf_token"' in html
+    assert "登录" in html
+
+
+@pytest.mark.parametrize("username", [CITIZEN_ID, CITIZEN_ID.lower(), "13800138000", "+86 138 0013 8000",
+                                      "ZhangSan@Example.gov.cn"])
+def test_username_accepts_id_number_phone_or_email(browser, citizen, username):
+    response = _post_login(browser, username, CITIZEN_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account")
+
+
+def test_wrong_password_and_unknown_user_get_the_same_message(browser, citizen, monkeypatch):
+    from idp.authn import password
+    burned = []
+    original = password.burn_time
+    monkeypatch.setattr(password, "burn_time", lambda p: (burned.append(1), original(p)))
+    wrong = _post_login(browser, CITIZEN_ID, "not the password")
+    unknown = _post_login(browser, "110101199003074477", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Wrong username or password." in wrong.get_data(as_text=True)
+    assert "Wrong username or password." in unknown.get_data(as_text=True)
+    assert burned == [1], "an unknown username must cost an argon2 verification too"
+
+
+def test_login_without_csrf_token_is_refused(browser, citizen):
+    response = browser.client.post("/login", data={"username": CITIZEN_ID, "password": CITIZEN_PASSWORD},
+                                   headers={"Accept-Language": "en"})
+    assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
+    assert "idp_session" not in response.headers.get("Set-Cookie", "")
+
+
+def test_account_lockout_after_repeated_failures(browser, citizen):
+    for _ in range(5):
+        assert _post_login(browser, CITIZEN_ID, "wrong password").status_code == 401
+    locked = _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD)
+    assert locked.status_code == 429 and "Too many failed attempts" in locked.get_data(as_text=True)
+
+
+def test_ip_lockout_across_accounts(tmp_path, citizen):
+    app = create_app(make_settings(tmp_path / "ip", login_ip_max_failures=3))
+    upgrade(app)
+    from conftest import Browser
+    browser = Browser(app.test_client())
+    for n in range(3):
+        _post_login(browser, f"user{n}@example.gov.cn", "wrong password")
+    assert _post_login(browser, "someone@example.gov.cn", "whatever1").status_code == 429
+
+
+def test_successful_login_resets_the_failure_count(browser, citizen):
+    for _ in range(4):
+        _post_login(browser, CITIZEN_ID, "wrong password")
+    assert _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD).status_code == 302
+    for _ in range(4):
+        _post_login(browser, CITIZEN_ID, "wrong password")
+    assert _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD).status_code == 302
+
+
+def test_session_cookie_flags_on_localhost(browser, citizen):
+    response = _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("idp_session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_session_cookie_is_secure_on_https(tmp_path, citizen):
+    app = create_app(make_settings(tmp_path / "https", issuer="https://id.example.gov.cn"))
+    upgrade(app)
+    from conftest import Browser
+    from idp.identity.service import create_person
+    with app.app_context():
+        create_person(id_number=CITIZEN_ID, name="张三", password=CITIZEN_PASSWORD)
+    browser = Browser(app.test_client())
+    page = browser.client.get("/login", base_url="https://id.example.gov.cn")
+    response = browser.client.post("/login", base_url="https://id.example.gov.cn",
+                                   headers={"Referer": "https://id.example.gov.cn/login"},
+                                   data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                         "username": CITIZEN_ID, "password": CITIZEN_PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("idp_session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie
+    assert "same-origin" == response.headers["Referrer-Policy"]
+
+
+def test_failed_and_successful_logins_are_audited(app, browser, citizen):
+    from idp.audit.models import AuditEvent
+    from idp.extensions import db
+    _post_login(browser, CITIZEN_ID, "wrong password")
+    _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD)
+    with app.app_context():
+        events = [(e.event, e.data) for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq))]
+    assert [e for e, _ in events] == ["login.failure", "login.success"]
+    assert events[0][1]["reason"] == "invalid_credentials" and events[0][1]["method"] == "password"
+    assert CITIZEN_ID not in repr(events)
+
+
+def test_expired_login_transaction_gets_a_readable_page(browser):
+    response = browser.client.get("/login?tx=unknown&lang=en")
+    assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
+
+
+def test_unknown_page_is_a_readable_page_not_a_traceback(browser):
+    response = browser.client.get("/no-such-page?lang=en")
+    assert response.status_code == 404 and "<html" in response.get_data(as_text=True)
