@@ -1,0 +1,160 @@
+"""Backends of the ephemeral store, each with isolated data and a clock the test can move."""
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from backends import postgres_url_or_skip, redis_url_or_skip
+
+
+def pytest_configure(config):
+    # Until tests/conftest.py loads it for the whole suite, load it from here.
+    if not config.pluginmanager.has_plugin("backend_requirements"):
+        config.pluginmanager.import_plugin("backend_requirements")
+
+
+class FakeClock:
+    """A clock for backends that take ``clock=``; ``advance`` moves time without waiting."""
+
+    real = False
+
+    def __init__(self, start: float = 1_700_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RealClock:
+    """For backends that keep their own time (Redis): ``advance`` really waits."""
+
+    real = True
+
+    def __call__(self) -> float:
+        return time.time()
+
+    def advance(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def ephemeral_tables():
+    from idp.storage.sql import EphemeralMember, EphemeralRecord
+    return [EphemeralRecord.__table__, EphemeralMember.__table__]
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    return postgres_url_or_skip()
+
+
+@pytest.fixture(scope="session")
+def pg_schema_engine(pg_url):
+    """An engine whose connections see only a schema created for this test session (dropped after)."""
+    from idp.extensions import db
+
+    schema = "idp_test_" + secrets.token_hex(6)
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(pg_url, connect_args={"options": f"-c search_path={schema}"}, pool_size=20)
+    try:
+        db.metadata.create_all(engine, tables=ephemeral_tables())
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    return redis_url_or_skip()
+
+
+@pytest.fixture
+def redis_prefix(redis_url):
+    """A key prefix unique to the test; every key under it is deleted afterwards."""
+    import redis
+
+    prefix = "idptest:" + secrets.token_hex(6)
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=prefix + ":*", count=500))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def _memory(request):
+    from idp.storage.memory import MemoryStore
+    clock = FakeClock()
+    return MemoryStore(clock=clock), clock
+
+
+def _sqlite(request):
+    from idp.extensions import db
+    from idp.storage.sql import SqlStore
+    tmp_path = request.getfixturevalue("tmp_path")
+    engine = create_engine(f"sqlite:///{tmp_path}/ephemeral.db")
+    db.metadata.create_all(engine, tables=ephemeral_tables())
+    request.addfinalizer(engine.dispose)
+    clock = FakeClock()
+    return SqlStore(lambda: engine, clock=clock), clock
+
+
+def _postgres(request):
+    from idp.storage.sql import SqlStore
+    engine = request.getfixturevalue("pg_schema_engine")
+    clock = FakeClock()
+    return SqlStore(lambda: engine, clock=clock), clock
+
+
+def _redis(request):
+    from idp.storage.redis import RedisStore
+    url = request.getfixturevalue("redis_url")
+    store = RedisStore.from_url(url, prefix=request.getfixturevalue("redis_prefix"))
+    request.addfinalizer(store._r.close)
+    return store, RealClock()
+
+
+BACKENDS = {
+    "memory": (_memory, ()),
+    "sqlite": (_sqlite, ()),
+    "postgres": (_postgres, (pytest.mark.postgres,)),
+    "redis": (_redis, (pytest.mark.redis,)),
+}
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", [pytest.param(name, marks=marks, id=name)
+                                         for name, (_, marks) in BACKENDS.items()])
+
+
+@pytest.fixture
+def store_and_clock(request, backend):
+    factory, _ = BACKENDS[backend]
+    return factory(request)
+
+
+@pytest.fixture
+def store(store_and_clock):
+    return store_and_clock[0]
+
+
+@pytest.fixture
+def clock(store_and_clock):
+    return store_and_clock[1]
+
+
+@pytest.fixture
+def kind():
+    """A record kind unique to the test (kinds are at most 32 characters)."""
+    return "k" + secrets.token_hex(8)
