@@ -5,6 +5,8 @@ GB 32100 MOD 31 scheme); we only normalise and translate its exceptions.
 """
 from __future__ import annotations
 
+import datetime
+
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -19,9 +21,13 @@ def normalize_id_number(value: str) -> str:
     if len(candidate) != 18:
         raise ValidationError("ID number must have 18 characters (GB 11643-1999)")
     try:
-        return ric.validate(candidate)
+        number = ric.validate(candidate)
     except StdnumError as exc:
         raise ValidationError(f"invalid ID number {_mask(candidate)}: {_reason(exc)}") from None
+    # python-stdnum checks that the birth date exists, not that it has happened
+    if ric.get_birth_date(number) > datetime.date.today():
+        raise ValidationError(f"invalid ID number {_mask(candidate)}: birth date is in the future")
+    return number
 
 
 def normalize_uscc(value: str) -> str:
