@@ -1,29 +1,13 @@
-"""Shared fixtures: an app on a fresh database, a browser-like client, a logged-in flow helper."""
-from __future__ import annotations
+"""Shared fixtures: an app on a fresh database, a browser-like client, a registered relying party.
 
-import base64
-import hashlib
-import os
-import re
-import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
+Helpers live in tests/helpers.py (import them with ``from helpers import ...``; tests/ is on the path).
+"""
+from __future__ import annotations
 
 import pytest
 
-from idp import create_app
-from idp.config import Settings
-from idp.migrate import upgrade
-
-ISSUER = "http://localhost"
-CITIZEN_ID = "11010519491231002X"
-CITIZEN_PASSWORD = "correct horse battery"
-
-
-def make_settings(tmp_path, **overrides) -> Settings:
-    values = dict(issuer=ISSUER, secret_key="test-secret-" + "x" * 32,
-                  database_url=f"sqlite:///{tmp_path}/idp.db", session_backend="sql", login_slowdown=False)
-    values.update(overrides)
-    return Settings.from_env({}, **values)
+from helpers import *  # noqa: F401,F403  (re-exported for tests that import them from here)
+from helpers import CITIZEN_ID, CITIZEN_PASSWORD, Browser, create_app, make_settings, register, upgrade
 
 
 @pytest.fixture
@@ -52,118 +36,11 @@ def citizen(app):
                              email="zhangsan@example.gov.cn").public_id
 
 
-def pkce_pair():
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
-
-
-def query_of(location: str) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-class Browser:
-    """Drives the authorization endpoint and the login page like a person's browser."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def authorize(self, **params):
-        return self.client.get("/authorize?" + urlencode(params))
-
-    def login(self, login_location: str, username=CITIZEN_ID, password=CITIZEN_PASSWORD):
-        page = self.client.get(login_location)
-        assert page.status_code == 200, page.data
-        tx = query_of(login_location).get("tx")
-        form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "username": username, "password": password}
-        if tx:
-            form["tx"] = tx
-        return self.client.post("/login", data=form)
-
-    def authorize_and_login(self, **params):
-        """Returns the final redirect to the client (Location header) after logging in if needed."""
-        response = self.authorize(**params)
-        if response.status_code == 302 and "/login" in response.headers["Location"]:
-            response = self.login(response.headers["Location"])
-            assert response.status_code == 302, response.get_data(as_text=True)
-            response = self.client.get(response.headers["Location"])
-        return response
-
-
 @pytest.fixture
 def browser(app):
     return Browser(app.test_client())
 
 
-REDIRECT_A = "http://localhost:9001/oidc/callback"
-REDIRECT_B = "http://localhost:9002/oidc/callback"
-
-
-class RP:
-    """A registered client plus helpers to run the code flow against the test app."""
-
-    def __init__(self, app, browser, client_id, secret, redirect_uri, scope="openid profile"):
-        self.app, self.browser = app, browser
-        self.client_id, self.secret, self.redirect_uri, self.scope = client_id, secret, redirect_uri, scope
-
-    @property
-    def basic(self):
-        return {"Authorization": "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()}
-
-    def auth_params(self, **extra):
-        verifier, challenge = pkce_pair()
-        params = dict(response_type="code", client_id=self.client_id, redirect_uri=self.redirect_uri,
-                      scope=self.scope, state=secrets.token_urlsafe(8), nonce=secrets.token_urlsafe(8),
-                      code_challenge=challenge, code_challenge_method="S256")
-        params.update(extra)
-        return params, verifier
-
-    def get_code(self, **extra):
-        params, verifier = self.auth_params(**extra)
-        response = self.browser.authorize_and_login(**params)
-        assert response.status_code == 302, response.get_data(as_text=True)
-        query = query_of(response.headers["Location"])
-        assert "code" in query, query
-        assert query["state"] == params["state"]
-        return query["code"], verifier, params
-
-    def exchange(self, code, verifier, **extra):
-        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
-        if verifier:
-            data["code_verifier"] = verifier
-        data.update(extra)
-        headers = self.basic if self.secret else {}
-        if not self.secret:
-            data.setdefault("client_id", self.client_id)
-        return self.browser.client.post("/token", data=data, headers=headers)
-
-    def login_tokens(self, **extra):
-        code, verifier, params = self.get_code(**extra)
-        response = self.exchange(code, verifier)
-        assert response.status_code == 200, response.get_json()
-        return response.get_json(), params
-
-
-def register(app, browser, name="Portal A", redirect_uri=REDIRECT_A, scopes=("openid", "profile"), **kwargs):
-    from idp.clients.service import register_client
-    with app.app_context():
-        registered = register_client(name=name, redirect_uris=[redirect_uri], scopes=list(scopes), **kwargs)
-        client_id = registered.client.client_id
-    return RP(app, browser, client_id, registered.client_secret, redirect_uri, " ".join(scopes))
-
-
 @pytest.fixture
 def rp(app, browser, citizen):
     return register(app, browser, scopes=("openid", "profile", "email", "phone", "idcard"))
-
-
-def decode_jwt(app, token):
-    from joserfc import jwt
-    with app.app_context():
-        return jwt.decode(token, app.extensions["idp"].keys.public_key_set())

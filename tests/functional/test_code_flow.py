@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import CITIZEN_ID, REDIRECT_A, decode_jwt, pkce_pair, query_of, register
+from helpers import CITIZEN_ID, REDIRECT_A, decode_jwt, pkce_pair, query_of, register
 from idp.authn.result import ACR_PASSWORD
 
 

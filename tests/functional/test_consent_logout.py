@@ -1,7 +1,7 @@
 """Consent for third-party clients and RP-initiated logout."""
 from __future__ import annotations
 
-from conftest import csrf_token, query_of, register
+from helpers import csrf_token, query_of, register
 
 
 def _third_party(app, browser):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CITIZEN_ID, CITIZEN_PASSWORD, csrf_token, make_settings
+from helpers import CITIZEN_ID, CITIZEN_PASSWORD, csrf_token, make_settings
 from idp import create_app
 from idp.migrate import upgrade
 
@@ -57,7 +57,7 @@ def test_account_lockout_after_repeated_failures(browser, citizen):
 def test_ip_lockout_across_accounts(tmp_path, citizen):
     app = create_app(make_settings(tmp_path / "ip", login_ip_max_failures=3))
     upgrade(app)
-    from conftest import Browser
+    from helpers import Browser
     browser = Browser(app.test_client())
     for n in range(3):
         _post_login(browser, f"user{n}@example.gov.cn", "wrong password")
@@ -82,7 +82,7 @@ def test_session_cookie_flags_on_localhost(browser, citizen):
 def test_session_cookie_is_secure_on_https(tmp_path, citizen):
     app = create_app(make_settings(tmp_path / "https", issuer="https://id.example.gov.cn"))
     upgrade(app)
-    from conftest import Browser
+    from helpers import Browser
     from idp.identity.service import create_person
     with app.app_context():
         create_person(id_number=CITIZEN_ID, name="张三", password=CITIZEN_PASSWORD)

@@ -1,7 +1,7 @@
 """Refresh rotation, client credentials, revocation (RFC 7009), introspection (RFC 7662), userinfo."""
 from __future__ import annotations
 
-from conftest import decode_jwt, register
+from helpers import decode_jwt, register
 
 
 def _refresh(rp, refresh_token):
