@@ -1,0 +1,38 @@
+# Unified identity authentication server: gunicorn serving idp.wsgi:app on port 8000.
+#
+#   docker build -t idp .
+#   docker run -p 8000:8000 -e IDP_SECRET_KEY=... -e IDP_ISSUER=https://id.example.gov.cn \
+#       -e IDP_DATABASE_URL=postgresql://... idp
+#   docker run --rm -e IDP_SECRET_KEY=... -e IDP_DATABASE_URL=... idp idp db upgrade
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    IDP_MIGRATIONS_DIR=/app/migrations \
+    IDP_TRUST_PROFILES_DIR=/app/certs/profiles \
+    IDP_CERT_PROFILES=/app/certs/profiles \
+    IDP_DATABASE_URL=sqlite:////app/var/idp.db
+
+WORKDIR /app
+
+# Dependencies and the package first, so that source-only changes rebuild fewer layers.
+COPY pyproject.toml README.md ./
+COPY idp ./idp
+RUN pip install --no-cache-dir . \
+    && rm -rf /app/idp /app/build /app/*.egg-info
+
+# Run-time files read from disk: Alembic migrations and CA trust profiles (with the public
+# certificates and CRLs they reference; private keys are excluded by .dockerignore).
+COPY migrations ./migrations
+COPY certs ./certs
+
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin idp \
+    && mkdir -p /app/var \
+    && chown idp:idp /app/var
+USER idp
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "idp.wsgi:app"]

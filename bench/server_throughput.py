@@ -1,0 +1,425 @@
+"""Requests per second of the token, JWKS and discovery endpoints, and the cost of a password login.
+
+    .venv/bin/python bench/server_throughput.py [--count 500] [--seconds 10] [--http] [--profile]
+
+In-process (always): the Flask test client, one thread, pinned to one CPU, SQLite in a temporary
+directory. With ``--http``: the same operations against a real gunicorn (1 worker, 1 thread) on
+127.0.0.1, pinned to one CPU, driven by a ``requests.Session`` loop pinned to another CPU when
+there is one (and, for the GET endpoints, by ``wrk -t1 -c1`` when wrk is installed). Every loop stops at ``--count`` requests or ``--seconds`` seconds, whichever is first.
+
+Authorization codes are made by signing in once through the real login page and then asking
+``/authorize?prompt=none`` on the same session; only the ``/token`` exchanges are timed.
+``--profile`` adds a cProfile summary of the in-process token exchanges.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import hashlib
+import io
+import os
+import pstats
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from idp import create_app  # noqa: E402
+from idp.config import Settings  # noqa: E402
+from idp.migrate import upgrade  # noqa: E402
+
+ID_NUMBER = "11010519491231002X"
+PASSWORD = "correct horse battery"
+REDIRECT_URI = "http://localhost:9001/oidc/callback"
+SECRET_KEY = "bench-secret-" + "x" * 32
+
+ROWS: list[tuple[str, str, int, float]] = []
+
+
+# --- helpers ------------------------------------------------------------------------------
+def pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def query_of(location: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if not match:
+        raise SystemExit("no CSRF token in the login page")
+    return match.group(1)
+
+
+def basic(client_id: str, secret: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def timed(mode: str, name: str, call, count: int, max_seconds: float, items=None) -> None:
+    """Run ``call(i)`` up to ``count`` times or ``max_seconds``; record requests and elapsed time."""
+    done = 0
+    started = time.perf_counter()
+    deadline = started + max_seconds
+    while done < count and time.perf_counter() < deadline:
+        call(items[done] if items is not None else done)
+        done += 1
+    ROWS.append((mode, name, done, time.perf_counter() - started))
+
+
+def expect(status: int, wanted: int, what: str, body=None) -> None:
+    if status != wanted:
+        raise SystemExit(f"{what}: HTTP {status}, expected {wanted}: {body!r}"[:500])
+
+
+def auth_params(client_id: str, prompt: str | None = None) -> tuple[dict, str]:
+    verifier, challenge = pkce_pair()
+    params = dict(response_type="code", client_id=client_id, redirect_uri=REDIRECT_URI, scope="openid profile",
+                  state=secrets.token_urlsafe(8), nonce=secrets.token_urlsafe(8), code_challenge=challenge,
+                  code_challenge_method="S256")
+    if prompt:
+        params["prompt"] = prompt
+    return params, verifier
+
+
+def settings_for(tmp: str, issuer: str) -> Settings:
+    return Settings.from_env({}, issuer=issuer, secret_key=SECRET_KEY, database_url=f"sqlite:///{tmp}/idp.db",
+                             session_backend="sql", login_slowdown=False, code_ttl=3600)
+
+
+def prepare(tmp: str, issuer: str):
+    """Schema, signing keys, one person, a code-flow client and a client_credentials client."""
+    from idp.clients.service import register_client
+    from idp.identity.service import create_person
+    app = create_app(settings_for(tmp, issuer))
+    app.config["TESTING"] = True
+    upgrade(app)
+    with app.app_context():
+        app.extensions["idp"].keys.ensure_active_keys()
+        create_person(id_number=ID_NUMBER, name="张三", password=PASSWORD)
+        portal = register_client(name="Bench portal", redirect_uris=[REDIRECT_URI], scopes=["openid", "profile"])
+        batch = register_client(name="Bench batch", redirect_uris=[], scopes=["profile"],
+                                grant_types=["client_credentials"])
+        ids = {"portal": (portal.client.client_id, portal.client_secret),
+               "batch": (batch.client.client_id, batch.client_secret)}
+    return app, ids
+
+
+# --- in-process ---------------------------------------------------------------------------
+def login_in_process(client, client_id: str) -> tuple[float, str]:
+    """Sign in through /authorize and /login; returns (seconds of the POST /login, final Location)."""
+    params, _ = auth_params(client_id)
+    response = client.get("/authorize?" + urlencode(params))
+    expect(response.status_code, 302, "authorize")
+    login_location = response.headers["Location"]
+    page = client.get(login_location)
+    expect(page.status_code, 200, "login page")
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "username": ID_NUMBER, "password": PASSWORD,
+            "tx": query_of(login_location)["tx"]}
+    started = time.perf_counter()
+    response = client.post("/login", data=form)
+    elapsed = time.perf_counter() - started
+    expect(response.status_code, 302, "login", response.get_data(as_text=True))
+    return elapsed, response.headers["Location"]
+
+
+def run_in_process(args) -> None:
+    from idp.identity.passwords import hash_password, verify_password
+    mode = "in-process"
+    with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
+        app, ids = prepare(tmp, "http://localhost")
+        portal_id, portal_secret = ids["portal"]
+        batch_id, batch_secret = ids["batch"]
+        client = app.test_client()
+
+        # one real login, then prompt=none authorizations on the same session
+        _, location = login_in_process(client, portal_id)
+        response = client.get(location)
+        expect(response.status_code, 302, "authorize resume")
+        codes = []
+
+        def make_code(_):
+            params, verifier = auth_params(portal_id, prompt="none")
+            response = client.get("/authorize?" + urlencode(params))
+            expect(response.status_code, 302, "authorize prompt=none")
+            query = query_of(response.headers["Location"])
+            if "code" not in query:
+                raise SystemExit(f"authorize prompt=none gave no code: {query}")
+            codes.append((query["code"], verifier))
+
+        timed(mode, "GET /authorize prompt=none (code issued)", make_code, args.count, args.seconds)
+
+        portal_auth = basic(portal_id, portal_secret)
+
+        def exchange(item):
+            code, verifier = item
+            response = client.post("/token", headers=portal_auth, data={
+                "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier})
+            expect(response.status_code, 200, "token (authorization_code)", response.get_data(as_text=True))
+
+        batch_auth = basic(batch_id, batch_secret)
+
+        def client_credentials(_):
+            response = client.post("/token", headers=batch_auth,
+                                   data={"grant_type": "client_credentials", "scope": "profile"})
+            expect(response.status_code, 200, "token (client_credentials)", response.get_data(as_text=True))
+
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
+        timed(mode, "POST /token authorization_code", exchange, len(codes), args.seconds, items=codes)
+        timed(mode, "POST /token client_credentials", client_credentials, args.count, args.seconds)
+        if profiler:
+            profiler.disable()
+
+        def get(path, wanted_type):
+            def call(_):
+                response = client.get(path)
+                expect(response.status_code, 200, path)
+                if response.mimetype != wanted_type:
+                    raise SystemExit(f"{path}: unexpected content type {response.mimetype}")
+            return call
+
+        timed(mode, "GET /jwks.json", get("/jwks.json", "application/jwk-set+json"), args.count * 4, args.seconds)
+        timed(mode, "GET /.well-known/openid-configuration",
+              get("/.well-known/openid-configuration", "application/json"), args.count * 4, args.seconds)
+
+        # password login: the whole POST /login, then argon2 verification alone
+        login_seconds = 0.0
+        rounds = 0
+        deadline = time.perf_counter() + args.seconds
+        while rounds < args.login_rounds and time.perf_counter() < deadline:
+            elapsed, _ = login_in_process(app.test_client(), portal_id)
+            login_seconds += elapsed
+            rounds += 1
+        ROWS.append((mode, "POST /login (password, success)", rounds, login_seconds))
+        stored = hash_password(PASSWORD)
+
+        def verify(_):
+            ok, _ = verify_password(PASSWORD, stored)
+            if not ok:
+                raise SystemExit("argon2 verification failed")
+
+        timed(mode, "argon2id verify alone", verify, args.login_rounds, args.seconds)
+        app.extensions["idp"].notifier.wait_idle(5)
+        with app.app_context():
+            from idp.extensions import db
+            db.engine.dispose()
+
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(35)
+        stats.sort_stats("tottime").print_stats(20)
+        print(out.getvalue())
+
+
+# --- gunicorn -----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(tmp: str, port: int, cpu: int) -> subprocess.Popen:
+    env = dict(os.environ, IDP_ISSUER=f"http://127.0.0.1:{port}", IDP_SECRET_KEY=SECRET_KEY,
+               IDP_DATABASE_URL=f"sqlite:///{tmp}/idp.db", IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false",
+               IDP_CODE_TTL="3600")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", f"127.0.0.1:{port}",
+               "--workers", "1", "--threads", "1", "--log-level", "warning", "idp.wsgi:app"]
+    affinity = (lambda: os.sched_setaffinity(0, {cpu})) if hasattr(os, "sched_setaffinity") else None
+    return subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=affinity)
+
+
+def wait_ready(base: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    import requests
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with status {process.returncode}")
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not become ready")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+GET_PATHS = ("/jwks.json", "/.well-known/openid-configuration", "/healthz")
+
+
+def run_wrk(wrk: str, url: str, seconds: float, cpu: int) -> None:
+    """One wrk thread, one connection, fixed duration (GET endpoints only)."""
+    affinity = (lambda: os.sched_setaffinity(0, {cpu})) if hasattr(os, "sched_setaffinity") else None
+    result = subprocess.run([wrk, "-t1", "-c1", f"-d{max(1, int(seconds))}s", url], capture_output=True,
+                            text=True, timeout=seconds + 30, preexec_fn=affinity)
+    requests_done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", result.stdout)
+    if result.returncode != 0 or not requests_done:
+        print(f"wrk failed on {url}: {result.stdout}{result.stderr}", file=sys.stderr)
+        return
+    if "Non-2xx" in result.stdout:
+        raise SystemExit(f"wrk saw non-2xx responses from {url}:\n{result.stdout}")
+    count, elapsed, unit = int(requests_done.group(1)), float(requests_done.group(2)), requests_done.group(3)
+    ROWS.append(("gunicorn", f"GET {urlsplit(url).path} (wrk)", count, elapsed / 1000 if unit == "ms" else elapsed))
+
+
+def login_http(session, base: str, client_id: str) -> tuple[float, str]:
+    params, _ = auth_params(client_id)
+    response = session.get(base + "/authorize?" + urlencode(params), allow_redirects=False)
+    expect(response.status_code, 302, "authorize")
+    login_location = urljoin(base + "/", response.headers["Location"])
+    page = session.get(login_location, allow_redirects=False)
+    expect(page.status_code, 200, "login page")
+    form = {"csrf_token": csrf_token(page.text), "username": ID_NUMBER, "password": PASSWORD,
+            "tx": query_of(login_location)["tx"]}
+    started = time.perf_counter()
+    response = session.post(base + "/login", data=form, allow_redirects=False)
+    elapsed = time.perf_counter() - started
+    expect(response.status_code, 302, "login", response.text)
+    return elapsed, urljoin(base + "/", response.headers["Location"])
+
+
+def run_http(args, server_cpu: int, client_cpu: int) -> None:
+    import requests
+    mode = "gunicorn"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
+        app, ids = prepare(tmp, base)
+        with app.app_context():
+            from idp.extensions import db
+            db.engine.dispose()
+        portal_id, portal_secret = ids["portal"]
+        batch_id, batch_secret = ids["batch"]
+        process = start_gunicorn(tmp, port, server_cpu)
+        try:
+            wait_ready(base, process)
+            pin(client_cpu)
+            session = requests.Session()
+            _, location = login_http(session, base, portal_id)
+            response = session.get(location, allow_redirects=False)
+            expect(response.status_code, 302, "authorize resume")
+            codes = []
+
+            def make_code(_):
+                params, verifier = auth_params(portal_id, prompt="none")
+                response = session.get(base + "/authorize?" + urlencode(params), allow_redirects=False)
+                expect(response.status_code, 302, "authorize prompt=none")
+                query = query_of(response.headers["Location"])
+                if "code" not in query:
+                    raise SystemExit(f"authorize prompt=none gave no code: {query}")
+                codes.append((query["code"], verifier))
+
+            timed(mode, "GET /authorize prompt=none (code issued)", make_code, args.count, args.seconds)
+
+            api = requests.Session()
+            portal_auth = basic(portal_id, portal_secret)
+
+            def exchange(item):
+                code, verifier = item
+                response = api.post(base + "/token", headers=portal_auth, data={
+                    "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                    "code_verifier": verifier})
+                expect(response.status_code, 200, "token (authorization_code)", response.text)
+
+            batch_auth = basic(batch_id, batch_secret)
+
+            def client_credentials(_):
+                response = api.post(base + "/token", headers=batch_auth,
+                                    data={"grant_type": "client_credentials", "scope": "profile"})
+                expect(response.status_code, 200, "token (client_credentials)", response.text)
+
+            timed(mode, "POST /token authorization_code", exchange, len(codes), args.seconds, items=codes)
+            timed(mode, "POST /token client_credentials", client_credentials, args.count, args.seconds)
+
+            def get(path):
+                def call(_):
+                    response = api.get(base + path)
+                    expect(response.status_code, 200, path)
+                return call
+
+            for path in GET_PATHS:
+                timed(mode, f"GET {path}", get(path), args.count * 4, args.seconds)
+            wrk = shutil.which("wrk")
+            if wrk and not args.no_wrk:
+                for path in GET_PATHS:
+                    run_wrk(wrk, base + path, min(args.seconds, 5.0), client_cpu)
+
+            login_seconds = 0.0
+            rounds = 0
+            deadline = time.perf_counter() + args.seconds
+            while rounds < args.login_rounds and time.perf_counter() < deadline:
+                elapsed, _ = login_http(requests.Session(), base, portal_id)
+                login_seconds += elapsed
+                rounds += 1
+            ROWS.append((mode, "POST /login (password, success)", rounds, login_seconds))
+        finally:
+            stop(process)
+
+
+# --- main ---------------------------------------------------------------------------------
+def print_table() -> None:
+    print(f"{'mode':<11} {'operation':<44} {'requests':>8} {'seconds':>8} {'req/s':>9} {'ms/request':>10}")
+    for mode, name, count, seconds in ROWS:
+        rate = count / seconds if seconds else 0.0
+        per = 1000 * seconds / count if count else 0.0
+        print(f"{mode:<11} {name:<44} {count:>8} {seconds:>8.2f} {rate:>9.1f} {per:>10.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=500,
+                        help="requests per token loop (JWKS/discovery loops run 4x this)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="time bound of every loop")
+    parser.add_argument("--login-rounds", type=int, default=10, help="password logins and argon2 verifications")
+    parser.add_argument("--http", action="store_true", help="also measure a real gunicorn on 127.0.0.1")
+    parser.add_argument("--no-wrk", action="store_true", help="with --http, skip wrk even when it is installed")
+    parser.add_argument("--db-dir", help="parent directory of the temporary SQLite database (default: the "
+                        "system temporary directory; /dev/shm takes fsync out of the figures)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the in-process token exchanges")
+    args = parser.parse_args()
+
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    server_cpu, client_cpu = cpus[0], cpus[-1]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; server pinned to CPU {server_cpu}"
+          + (f", HTTP client on CPU {client_cpu}" if args.http else ""))
+    if args.http:
+        # the server child is pinned on its own; this process pins itself only for the in-process run
+        run_http(args, server_cpu, client_cpu)
+    pin(server_cpu)
+    run_in_process(args)
+    print_table()
+
+
+if __name__ == "__main__":
+    main()
