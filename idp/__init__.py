@@ -52,8 +52,20 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.register_blueprint(health_bp)
     csrf.exempt(oidc_bp)
     csrf.exempt(health_bp)
+    _register_admin(app)
     register_error_handlers(app)
     return app
+
+
+def _register_admin(app: Flask) -> None:
+    """The admin console (CSRF-protected forms) and the admin API (bearer tokens, so no CSRF)."""
+    from .admin.api import bp as admin_api_bp
+    from .admin.console import bp as admin_bp
+    from .extensions import csrf
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_api_bp)
+    csrf.exempt(admin_api_bp)
 
 
 def _database_uri(url: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
+from .authn.result import ACR_LEVELS
 from .errors import ConfigError
 
 
@@ -128,6 +129,10 @@ class Settings:
                                         "Delivery attempts for a back-channel logout token.")
     default_locale: str = _setting("IDP_DEFAULT_LOCALE", "zh", _parse_choice("zh", "en"),
                                    "Language of pages when the browser expresses no preference.")
+    admin_required_acr: str = _setting("IDP_ADMIN_REQUIRED_ACR", "", _parse_choice("", *ACR_LEVELS),
+                                       "Least assurance (acr) an administrator's session needs for admin "
+                                       "console actions, e.g. urn:idp:loa:2 (certificate); a weaker session "
+                                       "is sent to log in again with a certificate. Empty = any login.")
     trust_profiles_dir: str = _setting("IDP_TRUST_PROFILES_DIR", "certs/profiles", str,
                                        "Directory of CA trust profiles.")
     create_schema: bool = _setting("IDP_CREATE_SCHEMA", False, _parse_bool,

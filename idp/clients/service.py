@@ -12,6 +12,9 @@ from ..extensions import db
 from .models import Client, hash_secret
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "idcard", "entity", "offline_access")
+# The admin API scope: never advertised, granted only to clients registered with it explicitly.
+ADMIN_SCOPE = "admin"
+REGISTRABLE_SCOPES = SUPPORTED_SCOPES + (ADMIN_SCOPE,)
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SUPPORTED_ID_TOKEN_ALGS = ("RS256", "ES256")
@@ -27,25 +30,41 @@ class RegisteredClient:
 def validate_uri(uri: str, what: str, *, allow_http_loopback: bool = True) -> str:
     if not isinstance(uri, str) or not uri:
         raise ValidationError(f"{what} must be a non-empty URI")
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        raise ValidationError(f"{what} {uri!r} is not a valid URI") from None
     if parts.fragment or "#" in uri:
         raise ValidationError(f"{what} {uri!r} must not contain a fragment")
     if parts.scheme == "https" and parts.netloc:
         return uri
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK and allow_http_loopback:
+    if parts.scheme == "http" and host in _LOOPBACK and allow_http_loopback:
         return uri
     if parts.scheme == "http" and parts.netloc:
         raise ValidationError(f"{what} {uri!r} must use https (http is allowed only for loopback hosts)")
     raise ValidationError(f"{what} {uri!r} must be an absolute https URI")
 
 
-def register_client(*, name: str, redirect_uris: list[str], post_logout_redirect_uris: list[str] = (),
-                    backchannel_logout_uri: str | None = None, public: bool = False,
-                    scopes: list[str] | None = None, grant_types: list[str] | None = None,
-                    auth_method: str | None = None, jwks: dict | None = None,
-                    id_token_alg: str = "RS256", sector_identifier: str | None = None,
-                    first_party: bool = True, client_id: str | None = None,
-                    client_secret: str | None = None) -> RegisteredClient:
+def register_client(**metadata) -> RegisteredClient:
+    """Validate the metadata, store the new client and return it with its secret (shown once)."""
+    registered = build_client(**metadata)
+    client = registered.client
+    if db.session.scalar(select(Client.id).where(Client.client_id == client.client_id)):
+        raise ValidationError(f"client_id {client.client_id!r} is already registered")
+    db.session.add(client)
+    db.session.commit()
+    return registered
+
+
+def build_client(*, name: str, redirect_uris: list[str], post_logout_redirect_uris: list[str] = (),
+                 backchannel_logout_uri: str | None = None, public: bool = False,
+                 scopes: list[str] | None = None, grant_types: list[str] | None = None,
+                 auth_method: str | None = None, jwks: dict | None = None,
+                 id_token_alg: str = "RS256", sector_identifier: str | None = None,
+                 first_party: bool = True, client_id: str | None = None,
+                 client_secret: str | None = None) -> RegisteredClient:
+    """Validate client metadata and build an unsaved Client (a secret is generated when one is needed)."""
     name = (name or "").strip()
     if not name or len(name) > 128:
         raise ValidationError("client name must be 1 to 128 characters")
@@ -54,14 +73,16 @@ def register_client(*, name: str, redirect_uris: list[str], post_logout_redirect
     if backchannel_logout_uri:
         backchannel_logout_uri = validate_uri(backchannel_logout_uri, "backchannel_logout_uri")
     scopes = list(scopes or ["openid", "profile"])
-    unknown = [s for s in scopes if s not in SUPPORTED_SCOPES]
+    unknown = [s for s in scopes if s not in REGISTRABLE_SCOPES]
     if unknown:
-        raise ValidationError(f"unknown scope(s): {', '.join(unknown)}; supported: {', '.join(SUPPORTED_SCOPES)}")
+        raise ValidationError(f"unknown scope(s): {', '.join(unknown)}; supported: {', '.join(REGISTRABLE_SCOPES)}")
     auth_method = auth_method or ("none" if public else "client_secret_basic")
     if auth_method not in SUPPORTED_AUTH_METHODS:
         raise ValidationError(f"unknown token_endpoint_auth_method {auth_method!r}")
     if public and auth_method != "none":
         raise ValidationError("a public client authenticates with 'none' (PKCE)")
+    if ADMIN_SCOPE in scopes and auth_method == "none":
+        raise ValidationError("the admin scope is only for confidential clients")
     if auth_method == "private_key_jwt" and not jwks:
         raise ValidationError("private_key_jwt needs the client's public keys (jwks)")
     if grant_types is None:
@@ -100,10 +121,6 @@ def register_client(*, name: str, redirect_uris: list[str], post_logout_redirect
         sector_identifier=sector_identifier,
         first_party=first_party,
     )
-    if db.session.scalar(select(Client.id).where(Client.client_id == client.client_id)):
-        raise ValidationError(f"client_id {client.client_id!r} is already registered")
-    db.session.add(client)
-    db.session.commit()
     return RegisteredClient(client, secret)
 
 

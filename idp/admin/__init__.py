@@ -1,0 +1,1 @@
+"""Administration: the console (server-rendered pages) and the REST admin API for clients and keys."""

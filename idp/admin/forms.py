@@ -1,0 +1,95 @@
+"""Console forms (Flask-WTF: CSRF-protected); they produce the same metadata the API accepts."""
+from __future__ import annotations
+
+import json
+
+from flask_babel import lazy_gettext as N_
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..clients.service import REGISTRABLE_SCOPES, SUPPORTED_GRANT_TYPES, SUPPORTED_ID_TOKEN_ALGS
+from ..keys.service import SUPPORTED_ALGS
+from .metadata import MetadataError
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class ClientForm(FlaskForm):
+    name = StringField(N_("Name"), validators=[DataRequired(), Length(max=128)])
+    redirect_uris = TextAreaField(N_("Redirect URIs (one per line)"))
+    post_logout_redirect_uris = TextAreaField(N_("Post-logout redirect URIs (one per line)"))
+    backchannel_logout_uri = StringField(N_("Back-channel logout URI"), validators=[Optional()])
+    scopes = MultiCheckboxField(N_("Scopes"), choices=[(s, s) for s in REGISTRABLE_SCOPES],
+                                default=["openid", "profile"])
+    client_type = RadioField(N_("Client type"), default="confidential",
+                             choices=[("confidential", N_("Confidential (a server; has a secret or a key)")),
+                                      ("public", N_("Public (an app in the browser or on a phone; PKCE)"))])
+    auth_method = SelectField(N_("Client authentication at the token endpoint"), default="",
+                              choices=[("", N_("Default")), ("client_secret_basic", "client_secret_basic"),
+                                       ("client_secret_post", "client_secret_post"),
+                                       ("private_key_jwt", "private_key_jwt")])
+    grant_types = MultiCheckboxField(N_("Grant types (none ticked: derived from the redirect URIs)"),
+                                     choices=[(g, g) for g in SUPPORTED_GRANT_TYPES])
+    jwks = TextAreaField(N_("Public keys (JWKS JSON, for private_key_jwt)"))
+    id_token_alg = SelectField(N_("ID token signature"), default="RS256",
+                               choices=[(a, a) for a in SUPPORTED_ID_TOKEN_ALGS])
+    third_party = BooleanField(N_("Third-party application (ask the person's consent)"))
+    sector_identifier = StringField(N_("Sector identifier (a host name; gives pairwise subjects)"),
+                                    validators=[Optional(), Length(max=255)])
+
+    def to_metadata(self) -> dict:
+        """The form as API metadata (checked by ``metadata.parse`` afterwards)."""
+        public = self.client_type.data == "public"
+        method = self.auth_method.data or ("none" if public else None)
+        if public and method != "none":
+            raise MetadataError("invalid_client_metadata",
+                                "a public client has no secret or key: leave the authentication method at Default")
+        jwks = None
+        if self.jwks.data and self.jwks.data.strip():
+            try:
+                jwks = json.loads(self.jwks.data)
+            except ValueError:
+                raise MetadataError("invalid_client_metadata", "the public keys are not valid JSON") from None
+        meta = {
+            "client_name": self.name.data or "",
+            "redirect_uris": _lines(self.redirect_uris.data),
+            "post_logout_redirect_uris": _lines(self.post_logout_redirect_uris.data),
+            "backchannel_logout_uri": (self.backchannel_logout_uri.data or "").strip() or None,
+            "scope": " ".join(self.scopes.data or []),
+            "grant_types": list(self.grant_types.data or []) or None,
+            "jwks": jwks,
+            "id_token_signed_response_alg": self.id_token_alg.data,
+            "sector_identifier": (self.sector_identifier.data or "").strip() or None,
+            "first_party": not self.third_party.data,
+        }
+        if method:
+            meta["token_endpoint_auth_method"] = method
+        return meta
+
+    def fill_from(self, client) -> None:
+        self.name.data = client.name
+        self.redirect_uris.data = "\n".join(client.redirect_uris or [])
+        self.post_logout_redirect_uris.data = "\n".join(client.post_logout_redirect_uris or [])
+        self.backchannel_logout_uri.data = client.backchannel_logout_uri or ""
+        self.scopes.data = client.scope.split()
+        self.client_type.data = "public" if client.is_public else "confidential"
+        self.auth_method.data = "" if client.is_public else client.token_endpoint_auth_method
+        self.grant_types.data = list(client.grant_types or [])
+        self.jwks.data = json.dumps(client.jwks, indent=2) if client.jwks else ""
+        self.id_token_alg.data = client.id_token_signed_response_alg
+        self.third_party.data = not client.first_party
+        self.sector_identifier.data = client.sector_identifier or ""
+
+
+class RotateKeysForm(FlaskForm):
+    alg = SelectField(N_("Algorithm"), default="", choices=[("", N_("All algorithms"))]
+                      + [(a, a) for a in SUPPORTED_ALGS])

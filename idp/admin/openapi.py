@@ -1,0 +1,193 @@
+"""The OpenAPI 3.1 description of the admin API, served at /api/admin/openapi.json."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask import current_app
+
+from ..clients.service import ADMIN_SCOPE, REGISTRABLE_SCOPES, SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES, SUPPORTED_ID_TOKEN_ALGS
+from ..keys.service import SUPPORTED_ALGS
+from .metadata import MAX_URI_LENGTH, MAX_URIS
+
+_URI_LIST = {"type": "array", "maxItems": MAX_URIS,
+             "items": {"type": "string", "format": "uri", "maxLength": MAX_URI_LENGTH}}
+_NULLABLE_STRING = {"type": ["string", "null"], "maxLength": MAX_URI_LENGTH}
+
+CLIENT_METADATA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "client_name": {"type": "string", "minLength": 1, "maxLength": 128},
+        "redirect_uris": {**_URI_LIST, "description": "Absolute https URIs (http only for loopback hosts), "
+                                                      "no fragment; exact match at /authorize."},
+        "post_logout_redirect_uris": _URI_LIST,
+        "backchannel_logout_uri": {**_NULLABLE_STRING, "format": "uri"},
+        "scope": {"type": "string", "maxLength": 200,
+                  "description": "Space-separated; known scopes: " + " ".join(REGISTRABLE_SCOPES)},
+        "grant_types": {"type": ["array", "null"], "maxItems": MAX_URIS,
+                        "items": {"type": "string", "enum": list(SUPPORTED_GRANT_TYPES)},
+                        "description": "null: derived (authorization_code and refresh_token with redirect "
+                                       "URIs, else client_credentials)."},
+        "token_endpoint_auth_method": {"type": "string", "enum": list(SUPPORTED_AUTH_METHODS),
+                                       "description": "'none' makes a public client (PKCE)."},
+        "jwks": {"type": ["object", "null"],
+                 "description": "Public keys, required for private_key_jwt.",
+                 "properties": {"keys": {"type": "array", "items": {"type": "object"}}}},
+        "id_token_signed_response_alg": {"type": "string", "enum": list(SUPPORTED_ID_TOKEN_ALGS)},
+        "sector_identifier": {**_NULLABLE_STRING, "maxLength": 255,
+                              "description": "A host name; gives the client pairwise subjects."},
+        "first_party": {"type": "boolean", "description": "false: the person is asked for consent."},
+        "disabled": {"type": "boolean"},
+    },
+}
+
+CLIENT = {
+    "type": "object",
+    "required": ["client_id", "client_name", "redirect_uris", "grant_types", "scope",
+                 "token_endpoint_auth_method", "first_party", "disabled"],
+    "properties": {
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string", "description": "Only when a secret was just issued; shown once."},
+        "client_name": {"type": "string"},
+        "redirect_uris": {"type": "array", "items": {"type": "string"}},
+        "post_logout_redirect_uris": {"type": "array", "items": {"type": "string"}},
+        "backchannel_logout_uri": {"type": ["string", "null"]},
+        "backchannel_logout_session_required": {"type": "boolean"},
+        "grant_types": {"type": "array", "items": {"type": "string"}},
+        "response_types": {"type": "array", "items": {"type": "string"}},
+        "scope": {"type": "string"},
+        "token_endpoint_auth_method": {"type": "string"},
+        "id_token_signed_response_alg": {"type": "string"},
+        "subject_type": {"type": "string", "enum": ["public", "pairwise"]},
+        "sector_identifier": {"type": ["string", "null"]},
+        "jwks": {"type": ["object", "null"]},
+        "first_party": {"type": "boolean"},
+        "disabled": {"type": "boolean"},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+KEY = {
+    "type": "object",
+    "required": ["kid", "alg", "status", "public_jwk"],
+    "properties": {
+        "kid": {"type": "string"},
+        "alg": {"type": "string", "enum": list(SUPPORTED_ALGS)},
+        "status": {"type": "string", "description": "pending, active, previous or retired"},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "activated_at": {"type": ["string", "null"], "format": "date-time"},
+        "deactivated_at": {"type": ["string", "null"], "format": "date-time"},
+        "retired_at": {"type": ["string", "null"], "format": "date-time"},
+        "public_jwk": {"type": "object"},
+    },
+}
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "Bad input (RFC 7591 error codes: invalid_client_metadata, invalid_redirect_uri)",
+            401: "No valid access token (WWW-Authenticate: Bearer)",
+            403: "The token lacks the admin scope, or its person is not an administrator",
+            404: "No such client"}
+    return {str(code): _json("Error", text[code]) for code in codes}
+
+
+def _body(schema_name: str, required: bool = True) -> dict:
+    return {"required": required,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+_CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+
+
+def _paths() -> dict:
+    item = {"parameters": [_CLIENT_ID]}
+    return {
+        "/api/admin/openapi.json": {"get": {
+            "operationId": "getOpenApiDocument", "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1 document",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}},
+                          **_errors(401, 403)}}},
+        "/api/admin/clients": {
+            "get": {"operationId": "listClients", "summary": "List clients",
+                    "responses": {"200": {"description": "Every registered client", "content": {
+                        "application/json": {"schema": {"type": "object", "required": ["clients"], "properties": {
+                            "clients": {"type": "array", "items": {"$ref": "#/components/schemas/Client"}}}}}}},
+                        **_errors(401, 403)}},
+            "post": {"operationId": "createClient", "summary": "Register a client",
+                     "requestBody": _body("NewClient"),
+                     "responses": {"201": _json("Client", "The new client; client_secret is shown only here"),
+                                   **_errors(400, 401, 403)}},
+        },
+        "/api/admin/clients/{client_id}": {
+            **item,
+            "get": {"operationId": "getClient", "summary": "A client's settings",
+                    "responses": {"200": _json("Client", "The client"), **_errors(401, 403, 404)}},
+            "patch": {"operationId": "updateClient", "summary": "Change some of a client's settings",
+                      "requestBody": _body("ClientMetadata"),
+                      "responses": {"200": _json("Client", "The updated client (with client_secret when the "
+                                                           "change made the client need one)"),
+                                    **_errors(400, 401, 403, 404)}},
+            "delete": {"operationId": "deleteClient", "summary": "Delete a client and revoke its tokens",
+                       "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
+        },
+        "/api/admin/clients/{client_id}/reset-secret": {
+            **item,
+            "post": {"operationId": "resetClientSecret", "summary": "Issue a new client secret (shown once)",
+                     "responses": {"200": {"description": "The new secret", "content": {"application/json": {
+                         "schema": {"type": "object", "required": ["client_id", "client_secret"], "properties": {
+                             "client_id": {"type": "string"}, "client_secret": {"type": "string"}}}}}},
+                         **_errors(400, 401, 403, 404)}},
+        },
+        "/api/admin/keys": {"get": {
+            "operationId": "listKeys", "summary": "Signing keys (without private parts)",
+            "responses": {"200": {"description": "Every signing key", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["keys"], "properties": {
+                    "keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}}}}},
+                **_errors(401, 403)}}},
+        "/api/admin/keys/rotate": {"post": {
+            "operationId": "rotateKeys", "summary": "Create new signing keys (one algorithm or all)",
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"alg": {"type": "string", "enum": list(SUPPORTED_ALGS)}}}}}},
+            "responses": {"201": {"description": "The keys created", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["keys"], "properties": {
+                    "keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}}}}},
+                **_errors(400, 401, 403)}}},
+    }
+
+
+@lru_cache(maxsize=8)
+def _document(issuer: str) -> dict:
+    new_client = {**CLIENT_METADATA, "required": ["client_name"]}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "idp admin API", "version": "1.0.0",
+                 "description": "Manage OIDC clients and signing keys. Authenticate with an access token "
+                                "carrying the 'admin' scope (client_credentials of a client registered with "
+                                "that scope). Every change is written to the audit log."},
+        "servers": [{"url": issuer}],
+        "security": [{"bearer": [ADMIN_SCOPE]}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                           "description": "RFC 9068 access token with the admin scope"}},
+            "schemas": {"ClientMetadata": CLIENT_METADATA, "NewClient": new_client, "Client": CLIENT,
+                        "Key": KEY, "Error": ERROR},
+        },
+    }
+
+
+
+def openapi_document() -> dict:
+    return _document(current_app.extensions["idp"].settings.issuer)

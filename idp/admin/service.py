@@ -1,0 +1,118 @@
+"""Admin operations on clients and signing keys, shared by the console and the API; each is audited."""
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+from sqlalchemy import delete, update
+
+from ..clients.models import Client, hash_secret
+from ..clients.service import RegisteredClient, build_client, register_client
+from ..errors import ValidationError
+from ..extensions import db
+from ..protocols.oidc.models import Consent, Token
+from . import metadata
+from .metadata import MetadataError
+
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+_COPIED = ("name", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "grant_types",
+           "response_types", "scope", "token_endpoint_auth_method", "jwks", "id_token_signed_response_alg",
+           "subject_type", "sector_identifier", "first_party")
+
+
+def _core():
+    return current_app.extensions["idp"]
+
+
+def client_view(client: Client) -> dict:
+    data = client.to_public_dict()
+    data["sector_identifier"] = client.sector_identifier
+    data["jwks"] = client.jwks
+    data["created_at"] = client.created_at.isoformat() if client.created_at else None
+    return data
+
+
+def create_client(meta: dict, actor: str) -> RegisteredClient:
+    try:
+        registered = register_client(**metadata.register_arguments(meta))
+    except ValidationError as exc:
+        db.session.rollback()
+        raise MetadataError("invalid_client_metadata", str(exc)) from None
+    if meta.get("disabled"):
+        registered.client.disabled = True
+        db.session.commit()
+    _core().audit("admin.client.created", actor=actor, client_id=registered.client.client_id,
+                  name=registered.client.name, scope=registered.client.scope)
+    return registered
+
+
+def update_client(client: Client, changes: dict, actor: str) -> str | None:
+    """Apply checked metadata changes; returns a new secret when the change made one necessary."""
+    merged = {**metadata.of_client(client), **changes}
+    if "grant_types" not in changes and "redirect_uris" in changes:
+        merged["grant_types"] = None  # derived again from the new redirect URIs
+    try:
+        built = build_client(**metadata.register_arguments(merged), client_id=client.client_id)
+    except ValidationError as exc:
+        raise MetadataError("invalid_client_metadata", str(exc)) from None
+    for name in _COPIED:
+        setattr(client, name, getattr(built.client, name))
+    new_secret = None
+    if client.token_endpoint_auth_method in SECRET_METHODS:
+        if not client.client_secret_hash:
+            new_secret = built.client_secret
+            client.client_secret_hash = hash_secret(new_secret)
+    else:
+        client.client_secret_hash = None
+    if "disabled" in changes:
+        client.disabled = bool(changes["disabled"])
+    db.session.commit()
+    _core().audit("admin.client.updated", actor=actor, client_id=client.client_id, fields=sorted(changes),
+                  secret_issued=new_secret is not None)
+    return new_secret
+
+
+def set_disabled(client: Client, disabled: bool, actor: str) -> None:
+    client.disabled = disabled
+    db.session.commit()
+    _core().audit("admin.client.disabled" if disabled else "admin.client.enabled", actor=actor,
+                  client_id=client.client_id)
+
+
+def delete_client(client: Client, actor: str) -> None:
+    """Delete the client, revoke every token issued to it and forget the consents given to it."""
+    client_id = client.client_id
+    db.session.execute(update(Token).where(Token.client_id == client_id).values(revoked=True))
+    db.session.execute(delete(Consent).where(Consent.client_id == client_id))
+    db.session.delete(client)
+    db.session.commit()
+    _core().audit("admin.client.deleted", actor=actor, client_id=client_id)
+
+
+def reset_secret(client: Client, actor: str) -> str:
+    if client.token_endpoint_auth_method not in SECRET_METHODS:
+        raise MetadataError("invalid_client_metadata",
+                            f"the client authenticates with {client.token_endpoint_auth_method}; it has no secret")
+    secret = secrets.token_urlsafe(32)
+    client.client_secret_hash = hash_secret(secret)
+    db.session.commit()
+    _core().audit("admin.client.secret_reset", actor=actor, client_id=client.client_id)
+    return secret
+
+
+def key_view(key) -> dict:
+    def when(value):
+        return value.isoformat() if value else None
+    return {"kid": key.kid, "alg": key.alg, "status": key.status, "created_at": when(key.created_at),
+            "activated_at": when(key.activated_at), "deactivated_at": when(key.deactivated_at),
+            "retired_at": when(key.retired_at), "public_jwk": dict(key.public_jwk or {})}
+
+
+def list_keys() -> list:
+    return _core().keys.list_keys()
+
+
+def rotate_keys(alg: str | None, actor: str) -> list:
+    created = _core().keys.rotate(alg)
+    _core().audit("admin.keys.rotated", actor=actor, kids=[key.kid for key in created])
+    return created
