@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     init_i18n(app)
 
     core = IdpCore(settings, store=store)
+    core.trust = _trust_store(settings.trust_profiles_dir)
     app.extensions["idp"] = core
 
     with app.app_context():
@@ -46,12 +47,15 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from .web.errors import register_error_handlers
     from .web.views import bp as web_bp
     from .web.health import bp as health_bp
+    from .web.certificate_views import bp as certificate_bp
 
     app.register_blueprint(oidc_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(certificate_bp)
     csrf.exempt(oidc_bp)
     csrf.exempt(health_bp)
+    csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none
     _register_admin(app)
     register_error_handlers(app)
     return app
@@ -66,6 +70,20 @@ def _register_admin(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_api_bp)
     csrf.exempt(admin_api_bp)
+
+
+def _trust_store(directory: str):
+    """The CA trust profiles, loaded once; an absent directory trusts no CA (certificate login refused)."""
+    import logging
+    import os
+
+    from .pki import TrustStore
+
+    if not os.path.isdir(directory):
+        logging.getLogger(__name__).warning("trust profile directory %s does not exist; no CA is trusted",
+                                            directory)
+        return TrustStore()
+    return TrustStore.from_directory(directory)
 
 
 def _database_uri(url: str) -> str:

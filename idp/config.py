@@ -67,6 +67,13 @@ def _parse_master_key(raw: str) -> bytes:
     return key
 
 
+def _parse_header_name(raw: str) -> str:
+    value = raw.strip()
+    if not value or not all(c.isalnum() or c == "-" for c in value):
+        raise ValueError("must be an HTTP header name (letters, digits and '-')")
+    return value
+
+
 def _parse_choice(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw not in choices:
@@ -133,6 +140,9 @@ class Settings:
                                        "Least assurance (acr) an administrator's session needs for admin "
                                        "console actions, e.g. urn:idp:loa:2 (certificate); a weaker session "
                                        "is sent to log in again with a certificate. Empty = any login.")
+    client_cert_header: str = _setting("IDP_CLIENT_CERT_HEADER", "X-SSL-Client-Cert", _parse_header_name,
+                                       "Header in which a trusted TLS-terminating proxy forwards the client "
+                                       "certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert).")
     trust_profiles_dir: str = _setting("IDP_TRUST_PROFILES_DIR", "certs/profiles", str,
                                        "Directory of CA trust profiles.")
     create_schema: bool = _setting("IDP_CREATE_SCHEMA", False, _parse_bool,
