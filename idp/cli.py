@@ -243,7 +243,9 @@ def config_doc(as_json):
 
 def _register_optional_groups():
     from .demo import demo
+    from .protocols.cas.commands import cas
     cli.add_command(demo)
+    cli.add_command(cas)
     try:
         from .pki.commands import certs
     except ImportError:

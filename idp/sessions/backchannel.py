@@ -36,8 +36,9 @@ class BackchannelNotifier:
         self.delivered: list[tuple[str, str]] = []   # (client_id, uri), most recent last
         self.failed: list[tuple[str, str, str]] = []
 
-    def send(self, client_id: str, uri: str, logout_token: str) -> Future:
-        future = self._pool.submit(self._deliver, client_id, uri, logout_token)
+    def send(self, client_id: str, uri: str, message: str, *, field: str = "logout_token") -> Future:
+        """POST ``field=message`` (a logout token, or a CAS ``logoutRequest``) to ``uri`` in the background."""
+        future = self._pool.submit(self._deliver, client_id, uri, message, field)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -47,11 +48,11 @@ class BackchannelNotifier:
         with self._lock:
             self._pending.discard(future)
 
-    def _deliver(self, client_id: str, uri: str, logout_token: str) -> bool:
+    def _deliver(self, client_id: str, uri: str, message: str, field: str) -> bool:
         error = ""
         for attempt in range(self.retries):
             try:
-                response = requests.post(uri, data={"logout_token": logout_token}, timeout=self.timeout,
+                response = requests.post(uri, data={field: message}, timeout=self.timeout,
                                          headers={"Cache-Control": "no-store"}, allow_redirects=False)
                 if response.status_code in (200, 204):
                     self.delivered.append((client_id, uri))

@@ -13,6 +13,7 @@ from ..errors import AuthnError, LockedOut
 from ..extensions import csrf, db
 from ..identity.claims import describe_scopes
 from ..identity.models import Person
+from ..protocols.cas.services import get_service_by_key
 from ..protocols.oidc.consent import grant_consent
 from ..sessions.logout import end_session_everywhere
 from .client_ip import client_ip
@@ -60,6 +61,9 @@ def establish_session(auth, response_target: str):
 
 
 def _after_login_target(tx_id: str | None) -> str:
+    tx = _load_tx(tx_id) if tx_id else None
+    if tx and tx.get("resume_url"):  # a login started by another protocol (CAS) resumes there
+        return tx["resume_url"]
     return url_for("oidc.authorize_resume", tx=tx_id) if tx_id else url_for("web.account")
 
 
@@ -156,7 +160,7 @@ def account():
     person = db.session.get(Person, session.person_id)
     sessions = []
     for s in core.sessions.for_person(session.person_id):
-        clients = [find_client(cid) for cid in sorted(s.clients)]
+        clients = [find_client(cid) or get_service_by_key(cid) for cid in sorted(s.clients)]
         sessions.append({"session": s, "current": s.key == session.key,
                          "clients": [c.name for c in clients if c is not None]})
     return render_template("account.html", person=person, sessions=sessions, session=session,

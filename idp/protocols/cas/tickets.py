@@ -1,0 +1,83 @@
+"""Service tickets: random, stored only as a hash, single-use, bound to one service URL, short-lived.
+
+Validation consumes the ticket whatever the outcome (CAS 3.0 section 3.1.1). A validated ticket is
+remembered in the SSO session's single-logout index: it is spent by then, and the site identifies its
+own session by it when the identity server later sends the logout request.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from ...extensions import db
+from ...identity.models import Person
+from ...sessions.sso import SsoSession
+from .errors import INVALID_REQUEST, INVALID_SERVICE, INVALID_TICKET, CasError
+from .models import CasService
+from .services import get_service
+
+TICKET = "cas_st"
+SLO_INDEX = "cas_slo"
+PREFIX = "ST-"
+MAX_TICKET_LENGTH = 256
+TICKET_TTL = 10  # seconds; a site validates the ticket right after the browser brings it back
+
+
+def _hash(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ValidatedTicket:
+    ticket: str
+    service: CasService
+    session: SsoSession
+    person: Person
+    new_login: bool
+
+
+def issue(core, session: SsoSession, service: CasService, service_url: str, *, new_login: bool) -> str:
+    ticket = PREFIX + secrets.token_urlsafe(32)
+    core.store.put(TICKET, _hash(ticket), {"service_id": service.id, "service_url": service_url,
+                                           "session_key": session.key, "new_login": new_login,
+                                           "issued_at": time.time()}, TICKET_TTL)
+    core.sessions.add_client(session, service.session_key)
+    return ticket
+
+
+def validate(core, ticket: str | None, service_url: str | None, *, renew: bool = False) -> ValidatedTicket:
+    if not ticket or not service_url:
+        raise CasError(INVALID_REQUEST, "both 'ticket' and 'service' parameters are required")
+    if not ticket.startswith(PREFIX) or len(ticket) > MAX_TICKET_LENGTH:
+        raise CasError(INVALID_TICKET, "not a service ticket issued by this server")
+    record = core.store.consume(TICKET, _hash(ticket))
+    if record is None:
+        raise CasError(INVALID_TICKET, f"ticket {ticket[:12]}... not recognized (unknown, expired or already used)")
+    if record["service_url"] != service_url:
+        raise CasError(INVALID_SERVICE, "the ticket was issued for another service; it is now invalid")
+    service = get_service(record["service_id"])
+    if service is None:
+        raise CasError(INVALID_SERVICE, "the service is no longer registered")
+    if renew and not record["new_login"]:
+        raise CasError(INVALID_TICKET, "renew was requested but the ticket comes from single sign-on")
+    session = core.sessions.get(record["session_key"])
+    if session is None:
+        raise CasError(INVALID_TICKET, "the single sign-on session has ended")
+    person = db.session.get(Person, session.person_id)
+    if person is None or person.disabled:
+        raise CasError(INVALID_TICKET, "the account is disabled")
+    remaining = max(1, session.expires_at - int(time.time()))
+    core.store.index_add(SLO_INDEX, session.key, json.dumps(
+        {"service_id": service.id, "service_url": service_url, "ticket": ticket}, sort_keys=True), remaining)
+    return ValidatedTicket(ticket=ticket, service=service, session=session, person=person,
+                           new_login=bool(record["new_login"]))
+
+
+def validated_tickets(core, session_key: str) -> list[dict]:
+    """The tickets sites validated in a session, forgotten as they are read (for single logout)."""
+    members = core.store.index_members(SLO_INDEX, session_key)
+    core.store.index_clear(SLO_INDEX, session_key)
+    return [json.loads(member) for member in sorted(members)]
