@@ -6,12 +6,21 @@ import json
 from flask_babel import lazy_gettext as N_
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..clients.service import REGISTRABLE_SCOPES, SUPPORTED_GRANT_TYPES, SUPPORTED_ID_TOKEN_ALGS
 from ..keys.service import SUPPORTED_ALGS
 from .metadata import MetadataError
+
+
+def _choices(*pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _same(values) -> list[SelectChoice]:
+    return _choices(*((value, value) for value in values))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -28,20 +37,19 @@ class ClientForm(FlaskForm):
     redirect_uris = TextAreaField(N_("Redirect URIs (one per line)"))
     post_logout_redirect_uris = TextAreaField(N_("Post-logout redirect URIs (one per line)"))
     backchannel_logout_uri = StringField(N_("Back-channel logout URI"), validators=[Optional()])
-    scopes = MultiCheckboxField(N_("Scopes"), choices=[(s, s) for s in REGISTRABLE_SCOPES],
+    scopes = MultiCheckboxField(N_("Scopes"), choices=_same(REGISTRABLE_SCOPES),
                                 default=["openid", "profile"])
     client_type = RadioField(N_("Client type"), default="confidential",
-                             choices=[("confidential", N_("Confidential (a server; has a secret or a key)")),
-                                      ("public", N_("Public (an app in the browser or on a phone; PKCE)"))])
+                             choices=_choices(("confidential", N_("Confidential (a server; has a secret or a key)")),
+                                              ("public", N_("Public (an app in the browser or on a phone; PKCE)"))))
     auth_method = SelectField(N_("Client authentication at the token endpoint"), default="",
-                              choices=[("", N_("Default")), ("client_secret_basic", "client_secret_basic"),
-                                       ("client_secret_post", "client_secret_post"),
-                                       ("private_key_jwt", "private_key_jwt")])
+                              choices=_choices(("", N_("Default")))
+                              + _same(("client_secret_basic", "client_secret_post", "private_key_jwt")))
     grant_types = MultiCheckboxField(N_("Grant types (none ticked: derived from the redirect URIs)"),
-                                     choices=[(g, g) for g in SUPPORTED_GRANT_TYPES])
+                                     choices=_same(SUPPORTED_GRANT_TYPES))
     jwks = TextAreaField(N_("Public keys (JWKS JSON, for private_key_jwt)"))
     id_token_alg = SelectField(N_("ID token signature"), default="RS256",
-                               choices=[(a, a) for a in SUPPORTED_ID_TOKEN_ALGS])
+                               choices=_same(SUPPORTED_ID_TOKEN_ALGS))
     third_party = BooleanField(N_("Third-party application (ask the person's consent)"))
     sector_identifier = StringField(N_("Sector identifier (a host name; gives pairwise subjects)"),
                                     validators=[Optional(), Length(max=255)])
@@ -91,5 +99,4 @@ class ClientForm(FlaskForm):
 
 
 class RotateKeysForm(FlaskForm):
-    alg = SelectField(N_("Algorithm"), default="", choices=[("", N_("All algorithms"))]
-                      + [(a, a) for a in SUPPORTED_ALGS])
+    alg = SelectField(N_("Algorithm"), default="", choices=_choices(("", N_("All algorithms"))) + _same(SUPPORTED_ALGS))

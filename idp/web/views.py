@@ -1,6 +1,8 @@
 """Login, consent, account (sessions) and logout pages."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
@@ -60,11 +62,23 @@ def establish_session(auth, response_target: str):
     return response
 
 
-def _after_login_target(tx_id: str | None) -> str:
+def safe_next(value: str | None) -> str | None:
+    """A local path to return to after logging in (``next``); anything that could leave the site is dropped."""
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
+
+
+def _after_login_target(tx_id: str | None, next_path: str | None = None) -> str:
     tx = _load_tx(tx_id) if tx_id else None
     if tx and tx.get("resume_url"):  # a login started by another protocol (CAS) resumes there
         return tx["resume_url"]
-    return url_for("oidc.authorize_resume", tx=tx_id) if tx_id else url_for("web.account")
+    if tx_id:
+        return url_for("oidc.authorize_resume", tx=tx_id)
+    return next_path or url_for("web.account")
 
 
 @bp.get("/")
@@ -79,9 +93,12 @@ def login():
     if tx_id and tx is None:
         return render_template("error.html", title=_("This login request has expired"),
                                description=_("Go back to the portal and start again.")), 400
-    needs_certificate = bool(tx and tx.get("reason") == "step_up")
+    next_path = None if tx_id else safe_next(request.values.get("next"))
+    wanted_acr = request.values.get("acr") if next_path else None  # step-up asked by a local page
+    needs_certificate = bool(tx and tx.get("reason") == "step_up") or acr_level(wanted_acr) > acr_level(ACR_PASSWORD)
     context = {"tx": tx_id, "client_name": tx.get("client_name") if tx else None,
-               "needs_certificate": needs_certificate, "username": ""}
+               "needs_certificate": needs_certificate, "username": "", "next": next_path,
+               "wanted_acr": wanted_acr if needs_certificate and not tx else None}
     if request.method == "GET":
         return render_template("login.html", **context)
 
@@ -101,7 +118,7 @@ def login():
         return render_template("login.html", error=_("Wrong username or password."), **context), 401
     _core().audit("login.success", method="password", acr=auth.acr, ip=ip, client_id=client_id,
                   person=db.session.get(Person, auth.person_id).public_id)
-    return establish_session(auth, _after_login_target(tx_id))
+    return establish_session(auth, _after_login_target(tx_id, next_path))
 
 
 @bp.post("/login/cancel")
