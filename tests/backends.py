@@ -75,18 +75,3 @@ def redis_url_or_skip() -> str:
         pytest.skip(f"Redis not reachable (set {REDIS_ENV}): {why}")
     return url
 
-
-def root_conftest():
-    """tests/conftest.py as a module (make_settings, Browser, register, ...).
-
-    ``from conftest import ...`` finds whichever conftest.py pytest imported last, which is not the
-    root one for modules collected after another directory's conftest.py (e.g. tests/unit/storage).
-    """
-    name = "idp_tests_root_conftest"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module

@@ -9,6 +9,9 @@ import pytest
 from helpers import *  # noqa: F401,F403  (re-exported for tests that import them from here)
 from helpers import CITIZEN_ID, CITIZEN_PASSWORD, Browser, create_app, make_settings, register, upgrade
 
+# IDP_REQUIRE_BACKENDS=1 (CI) turns skipped PostgreSQL/Redis tests into failures.
+pytest_plugins = ["backend_requirements"]
+
 
 @pytest.fixture
 def app(tmp_path):

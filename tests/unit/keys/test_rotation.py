@@ -10,7 +10,6 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from backends import root_conftest
 from idp import create_app
 from idp.config import Settings
 from idp.errors import ConfigError
@@ -19,7 +18,7 @@ from idp.keys.models import SigningKey
 from idp.keys.sealing import load_master_key, seal, unseal
 from idp.migrate import upgrade
 
-helpers = root_conftest()
+import helpers  # noqa: E402
 HAS_PREPUBLISH = "key_prepublish_seconds" in {f.name for f in dataclasses.fields(Settings)}
 
 

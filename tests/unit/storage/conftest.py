@@ -10,12 +10,6 @@ from sqlalchemy import create_engine, text
 from backends import postgres_url_or_skip, redis_url_or_skip
 
 
-def pytest_configure(config):
-    # Until tests/conftest.py loads it for the whole suite, load it from here.
-    if not config.pluginmanager.has_plugin("backend_requirements"):
-        config.pluginmanager.import_plugin("backend_requirements")
-
-
 class FakeClock:
     """A clock for backends that take ``clock=``; ``advance`` moves time without waiting."""
 

@@ -10,12 +10,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from psycopg import sql as pgsql
 
-from backends import libpq_url, postgres_url_or_skip, redis_url_or_skip, root_conftest
+from backends import libpq_url, postgres_url_or_skip, redis_url_or_skip
 from idp import create_app
 from idp.extensions import db
 from idp.migrate import current, upgrade
 
-helpers = root_conftest()
+import helpers  # noqa: E402
 
 
 @pytest.fixture
