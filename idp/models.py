@@ -5,4 +5,5 @@ from .identity.models import Entity, Person, Representation  # noqa: F401
 from .keys.models import SigningKey  # noqa: F401
 from .protocols.cas.models import CasService  # noqa: F401
 from .protocols.oidc.models import AuthorizationCode, Consent, Token  # noqa: F401
+from .protocols.oidc.registration_tokens import RegistrationToken  # noqa: F401
 from .storage.sql import EphemeralMember, EphemeralRecord  # noqa: F401
