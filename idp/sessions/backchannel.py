@@ -36,9 +36,13 @@ class BackchannelNotifier:
         self.delivered: list[tuple[str, str]] = []   # (client_id, uri), most recent last
         self.failed: list[tuple[str, str, str]] = []
 
-    def send(self, client_id: str, uri: str, message: str, *, field: str = "logout_token") -> Future:
-        """POST ``field=message`` (a logout token, or a CAS ``logoutRequest``) to ``uri`` in the background."""
-        future = self._pool.submit(self._deliver, client_id, uri, message, field)
+    def send(self, client_id: str, uri: str, message: str, *, field: str = "logout_token",
+             accept_redirect: bool = False) -> Future:
+        """POST ``field=message`` (a logout token, or a CAS ``logoutRequest``) to ``uri`` in the background.
+
+        ``accept_redirect``: a 3xx answer counts as delivered (CAS sites often redirect after a logout request).
+        """
+        future = self._pool.submit(self._deliver, client_id, uri, message, field, accept_redirect)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -48,13 +52,13 @@ class BackchannelNotifier:
         with self._lock:
             self._pending.discard(future)
 
-    def _deliver(self, client_id: str, uri: str, message: str, field: str) -> bool:
+    def _deliver(self, client_id: str, uri: str, message: str, field: str, accept_redirect: bool) -> bool:
         error = ""
         for attempt in range(self.retries):
             try:
                 response = requests.post(uri, data={field: message}, timeout=self.timeout,
                                          headers={"Cache-Control": "no-store"}, allow_redirects=False)
-                if response.status_code in (200, 204):
+                if response.status_code in (200, 204) or (accept_redirect and 300 <= response.status_code < 400):
                     self.delivered.append((client_id, uri))
                     return True
                 error = f"HTTP {response.status_code}"

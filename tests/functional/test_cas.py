@@ -1,6 +1,7 @@
 """CAS 2.0/3.0 on the identity server: login, tickets, validation, renew/gateway, SSO with OIDC, single logout."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -48,7 +49,7 @@ def ticket_for(browser: Browser, service: str, **flags) -> str:
     location = response.headers["Location"]
     assert location.startswith(service)
     ticket = query_of(location)["ticket"]
-    assert ticket.startswith("ST-") and len(ticket) > 32
+    assert re.fullmatch(r"ST-[A-Za-z0-9-]{32,}", ticket)   # CAS 3.0 section 3.7 character set
     return ticket
 
 

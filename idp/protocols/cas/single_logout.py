@@ -14,5 +14,6 @@ def cas_logout_listener(core):
             if service is None or not service.single_logout:
                 continue
             core.notifier.send(service.session_key, service.slo_url or entry["service_url"],
-                               saml_logout_request(entry["ticket"]), field="logoutRequest")
+                               saml_logout_request(entry["ticket"]), field="logoutRequest",
+                               accept_redirect=True)
     return notify

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ TICKET = "cas_st"
 SLO_INDEX = "cas_slo"
 PREFIX = "ST-"
 MAX_TICKET_LENGTH = 256
+_TICKET_CHARS = re.compile(r"[A-Za-z0-9-]+")
 TICKET_TTL = 10  # seconds; a site validates the ticket right after the browser brings it back
 
 
@@ -40,7 +42,7 @@ class ValidatedTicket:
 
 
 def issue(core, session: SsoSession, service: CasService, service_url: str, *, new_login: bool) -> str:
-    ticket = PREFIX + secrets.token_urlsafe(32)
+    ticket = PREFIX + secrets.token_hex(24)  # CAS 3.0 section 3.7: letters, digits and "-" only
     core.store.put(TICKET, _hash(ticket), {"service_id": service.id, "service_url": service_url,
                                            "session_key": session.key, "new_login": new_login,
                                            "issued_at": time.time()}, TICKET_TTL)
@@ -51,7 +53,7 @@ def issue(core, session: SsoSession, service: CasService, service_url: str, *, n
 def validate(core, ticket: str | None, service_url: str | None, *, renew: bool = False) -> ValidatedTicket:
     if not ticket or not service_url:
         raise CasError(INVALID_REQUEST, "both 'ticket' and 'service' parameters are required")
-    if not ticket.startswith(PREFIX) or len(ticket) > MAX_TICKET_LENGTH:
+    if not ticket.startswith(PREFIX) or len(ticket) > MAX_TICKET_LENGTH or not _TICKET_CHARS.fullmatch(ticket):
         raise CasError(INVALID_TICKET, "not a service ticket issued by this server")
     record = core.store.consume(TICKET, _hash(ticket))
     if record is None:
