@@ -1,0 +1,179 @@
+"""Certificate login by mutual TLS through real nginx, rendered from adapters/nginx/mtls.conf.template.
+
+nginx asks for a client certificate (``ssl_verify_client optional_no_ca``) and forwards it in
+X-SSL-Client-Cert to the identity server, which trusts that header from 127.0.0.1 only.
+Skipped when nginx is not installed.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
+import secrets
+import shutil
+import socket
+import string
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from idp.pki import demo
+from live_server import LiveServer
+
+pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("nginx"), reason="nginx not installed")]
+TEMPLATE = Path(__file__).resolve().parents[2] / "adapters" / "nginx" / "mtls.conf.template"
+REDIRECT = "http://127.0.0.1:9/callback"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_certificate(tmp: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "server.pem", tmp / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def client_credentials(pki_root: Path, manifest: dict, ca: str, role: str, out: Path) -> tuple[str, str]:
+    """The demo certificate and its key, unencrypted, as files for requests' ``cert=``."""
+    entry = next(e for e in manifest["certificates"] if e["ca"] == ca and e["role"] == role)
+    key, cert, _ = pkcs12.load_key_and_certificates((pki_root / entry["p12"]).read_bytes(), demo.PASSWORD)
+    cert_path, key_path = out / f"{ca}-{role}.pem", out / f"{ca}-{role}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mtls-pki")
+    return root, demo.generate(root, root / "profiles")
+
+
+@pytest.fixture
+def idp(tmp_path, pki):
+    root, _ = pki
+    with LiveServer(tmp_path / "idp", trust_profiles_dir=str(root / "profiles"),
+                    trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),)) as server:
+        yield server
+
+
+@pytest.fixture
+def nginx(tmp_path, idp):
+    port = free_port()
+    tls_cert, tls_key = server_certificate(tmp_path)
+    site = string.Template(TEMPLATE.read_text()).safe_substitute(
+        IDP_HOST="127.0.0.1", IDP_LISTEN=f"127.0.0.1:{port} ssl", TLS_CERT=str(tls_cert), TLS_KEY=str(tls_key),
+        IDP_ADDR=f"127.0.0.1:{idp.port}")
+    assert "$ssl_client_escaped_cert" in site and "optional_no_ca" in site
+    (tmp_path / "idp-site.conf").write_text(site)
+    temp_dirs = " ".join(f"{d}_temp_path {tmp_path}/{d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp_path / "nginx.conf").write_text(
+        f"worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
+        f"events {{ worker_connections 64; }}\n"
+        f"http {{ access_log off; {temp_dirs} include {tmp_path}/idp-site.conf; }}\n")
+    process = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+                               stderr=subprocess.PIPE)
+    deadline = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail("nginx did not start: " + process.stderr.read().decode(errors="replace"))
+            time.sleep(0.05)
+    yield f"https://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def session(tmp_path):
+    with requests.Session() as s:
+        s.trust_env = False                     # loopback only: no proxies, no CA bundle from the env
+        s.verify = str(tmp_path / "server.pem")  # the server certificate the nginx fixture generates
+        s.headers["Accept-Language"] = "en"
+        yield s
+
+
+@pytest.mark.parametrize("ca", ["demo-cn", "demo-serial"])
+def test_client_certificate_through_nginx_logs_in(tmp_path, pki, idp, nginx, session, ca):
+    root, manifest = pki
+    session.cert = client_credentials(root, manifest, ca, "person", tmp_path)
+    response = session.get(nginx + "/login/certificate/tls", timeout=10)
+    assert response.status_code == 200 and response.url == nginx + "/account", response.text
+    assert demo.CITIZEN_NAME in response.text
+    assert session.get(nginx + "/account", allow_redirects=False, timeout=10).status_code == 200
+
+
+def test_code_flow_with_certificate_acr_through_nginx(tmp_path, pki, idp, nginx, session):
+    root, manifest = pki
+    idp.seed_person(id_number=demo.CITIZEN_ID, name=demo.CITIZEN_NAME)
+    client = idp.register_client(name="部门门户", redirect_uris=[REDIRECT])
+    session.cert = client_credentials(root, manifest, "demo-cn", "person", tmp_path)
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    params = {"response_type": "code", "client_id": client.client_id, "redirect_uri": REDIRECT,
+              "scope": "openid profile", "state": "s1", "nonce": "n1", "acr_values": "urn:idp:loa:3",
+              "code_challenge": challenge, "code_challenge_method": "S256"}
+    response = session.get(nginx + "/authorize?" + urlencode(params), allow_redirects=False, timeout=10)
+    login = urlsplit(response.headers["Location"])
+    assert login.path == "/login"
+    tx = parse_qs(login.query)["tx"][0]
+    response = session.post(nginx + "/login/certificate/tls", data={"tx": tx}, allow_redirects=False, timeout=10)
+    assert response.status_code == 302 and "/authorize/resume" in response.headers["Location"], response.text
+    response = session.get(nginx + response.headers["Location"], allow_redirects=False, timeout=10)
+    callback = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert callback["state"] == ["s1"] and callback["code"]
+    token = requests.post(idp.url("/token"), timeout=10, auth=(client.client_id, client.client_secret), data={
+        "grant_type": "authorization_code", "code": callback["code"][0], "redirect_uri": REDIRECT,
+        "code_verifier": verifier})
+    assert token.status_code == 200, token.text
+    from joserfc import jwt
+    with idp.app.app_context():
+        claims = jwt.decode(token.json()["id_token"], idp.app.extensions["idp"].keys.public_key_set()).claims
+    assert claims["acr"] == "urn:idp:loa:3" and claims["amr"] == ["hwk", "x509"]
+
+
+def test_forged_header_without_client_certificate_is_dropped_by_nginx(pki, idp, nginx, session):
+    root, _ = pki
+    forged = (root / "demo-cn" / "users" / "person.pem").read_text()
+    response = session.get(nginx + "/login/certificate/tls", timeout=10,
+                           headers={"X-SSL-Client-Cert": requests.utils.quote(forged, safe=""),
+                                    "Accept": "application/json"})
+    assert response.status_code == 401 and response.json()["error"] == "no_certificate"
+    assert session.get(nginx + "/account", allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_revoked_client_certificate_is_refused_through_nginx(tmp_path, pki, idp, nginx, session):
+    root, manifest = pki
+    session.cert = client_credentials(root, manifest, "demo-serial", "revoked", tmp_path)
+    response = session.get(nginx + "/login/certificate/tls", timeout=10)
+    assert response.status_code == 401 and "The certificate has been revoked." in response.text
