@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timezone
 
 from flask import current_app
 from sqlalchemy import delete, update
@@ -24,11 +25,18 @@ def _core():
     return current_app.extensions["idp"]
 
 
+def iso_time(value: datetime | None) -> str | None:
+    """RFC 3339 time; stored times are UTC (SQLite hands them back without a zone)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
 def client_view(client: Client) -> dict:
     data = client.to_public_dict()
     data["sector_identifier"] = client.sector_identifier
     data["jwks"] = client.jwks
-    data["created_at"] = client.created_at.isoformat() if client.created_at else None
+    data["created_at"] = iso_time(client.created_at)
     return data
 
 
@@ -101,11 +109,9 @@ def reset_secret(client: Client, actor: str) -> str:
 
 
 def key_view(key) -> dict:
-    def when(value):
-        return value.isoformat() if value else None
-    return {"kid": key.kid, "alg": key.alg, "status": key.status, "created_at": when(key.created_at),
-            "activated_at": when(key.activated_at), "deactivated_at": when(key.deactivated_at),
-            "retired_at": when(key.retired_at), "public_jwk": dict(key.public_jwk or {})}
+    return {"kid": key.kid, "alg": key.alg, "status": key.status, "created_at": iso_time(key.created_at),
+            "activated_at": iso_time(key.activated_at), "deactivated_at": iso_time(key.deactivated_at),
+            "retired_at": iso_time(key.retired_at), "public_jwk": dict(key.public_jwk or {})}
 
 
 def list_keys() -> list:
