@@ -20,7 +20,7 @@ from pathlib import Path
 APACHE = shutil.which("apache2") or shutil.which("httpd") or "/usr/sbin/apache2"
 MODULES_DIR = Path("/usr/lib/apache2/modules")
 ADAPTER_DIR = Path(__file__).resolve().parents[2] / "adapters" / "apache"
-BASE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "dir", "include", "headers"]
+BASE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "dir", "include"]
 
 
 def apache_missing(module: str | None = None) -> str | None:
