@@ -22,13 +22,6 @@ from .result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_LEVELS, AuthR
 
 METHOD = "certificate"
 
-# Names older trust profiles use for the two certificate levels.
-_ACR_ALIASES = {
-    "urn:idp:acr:certificate": ACR_CERTIFICATE,
-    "urn:idp:acr:certificate:software": ACR_CERTIFICATE,
-    "urn:idp:acr:certificate:hardware": ACR_HARDWARE_CERTIFICATE,
-}
-
 # Stable refusal codes (AuthnError.code) beyond the CertificateError codes of idp.pki.
 UNKNOWN_PERSON = "unknown_person"
 UNSUPPORTED_ID = "unsupported_id_type"
@@ -44,10 +37,9 @@ class CertificateRefused(AuthnError):
 
 def certificate_acr(identity: CertificateIdentity) -> str:
     """The assurance level a certificate login reaches, as one of the server's ``urn:idp:loa`` values."""
-    if identity.acr in ACR_LEVELS:
+    if identity.acr in ACR_LEVELS and ACR_LEVELS[identity.acr] >= ACR_LEVELS[ACR_CERTIFICATE]:
         return identity.acr
-    if identity.acr in _ACR_ALIASES:
-        return _ACR_ALIASES[identity.acr]
+    # a profile naming an unknown level still gives at least certificate assurance
     return ACR_HARDWARE_CERTIFICATE if "hwk" in identity.amr else ACR_CERTIFICATE
 
 

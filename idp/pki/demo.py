@@ -169,13 +169,13 @@ def _subject(style: str, kind: str, number: str | None, name: str):
 CAS = {
     "demo-gmt0015": {"style": "gmt0015", "key": "sm2", "intermediate": False,
                      "display": "Demo GM/T 0015 CA (SM2)", "amr": ["hwk", "x509"],
-                     "acr": "urn:idp:acr:certificate:hardware", "algs": ["sm2"]},
+                     "acr": "urn:idp:loa:3", "algs": ["sm2"]},
     "demo-cn": {"style": "cn", "key": "rsa", "intermediate": True,
                 "display": "Demo CN-pattern CA (RSA, with intermediate)", "amr": ["hwk", "x509"],
-                "acr": "urn:idp:acr:certificate:hardware", "algs": ["rsa"]},
+                "acr": "urn:idp:loa:3", "algs": ["rsa"]},
     "demo-serial": {"style": "serial", "key": "ec", "intermediate": False,
                     "display": "Demo serialNumber CA (ECDSA P-256)", "amr": ["swk", "x509"],
-                    "acr": "urn:idp:acr:certificate:software", "algs": ["ecdsa-p256"]},
+                    "acr": "urn:idp:loa:2", "algs": ["ecdsa-p256"]},
 }
 
 EXTRACTORS = {

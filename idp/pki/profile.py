@@ -133,7 +133,7 @@ def parse_profile(raw: dict, *, base: Path, source: Path | None = None) -> Trust
     return TrustProfile(
         name=name, display_name=raw.get("display_name", name), roots=tuple(roots),
         intermediates=tuple(inter), key_algorithms=algs, extractors=tuple(extractors),
-        acr=raw.get("acr", "urn:idp:acr:certificate"), amr=amr,
+        acr=raw.get("acr", "urn:idp:loa:2"), amr=amr,
         revocation=RevocationConfig(
             mode=mode, crl_urls=crl_urls,
             use_distribution_points=bool(rev.get("use_distribution_points", True)),

@@ -34,7 +34,7 @@ def test_gmt0015_enterprise_certificate_names_the_acting_person(pki, store):
 def test_identity_carries_profile_decisions(pki, store):
     who = store.authenticate(pki.cert("demo-serial", "person"))
     assert who.amr == ("swk", "x509")
-    assert who.acr == "urn:idp:acr:certificate:software"
+    assert who.acr == "urn:idp:loa:2"
     assert who.allow_create is True
     assert who.key_algorithm == "ecdsa-p256"
     assert len(who.fingerprint) == 64 and int(who.serial, 16) > 0
