@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     init_i18n(app)
 
     core = IdpCore(settings, store=store)
+    core.keys.configure(settings)
     core.trust = _trust_store(settings.trust_profiles_dir)
     app.extensions["idp"] = core
 
@@ -56,6 +57,10 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.register_blueprint(certificate_bp)
     csrf.exempt(oidc_bp)
     csrf.exempt(health_bp)
+    if settings.registration_enabled:
+        from .protocols.oidc.registration import bp as registration_bp
+        app.register_blueprint(registration_bp)
+        csrf.exempt(registration_bp)
     init_cas(app, core)
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none
     _register_admin(app)

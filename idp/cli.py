@@ -166,43 +166,96 @@ def clients_list(as_json):
         emit(as_json, rows, text or "no clients")
 
 
+@clients.command("initial-token", help="Issue an initial access token for Dynamic Client Registration "
+                                         "(POST /register); shown once.")
+@click.option("--expires-in", type=click.IntRange(60, 366 * 86400), help="Lifetime in seconds "
+              "(default IDP_INITIAL_TOKEN_TTL).")
+@click.option("--uses", type=click.IntRange(1, 10000), default=1, show_default=True,
+              help="How many clients it may register.")
+@click.option("--note", default="", help="What it is for (recorded in the audit log).")
+@json_option
+def clients_initial_token(expires_in, uses, note, as_json):
+    from .protocols.oidc.registration_tokens import issue_initial_token
+    with get_app().app_context():
+        issued = issue_initial_token(expires_in=expires_in, uses=uses, note=note, issued_by="cli")
+        emit(as_json, issued, f"initial access token: {issued['token']}\n"
+                              f"valid until {issued['expires_at']} for {uses} registration(s) "
+                              "(shown only now)")
+
+
 # --- keys -------------------------------------------------------------------------
 @cli.group(help="Signing keys.")
 def keys():
     pass
 
 
-def _key_dict(row):
-    return {"kid": row.kid, "alg": row.alg, "status": row.status, "created_at": row.created_at.isoformat()}
+def _keys():
+    return get_app().extensions["idp"].keys
 
 
-@keys.command("list", help="List signing keys and their state.")
+def _key_line(d: dict) -> str:
+    when = f"\tactivates {d['activates_at']}" if d["activates_at"] else (
+        f"\tretires {d['retires_at']}" if d["retires_at"] else "")
+    return f"{d['kid']}\t{d['alg']}\t{d['status']}{when}"
+
+
+@keys.command("list", help="List signing keys, their state and schedule (due transitions are applied).")
 @json_option
 def keys_list(as_json):
     with get_app().app_context():
-        manager = get_app().extensions["idp"].keys
+        manager = _keys()
         manager.ensure_active_keys()
-        rows = [_key_dict(k) for k in manager.list_keys()]
-        emit(as_json, rows, "\n".join(f"{r['kid']}\t{r['alg']}\t{r['status']}" for r in rows))
+        rows = [manager.describe(k) for k in manager.list_keys()]
+        emit(as_json, rows, "\n".join(_key_line(r) for r in rows))
 
 
-@keys.command("rotate", help="Make a new key active; the previous one stays published.")
+@keys.command("rotate", help="Create the next key: published now, signing after IDP_KEY_PREPUBLISH_SECONDS; "
+                             "the current key then stays published until its tokens have expired.")
 @click.option("--alg", type=click.Choice(["RS256", "ES256"]), help="Only this algorithm (default: all).")
+@click.option("--now", "immediate", is_flag=True,
+              help="Sign with the new key at once (compromised key); relying parties must refetch JWKS.")
 @json_option
-def keys_rotate(alg, as_json):
+def keys_rotate(alg, immediate, as_json):
     with get_app().app_context():
-        created = get_app().extensions["idp"].keys.rotate(alg)
-        rows = [_key_dict(k) for k in created]
-        emit(as_json, rows, "\n".join(f"new active key {r['kid']} ({r['alg']})" for r in rows))
+        manager = _keys()
+        rows = [manager.describe(k) for k in manager.rotate(alg, immediate=immediate)]
+        emit(as_json, rows, "\n".join(
+            f"new key {r['kid']} ({r['alg']}) " + (f"published; signs from {r['activates_at']}"
+                                                   if r["status"] == "pending" else "active now")
+            for r in rows))
 
 
-@keys.command("retire", help="Stop publishing a non-active key.")
+@keys.command("retire", help="Stop publishing a key that does not sign (previous or pending). Previous keys "
+                             "are also retired automatically once every token they signed has expired.")
 @click.argument("kid")
 @json_option
 def keys_retire(kid, as_json):
     with get_app().app_context():
-        row = get_app().extensions["idp"].keys.retire(kid)
-        emit(as_json, _key_dict(row), f"retired {row.kid}")
+        manager = _keys()
+        row = manager.retire(kid)
+        emit(as_json, manager.describe(row), f"retired {row.kid}")
+
+
+@keys.command("rewrap", help="Re-encrypt every private signing key under a new master key.")
+@click.option("--new-master-key-file", type=click.Path(exists=True, dir_okay=False),
+              help="File holding the new base64url 32-byte master key.")
+@click.option("--new-master-key", envvar="IDP_NEW_MASTER_KEY", show_envvar=True,
+              help="The new master key itself (prefer the file or the environment variable).")
+@json_option
+def keys_rewrap(new_master_key_file, new_master_key, as_json):
+    from .config import _parse_master_key
+    if bool(new_master_key_file) == bool(new_master_key):
+        raise click.UsageError("give exactly one of --new-master-key-file or IDP_NEW_MASTER_KEY")
+    raw = open(new_master_key_file, encoding="ascii").read().strip() if new_master_key_file else new_master_key
+    try:
+        key = _parse_master_key(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"the new master key is invalid: {exc}") from None
+    with get_app().app_context():
+        count = _keys().rewrap(key)
+        emit(as_json, {"rewrapped": count},
+             f"re-encrypted {count} signing key(s). Now restart every worker with the new IDP_MASTER_KEY "
+             "(and the old one as IDP_MASTER_KEY_PREVIOUS until all have restarted).")
 
 
 # --- audit ------------------------------------------------------------------------
@@ -220,6 +273,23 @@ def audit_verify(as_json):
         emit(as_json, {"ok": ok, "problems": problems}, "audit chain intact" if ok else "\n".join(problems))
         if not ok:
             sys.exit(1)
+
+
+@audit.command("export", help="Write audit records as JSON lines (oldest first).")
+@click.option("--since", required=True, help="ISO 8601 time or YYYY-MM-DD (UTC unless an offset is given).")
+@click.option("--until", help="Exclusive upper bound, same format.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default stdout).")
+def audit_export(since, until, output):
+    from .audit.export import export_lines, parse_time
+    start = parse_time(since, "--since")
+    end = parse_time(until, "--until") if until else None
+    with get_app().app_context():
+        if output:
+            with open(output, "w", encoding="utf-8") as out:
+                count = export_lines(out, start, end)
+            click.echo(f"wrote {count} record(s) to {output}", err=True)
+        else:
+            export_lines(sys.stdout, start, end)
 
 
 # --- run / demo -------------------------------------------------------------------

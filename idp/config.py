@@ -32,6 +32,13 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+def _parse_non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be zero or a positive integer")
+    return value
+
+
 def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
@@ -119,6 +126,31 @@ class Settings:
                                       "Lifetime of a refresh token family in seconds.")
     access_token_alg: str = _setting("IDP_ACCESS_TOKEN_ALG", "ES256", _parse_choice("ES256", "RS256"),
                                      "Signature algorithm of JWT access tokens (RFC 9068).")
+    key_prepublish_seconds: int = _setting("IDP_KEY_PREPUBLISH_SECONDS", 600, _parse_non_negative_int,
+                                           "How long a new signing key is published in JWKS before it signs "
+                                           "(longer than relying parties cache the JWKS); 0 = at once "
+                                           "(a single worker only).")
+    key_retire_leeway_seconds: int = _setting("IDP_KEY_RETIRE_LEEWAY_SECONDS", 300, _parse_non_negative_int,
+                                              "Extra time a replaced key stays published after the longest "
+                                              "token lifetime (clock skew); then it is retired automatically.")
+    master_key_previous: bytes | None = _setting("IDP_MASTER_KEY_PREVIOUS", None, _parse_master_key,
+                                                 "The former master key during a master-key rotation "
+                                                 "(`idp keys rewrap`): still accepted for decryption.")
+    log_format: str = _setting("IDP_LOG_FORMAT", "text", _parse_choice("text", "json"),
+                               "Log format: 'json' (one object per line with a request id; use in "
+                               "production) or 'text' (development).")
+    log_level: str = _setting("IDP_LOG_LEVEL", "INFO", _parse_choice("DEBUG", "INFO", "WARNING", "ERROR"),
+                              "Minimum level of log records.")
+    metrics_enabled: bool = _setting("IDP_METRICS_ENABLED", True, _parse_bool,
+                                     "Serve Prometheus metrics at /metrics.")
+    metrics_allow: tuple = _setting("IDP_METRICS_ALLOW", (), _parse_networks,
+                                    "Comma-separated addresses/CIDRs allowed to read /metrics; empty = anyone "
+                                    "(restrict it at the proxy or here).")
+    registration_enabled: bool = _setting("IDP_REGISTRATION_ENABLED", True, _parse_bool,
+                                          "Serve Dynamic Client Registration (RFC 7591/7592) at /register, "
+                                          "gated by initial access tokens.")
+    initial_token_ttl: int = _setting("IDP_INITIAL_TOKEN_TTL", 7 * 86400, _parse_positive_int,
+                                      "Default lifetime of an initial access token for /register, seconds.")
     login_max_failures: int = _setting("IDP_LOGIN_MAX_FAILURES", 5, _parse_positive_int,
                                        "Failed logins per account before it is locked for a period.")
     login_ip_max_failures: int = _setting("IDP_LOGIN_IP_MAX_FAILURES", 30, _parse_positive_int,

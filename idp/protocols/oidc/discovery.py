@@ -15,6 +15,7 @@ def provider_metadata(issuer: str) -> dict:
         "revocation_endpoint": issuer + "/revoke",
         "introspection_endpoint": issuer + "/introspect",
         "end_session_endpoint": issuer + "/logout",
+        "registration_endpoint": issuer + "/register",
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

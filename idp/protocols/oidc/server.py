@@ -232,5 +232,9 @@ def create_authorization_server(app) -> IdpAuthorizationServer:
     protector.register_token_validator(JwtAccessTokenValidator())
     server.register_endpoint(UserInfo(resource_protector=protector))
     server.register_endpoint(EndSession)
+    if core.settings.registration_enabled:
+        from .registration import ClientConfiguration, Registration
+        server.register_endpoint(Registration)
+        server.register_endpoint(ClientConfiguration)
     server.scopes_supported = None
     return server

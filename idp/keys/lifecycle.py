@@ -1,0 +1,68 @@
+"""Time rules of the signing-key life cycle, and the state changes that follow from them.
+
+pending --(pre-publication period over)--> active --(a newer key becomes active)--> previous
+previous --(every token it signed has expired)--> retired
+
+Transitions happen lazily, when a worker reloads its key snapshot. Each one is a conditional
+UPDATE in its own transaction, so with several workers exactly one of them performs (and audits) it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+
+from .models import SigningKey
+
+_T = SigningKey.__table__
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    prepublish_seconds: int = 0
+    retain_seconds: int = 3600
+
+    def activates_at(self, row) -> datetime | None:
+        if row.status != "pending":
+            return None
+        return as_utc(row.created_at) + timedelta(seconds=self.prepublish_seconds)
+
+    def retires_at(self, row) -> datetime | None:
+        if row.status != "previous" or row.deactivated_at is None:
+            return None
+        return as_utc(row.deactivated_at) + timedelta(seconds=self.retain_seconds)
+
+    def next_change(self, rows) -> datetime | None:
+        times = [t for row in rows for t in (self.activates_at(row), self.retires_at(row)) if t is not None]
+        return min(times) if times else None
+
+
+def apply_due_transitions(conn, lifecycle: Lifecycle, now: datetime) -> list[dict]:
+    """Promote due pending keys and retire expired previous keys; returns what this call changed."""
+    changes = []
+    rows = conn.execute(select(_T.c.id, _T.c.kid, _T.c.alg, _T.c.status, _T.c.created_at, _T.c.deactivated_at)
+                        .where(_T.c.status.in_(("pending", "previous"))).order_by(_T.c.id)).all()
+    for row in rows:
+        if row.status == "pending" and lifecycle.activates_at(row) <= now:
+            claimed = conn.execute(update(_T).where(_T.c.id == row.id, _T.c.status == "pending")
+                                   .values(status="active", activated_at=now)).rowcount
+            if claimed:
+                demoted = conn.execute(select(_T.c.kid).where(_T.c.alg == row.alg, _T.c.status == "active",
+                                                              _T.c.id != row.id)).scalars().all()
+                conn.execute(update(_T).where(_T.c.alg == row.alg, _T.c.status == "active", _T.c.id != row.id)
+                             .values(status="previous", deactivated_at=now))
+                changes.append({"event": "key.activated", "kid": row.kid, "alg": row.alg, "replaces": demoted})
+        elif row.status == "previous" and (due := lifecycle.retires_at(row)) is not None and due <= now:
+            retired = conn.execute(update(_T).where(_T.c.id == row.id, _T.c.status == "previous")
+                                   .values(status="retired", retired_at=now)).rowcount
+            if retired:
+                changes.append({"event": "key.retired", "kid": row.kid, "alg": row.alg, "reason": "expired"})
+    return changes
