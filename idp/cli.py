@@ -194,9 +194,7 @@ def _keys():
 
 
 def _key_line(d: dict) -> str:
-    when = f"\tactivates {d['activates_at']}" if d["activates_at"] else (
-        f"\tretires {d['retires_at']}" if d["retires_at"] else "")
-    return f"{d['kid']}\t{d['alg']}\t{d['status']}{when}"
+    return f"{d['kid']}\t{d['alg']}\t{d['status']}"  # the schedule (activates_at, retires_at) is in --json
 
 
 @keys.command("list", help="List signing keys, their state and schedule (due transitions are applied).")
@@ -220,9 +218,8 @@ def keys_rotate(alg, immediate, as_json):
         manager = _keys()
         rows = [manager.describe(k) for k in manager.rotate(alg, immediate=immediate)]
         emit(as_json, rows, "\n".join(
-            f"new key {r['kid']} ({r['alg']}) " + (f"published; signs from {r['activates_at']}"
-                                                   if r["status"] == "pending" else "active now")
-            for r in rows))
+            f"new pending key {r['kid']} ({r['alg']}), published now, signing from {r['activates_at']}"
+            if r["status"] == "pending" else f"new active key {r['kid']} ({r['alg']})" for r in rows))
 
 
 @keys.command("retire", help="Stop publishing a key that does not sign (previous or pending). Previous keys "

@@ -39,6 +39,7 @@ class _Snapshot:
     valid_until: float      # time.time() after which the snapshot is reloaded
     active: dict            # alg -> joserfc private key
     private: dict           # kid -> joserfc private key (kept across reloads)
+    unreadable: dict        # alg -> why its active key cannot be decrypted here
     public_jwks: dict       # {"keys": [...]}
     public_set: KeySet
     jwks_json: str
@@ -97,30 +98,30 @@ class KeyManager:
         rows = db.session.scalars(select(SigningKey).where(SigningKey.status != "retired")
                                   .order_by(SigningKey.id).execution_options(populate_existing=True)).all()
         known = previous.private if previous is not None else {}
-        active, private, public = {}, {}, []
+        active, private, unreadable, public = {}, {}, {}, []
         for row in rows:
             public.append(dict(row.public_jwk))
             if row.status != "active":
                 continue
-            key = known.get(row.kid) or self._import_private(row)
-            if key is not None:
-                private[row.kid] = key
-                active[row.alg] = key
+            try:
+                key = known.get(row.kid) or self._import_private(row)
+            except ConfigError as exc:
+                # e.g. another process rewrapped the keys under a master key this worker does not know
+                log.error("%s; the key stays published but this worker cannot sign with it", exc)
+                unreadable[row.alg] = exc
+                continue
+            private[row.kid] = key
+            active[row.alg] = key
         jwks = {"keys": public}
         valid_until = time.time() + CACHE_SECONDS
         change = self.lifecycle.next_change(rows)
         if change is not None:
             valid_until = min(valid_until, change.timestamp())
-        return _Snapshot(valid_until, active, private, jwks, KeySet.import_key_set(jwks),
+        return _Snapshot(valid_until, active, private, unreadable, jwks, KeySet.import_key_set(jwks),
                          json.dumps(jwks, separators=(",", ":")))
 
     def _import_private(self, row: SigningKey):
-        try:
-            pem = self._unseal(row)
-        except ConfigError as exc:
-            # e.g. another process rewrapped the keys under a master key this worker does not know yet
-            log.error("%s; the key stays published but this worker cannot sign with it", exc)
-            return None
+        pem = self._unseal(row)
         cls = RSAKey if row.alg == "RS256" else ECKey
         return cls.import_key(pem, parameters={"kid": row.kid, "alg": row.alg, "use": "sig"})
 
@@ -137,7 +138,10 @@ class KeyManager:
         self._snapshot = None
 
     def signing_key(self, alg: str):
-        key = self._load().active.get(alg)
+        snap = self._load()
+        key = snap.active.get(alg)
+        if key is None and alg in snap.unreadable:
+            raise snap.unreadable[alg]
         if key is None:
             self.ensure_active_keys()
             key = self._load().active.get(alg)
