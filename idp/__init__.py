@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none
     _register_admin(app)
     register_error_handlers(app)
+    from .observability import init_observability
+    init_observability(app)
     return app
 
 

@@ -36,7 +36,8 @@ def iter_records(since: datetime, until: datetime | None = None) -> Iterator[Aud
         query = select(AuditEvent).where(AuditEvent.at >= since.timestamp(), AuditEvent.seq > last_seq)
         if until is not None:
             query = query.where(AuditEvent.at < until.timestamp())
-        batch = db.session.scalars(query.order_by(AuditEvent.seq).limit(BATCH)).all()
+        batch = db.session.scalars(query.order_by(AuditEvent.seq).limit(BATCH)
+                                   .execution_options(populate_existing=True)).all()
         if not batch:
             return
         yield from batch

@@ -19,6 +19,8 @@ GENESIS = "0" * 64
 _T = AuditEvent.__table__
 _lock = threading.Lock()
 _MASKED_KEYS = {"id_number", "username"}
+# Called with (event, sanitized data) after each appended record, e.g. to count logins in metrics.
+listeners: list = []
 
 
 def _digest(seq: int, at: float, event: str, data: dict, prev_hash: str) -> str:
@@ -53,10 +55,19 @@ def record(event: str, **data) -> None:
                     conn.execute(insert(_T).values(seq=seq, at=at, event=event, data=payload, prev_hash=prev,
                                                    hash=_digest(seq, at, event, payload, prev)))
                 log.info("audit %s %s", event, json.dumps(payload, ensure_ascii=False))
+                _notify(event, payload)
                 return
             except IntegrityError:
                 continue  # another worker appended concurrently; chain onto its record
     log.error("audit event %s could not be appended", event)
+
+
+def _notify(event: str, payload: dict) -> None:
+    for listener in listeners:
+        try:
+            listener(event, payload)
+        except Exception:  # noqa: BLE001 - observers never break the audited action
+            log.exception("audit listener failed on %s", event)
 
 
 def verify() -> tuple[bool, list[str]]:
@@ -64,7 +75,10 @@ def verify() -> tuple[bool, list[str]]:
     problems = []
     prev = GENESIS
     expected_seq = 1
-    for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+    # Plain rows, not ORM objects: the session keeps loaded objects across commits, and a check must
+    # read what is stored now.
+    columns = (_T.c.seq, _T.c.at, _T.c.event, _T.c.data, _T.c.prev_hash, _T.c.hash)
+    for row in db.session.execute(select(*columns).order_by(_T.c.seq)):
         if row.seq != expected_seq:
             problems.append(f"record seq {expected_seq} is missing (next is {row.seq})")
         if row.prev_hash != prev:

@@ -22,7 +22,12 @@ def readyz():
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any driver error means not ready
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    store = current_app.extensions["idp"].store
-    checks["session_store"] = "ok" if store.ping() else "unreachable"
+    core = current_app.extensions["idp"]
+    name = "redis" if core.settings.session_backend == "redis" else "session_store"
+    try:
+        reachable = core.store.ping()
+    except Exception:  # noqa: BLE001 - a store that raises is as unreachable as one that says so
+        reachable = False
+    checks[name] = "ok" if reachable else "unreachable"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503

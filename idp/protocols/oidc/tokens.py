@@ -67,6 +67,8 @@ def save_token(core, token: dict, request) -> Token:
     )
     db.session.add(row)
     db.session.commit()
+    core.audit("token.issued", grant_type=getattr(request.payload, "grant_type", None), client_id=row.client_id,
+               person=user.person.public_id if user else None, scope=row.scope, refresh=bool(refresh))
     return row
 
 
