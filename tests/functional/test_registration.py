@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import RP
+from conftest import RP, make_settings
 
 REDIRECT = "https://portal.example.gov.cn/oidc/callback"
 
@@ -244,7 +244,6 @@ def test_registration_is_audited(app, http):
 
 
 def test_cli_issues_initial_tokens(tmp_path):
-    from conftest import make_settings
     from idp import create_app
     from idp.migrate import upgrade
     settings = make_settings(tmp_path)

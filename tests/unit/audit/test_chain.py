@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from conftest import CITIZEN_ID, make_settings
+from conftest import CITIZEN_ID, make_settings, register
 
 
 def _append(ctx, count):
@@ -127,7 +127,6 @@ def test_export_cli(tmp_path):
 
 
 def test_token_issuance_revocation_and_consent_are_recorded(app, browser, citizen):
-    from conftest import register
     from idp.audit.models import AuditEvent
     from idp.extensions import db
     rp = register(app, browser, scopes=("openid", "profile"))
