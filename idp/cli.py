@@ -5,6 +5,7 @@ import json
 import sys
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from .config import Settings
 from .errors import ConfigError, IdpError
@@ -337,6 +338,10 @@ def main(argv=None) -> int:
         return 2
     except IdpError as exc:
         click.echo(f"error: {exc}", err=True)
+        return 1
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        click.echo(f"error: database: {reason} (is the schema current? run 'idp db upgrade')", err=True)
         return 1
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -292,3 +292,15 @@ def test_console_script_is_installed():
     assert "Usage: idp" in completed.stdout
     for group in ("db", "users", "entities", "clients", "keys", "audit", "certs"):
         assert f"  {group} " in completed.stdout, group
+
+
+def test_command_before_db_upgrade_is_one_line_error(tmp_path, monkeypatch, capsys):
+    import idp.cli as cli_module
+    monkeypatch.setattr(cli_module, "_app", None)
+    monkeypatch.setenv("IDP_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
+    code = cli_module.main(["users", "add", "--id-number", "11010519491231002X", "--name", "张三",
+                            "--password", "long enough password"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1
+    assert err[0].startswith("error: database:") and "idp db upgrade" in err[0]
