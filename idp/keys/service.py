@@ -79,6 +79,10 @@ class KeyManager:
                 return snap
             self._apply_transitions()
             snap = self._build(snap)
+            if not snap.public_jwks["keys"]:
+                # a new installation: create the first keys rather than publish an empty JWKS
+                self.ensure_active_keys()
+                snap = self._build(None)
             self._snapshot = snap
             return snap
 
@@ -117,7 +121,8 @@ class KeyManager:
         change = self.lifecycle.next_change(rows)
         if change is not None:
             valid_until = min(valid_until, change.timestamp())
-        return _Snapshot(valid_until, active, private, unreadable, jwks, KeySet.import_key_set(jwks),
+        key_set = KeySet.import_key_set(jwks) if public else KeySet([])
+        return _Snapshot(valid_until, active, private, unreadable, jwks, key_set,
                          json.dumps(jwks, separators=(",", ":")))
 
     def _import_private(self, row: SigningKey):

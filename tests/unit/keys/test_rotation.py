@@ -162,3 +162,13 @@ def test_master_key_derived_from_secret_when_unset(tmp_path):
     b = load_master_key(settings_for(tmp_path, secret_key="another-secret-" + "z" * 32))
     assert len(a) == 32 and a != b
     assert load_master_key(settings_for(tmp_path)) == a
+
+
+def test_first_jwks_request_on_a_new_installation_creates_the_keys(tmp_path):
+    from helpers import make_settings
+    from idp.migrate import upgrade as migrate
+    app = create_app(make_settings(tmp_path))
+    migrate(app)
+    response = app.test_client().get("/jwks.json")
+    assert response.status_code == 200
+    assert {k["alg"] for k in response.get_json()["keys"]} == {"RS256", "ES256"}
