@@ -26,7 +26,7 @@ from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
 from .client_ip import client_ip
 from .session_cookie import current_session
-from .views import LOGIN_TX, establish_session
+from .views import LOGIN_TX, _after_login_target, establish_session, safe_next
 
 bp = Blueprint("certificate", __name__)
 MAX_CHAIN = 8
@@ -195,7 +195,7 @@ def _complete(identity: CertificateIdentity, tx_id: str | None):
                client_id=_client_id(tx), person=person.public_id, profile=identity.profile,
                issuer=identity.issuer, serial=identity.serial,
                entity=entity.public_id if entity else None, step_up=bool(tx and tx.get("reason") == "step_up"))
-    target = url_for("oidc.authorize_resume", tx=tx_id) if tx_id else url_for("web.account")
+    target = _after_login_target(tx_id, None if tx_id else _requested_next())
     response = establish_session(auth, target)
     if not _wants_json():
         return response
@@ -203,6 +203,13 @@ def _complete(identity: CertificateIdentity, tx_id: str | None):
     for cookie in response.headers.getlist("Set-Cookie"):
         body.headers.add("Set-Cookie", cookie)
     return body
+
+
+def _requested_next() -> str | None:
+    """The local page to return to after a login started outside OIDC (e.g. the admin console)."""
+    data = request.get_json(silent=True) if request.is_json else None
+    value = data.get("next") if isinstance(data, dict) else request.values.get("next")
+    return safe_next(value) if isinstance(value, str) else None
 
 
 def _refuse(refusal: Refusal, tx_id: str | None, *, audit: bool = True):

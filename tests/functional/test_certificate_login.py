@@ -529,3 +529,19 @@ def test_ocsp_revoked_certificate_is_refused_and_good_one_logs_in(app, pki):
         assert header_login(app.test_client(), pki.cert("demo-serial", "person")).status_code == 200
     finally:
         responder.stop()
+
+
+def test_certificate_login_returns_to_a_local_next_page(app, pki, citizen):
+    client = app.test_client()
+    challenge = new_challenge(client)
+    body = dict(pki.sign("demo-gmt0015", "person", challenge["challenge"]), challenge_id=challenge["challenge_id"],
+                next="/admin/")
+    response = client.post("/login/certificate/challenge", json=body, headers=EN)
+    assert response.status_code == 200 and response.get_json()["redirect_to"].endswith("/admin/")
+    challenge = new_challenge(client)
+    body = dict(pki.sign("demo-gmt0015", "person", challenge["challenge"]), challenge_id=challenge["challenge_id"],
+                next="https://evil.example/")
+    response = client.post("/login/certificate/challenge", json=body, headers=EN)
+    assert response.get_json()["redirect_to"].endswith("/account")
+    page = client.get("/login?next=/admin/", headers=EN).get_data(as_text=True)
+    assert 'name="next" value="/admin/"' in page
