@@ -261,3 +261,14 @@ def test_cli_issues_initial_tokens(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "idp.cli", "clients", "initial-token", "--expires-in", "5"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "error" in bad.stderr
+
+
+def test_discovery_omits_registration_when_disabled(tmp_path):
+    from helpers import make_settings
+    from idp import create_app
+    from idp.migrate import upgrade
+    app = create_app(make_settings(tmp_path / "noreg", registration_enabled=False))
+    upgrade(app)
+    client = app.test_client()
+    assert "registration_endpoint" not in client.get("/.well-known/openid-configuration").get_json()
+    assert client.post("/register", json={"redirect_uris": ["https://a.example/cb"]}).status_code == 404

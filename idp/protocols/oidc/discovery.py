@@ -5,8 +5,8 @@ from ...authn.result import ACR_LEVELS
 from ...clients.service import SUPPORTED_SCOPES
 
 
-def provider_metadata(issuer: str) -> dict:
-    return {
+def provider_metadata(issuer: str, *, registration: bool = True) -> dict:
+    metadata = {
         "issuer": issuer,
         "authorization_endpoint": issuer + "/authorize",
         "token_endpoint": issuer + "/token",
@@ -15,7 +15,6 @@ def provider_metadata(issuer: str) -> dict:
         "revocation_endpoint": issuer + "/revoke",
         "introspection_endpoint": issuer + "/introspect",
         "end_session_endpoint": issuer + "/logout",
-        "registration_endpoint": issuer + "/register",
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
@@ -44,3 +43,6 @@ def provider_metadata(issuer: str) -> dict:
         "backchannel_logout_session_supported": True,
         "ui_locales_supported": ["zh-CN", "en"],
     }
+    if registration:
+        metadata["registration_endpoint"] = issuer + "/register"
+    return metadata

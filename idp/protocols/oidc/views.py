@@ -34,7 +34,8 @@ def discovery():
     core = _core()
     body = getattr(core, "_discovery_json", None)
     if body is None:
-        body = core._discovery_json = json.dumps(provider_metadata(core.settings.issuer))
+        body = core._discovery_json = json.dumps(provider_metadata(
+            core.settings.issuer, registration=core.settings.registration_enabled))
     return Response(body, mimetype="application/json", headers={"Cache-Control": "public, max-age=300"})
 
 
