@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         SESSION_COOKIE_NAME="idp_ui",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
@@ -104,3 +104,9 @@ def _database_uri(url: str) -> str:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return "sqlite:///" + path
     return url
+
+
+def _engine_options(url: str) -> dict:
+    # A server connection can be dropped (restart, failover): test it on checkout. A SQLite file
+    # cannot, and the extra round trip would cost every request.
+    return {"pool_pre_ping": True} if url.startswith("postgresql") else {}
