@@ -14,4 +14,11 @@ mkdir -p var
 export IDP_SECRET_KEY="${IDP_SECRET_KEY:-$(cat var/secret_key)}"
 export IDP_ISSUER="${IDP_ISSUER:-http://localhost:8000}"
 export IDP_DATABASE_URL="${IDP_DATABASE_URL:-sqlite:///var/demo.db}"
+# A demo PKI of its own (three CAs with the demo citizen's certificates and private keys), so that
+# certificate login can be tried with idp-sign; the committed certs/ hold public parts only.
+if [ ! -s var/pki/profiles/demo-cn.toml ]; then
+    .venv/bin/idp certs demo --out var/pki/demo --profiles var/pki/profiles >/dev/null
+fi
+export IDP_TRUST_PROFILES_DIR="${IDP_TRUST_PROFILES_DIR:-var/pki/profiles}"
+echo "certificate login: .venv/bin/idp-sign --p12 var/pki/demo/private/demo-cn/person.p12 --password demo --challenge '<challenge shown on the login page>'"
 exec .venv/bin/idp demo --host localhost --port "${IDP_PORT:-8000}"

@@ -17,9 +17,24 @@ if str(TESTS) not in sys.path:
 
 from live_server import LiveServer  # noqa: E402
 
+from .browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 
 @pytest.fixture
 def live_idp(tmp_path):
     with LiveServer(tmp_path / "idp") as server:
         server.person = server.seed_person(phone="13800138000", email="zhangsan@example.gov.cn")
         yield server
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/install-peers.sh installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -11,25 +11,13 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from .login_form import login_and_capture_callback
-from .test_browser_login import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from .browser import TIMEOUT_MS
 
 pytestmark = pytest.mark.interop
 
 ADMIN_ID = "110101199003074477"
 ADMIN_PASSWORD = "admin pass phrase 2026"
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (scripts/install-peers.sh installs Debian's chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def register_in_console(chromium, idp, redirect_uri, screenshots):

@@ -16,26 +16,12 @@ import pytest
 
 from live_server import ServerThread
 
+from .browser import TIMEOUT_MS
+
 pytestmark = pytest.mark.interop
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DEMO_PORTAL_DIR = Path(__file__).resolve().parents[2] / "adapters" / "demo_portal"
-TIMEOUT_MS = 20_000
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (scripts/install-peers.sh installs Debian's chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 # -- relying parties -----------------------------------------------------------------------------
