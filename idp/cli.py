@@ -330,6 +330,9 @@ def main(argv=None) -> int:
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         click.echo(f"error: {exc.format_message()}{hint}", err=True)
         return 2
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code or 1
     except click.Abort:
         click.echo("aborted", err=True)
         return 1

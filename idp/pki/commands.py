@@ -1,4 +1,4 @@
-"""``idp certs ...``: generate the demo PKI and report on trusted CA certificates and CRLs.
+"""``idp certs ...``: generate the demo PKI, report on trusted CA certificates and CRLs, refresh CRLs.
 
 The ``certs`` click group is self-contained; the main ``idp`` command registers it.
 """
@@ -12,20 +12,11 @@ from pathlib import Path
 import click
 
 from .errors import ProfileError
+from .sm2 import SM2Error
+from .status import collect_status
 from .store import TrustStore
 
-WARN_DAYS = 30
 DEFAULT_PROFILES = os.environ.get("IDP_CERT_PROFILES", "certs/profiles")
-
-
-def _days(until: dt.datetime | None, now: dt.datetime) -> int | None:
-    return None if until is None else (until - now).days
-
-
-def _state(days: int | None) -> str:
-    if days is None:
-        return "ok"
-    return "expired" if days < 0 else ("warning" if days < WARN_DAYS else "ok")
 
 
 @click.group("certs")
@@ -45,31 +36,11 @@ def demo_command(out_dir: str, profiles_dir: str) -> None:
         manifest = generate(out_dir, profiles_dir)
     except OSError as exc:
         raise click.ClickException(f"cannot write the demo PKI: {exc.strerror}: {exc.filename}")
+    except SM2Error as exc:
+        raise click.ClickException(f"cannot create the SM2 demo CA: {exc}")
     click.echo(f"demo PKI: {len(manifest['cas'])} CAs, {len(manifest['certificates'])} "
                f"certificates in {out_dir} (keys and .p12 in {Path(out_dir) / 'private'}, "
                f"password {manifest['password']!r}); profiles in {profiles_dir}")
-
-
-def collect_status(store: TrustStore, now: dt.datetime) -> dict:
-    """What ``status`` reports, as data."""
-    problems = list(store.problems) + store.warm()
-    cas, crls = [], []
-    for profile in store.profiles.values():
-        for role, certs_ in (("root", profile.roots), ("intermediate", profile.intermediates)):
-            for cert in certs_:
-                days = _days(cert.not_valid_after_utc, now)
-                cas.append({"profile": profile.name, "role": role,
-                            "subject": cert.subject.rfc4514_string(),
-                            "not_after": cert.not_valid_after_utc.isoformat(), "days_left": days,
-                            "state": _state(days)})
-    for source, crl in sorted(store.revocation.cached_crls().items()):
-        nxt = crl.next_update_utc
-        days = _days(nxt, now)
-        crls.append({"source": source, "issuer": crl.issuer.rfc4514_string(),
-                     "next_update": nxt.isoformat() if nxt else None, "days_left": days,
-                     "revoked": sum(1 for _ in crl), "state": _state(days)})
-    return {"profiles": sorted(store.profiles), "ca_certificates": cas, "crls": crls,
-            "problems": problems}
 
 
 @certs.command("status")
@@ -105,4 +76,34 @@ def status_command(as_json: bool, profiles_dir: str) -> None:
     bad = report["problems"] or any(x["state"] == "expired"
                                     for x in report["ca_certificates"] + report["crls"])
     if bad:
+        raise SystemExit(1)
+
+
+@certs.command("refresh")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--profiles", "profiles_dir", default=DEFAULT_PROFILES, show_default=True,
+              help="Directory of trust profiles.")
+def refresh_command(as_json: bool, profiles_dir: str) -> None:
+    """Fetch every configured CRL once and report it (exit status 1 when one cannot be loaded)."""
+    from .refresh import refresh_once
+    if not Path(profiles_dir).is_dir():
+        raise click.ClickException(f"no trust profile directory at {profiles_dir}")
+    try:
+        store = TrustStore.from_directory(profiles_dir)
+    except (ProfileError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0])
+    problems = refresh_once(store)
+    crls = [{"source": source, "issuer": crl.issuer.rfc4514_string(),
+             "next_update": crl.next_update_utc.isoformat() if crl.next_update_utc else None}
+            for source, crl in sorted(store.revocation.cached_crls().items())]
+    if as_json:
+        click.echo(json.dumps({"crls": crls, "problems": problems}, ensure_ascii=False, indent=2))
+    else:
+        for crl in crls:
+            click.echo(f"CRL  {crl['issuer']:<40} next update {crl['next_update'] or '-'}  {crl['source']}")
+        for problem in problems:
+            click.echo(f"problem: {problem}", err=True)
+        if not crls and not problems:
+            click.echo("no CRL is configured", err=True)
+    if problems:
         raise SystemExit(1)

@@ -304,3 +304,13 @@ def test_command_before_db_upgrade_is_one_line_error(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1
     assert err[0].startswith("error: database:") and "idp db upgrade" in err[0]
+
+
+def test_click_exceptions_from_subcommands_are_one_line(tmp_path, monkeypatch, capsys):
+    import idp.cli as cli_module
+    monkeypatch.setattr(cli_module, "_app", None)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = cli_module.main(["certs", "demo", "--out", str(blocker / "pki"), "--profiles", str(tmp_path / "p")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and err[0].startswith("error: cannot write the demo PKI")
