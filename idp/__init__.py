@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     core = IdpCore(settings, store=store)
     core.keys.configure(settings)
     core.trust = _trust_store(settings.trust_profiles_dir)
+    core.crl_refresher = _crl_refresher(core.trust, settings.crl_refresh_seconds)
     app.extensions["idp"] = core
 
     with app.app_context():
@@ -93,6 +94,15 @@ def _trust_store(directory: str):
                                             directory)
         return TrustStore()
     return TrustStore.from_directory(directory)
+
+
+def _crl_refresher(trust, seconds: int):
+    """The background CRL refresher when IDP_CRL_REFRESH_SECONDS > 0 (stop it with ``.stop()``), else None."""
+    if seconds <= 0:
+        return None
+    from .pki.refresh import CrlRefresher
+
+    return CrlRefresher(trust, seconds).start()
 
 
 def _database_uri(url: str) -> str:

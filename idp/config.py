@@ -177,6 +177,10 @@ class Settings:
                                        "certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert).")
     trust_profiles_dir: str = _setting("IDP_TRUST_PROFILES_DIR", "certs/profiles", str,
                                        "Directory of CA trust profiles.")
+    crl_refresh_seconds: int = _setting("IDP_CRL_REFRESH_SECONDS", 0, _parse_non_negative_int,
+                                        "Fetch every configured CRL at start-up and then every this many seconds "
+                                        "in a background thread; 0 = only when a certificate login needs one "
+                                        "(after the profile's refresh_seconds).")
     create_schema: bool = _setting("IDP_CREATE_SCHEMA", False, _parse_bool,
                                    "Run database migrations at start-up (development and demo).")
 

@@ -1,1 +1,2 @@
-"""Administration: the console (server-rendered pages) and the REST admin API for clients and keys."""
+"""Administration: the console (server-rendered pages) and the REST admin API for clients, CAS services,
+signing keys and the CA trust status."""

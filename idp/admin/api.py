@@ -1,14 +1,16 @@
-"""REST admin API under /api/admin/: clients and signing keys, as JSON, for admin-scoped bearer tokens."""
+"""REST admin API under /api/admin/: clients, signing keys, CAS services and CA trust status, as JSON, for
+admin-scoped bearer tokens. CAS routes are in ``api_cas`` (registered on this blueprint)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from ..clients.models import Client
-from ..errors import ValidationError
+from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..keys.service import SUPPORTED_ALGS
 from . import metadata, service
+from .certificates import trust_status
 from .authz import api_guard
 from .metadata import MetadataError
 from .openapi import openapi_document
@@ -139,3 +141,24 @@ def rotate_keys():
     response = jsonify(keys=[service.key_view(k) for k in created])
     response.status_code = 201
     return response
+
+
+@bp.post("/keys/<kid>/retire")
+def retire_key(kid):
+    if len(kid) > 64:
+        return _error(404, "not_found", "no signing key with this kid")
+    try:
+        row = service.retire_key(kid, g.admin_actor)
+    except NotFound:
+        return _error(404, "not_found", "no signing key with this kid")
+    except ValidationError as exc:
+        return _error(400, "invalid_request", str(exc))
+    return jsonify(service.key_view(row))
+
+
+@bp.get("/certificates")
+def certificates():
+    return jsonify(trust_status())
+
+
+from . import api_cas  # noqa: E402,F401  (CAS service routes on this blueprint)

@@ -1,4 +1,5 @@
-"""The admin console: server-rendered pages under /admin/ for clients and signing keys."""
+"""The admin console: server-rendered pages under /admin/ for clients and signing keys; CAS services and the
+CA trust status are in ``cas_console`` and ``certificates_console`` (on this blueprint)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, url_for
@@ -6,9 +7,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..clients.models import Client
-from ..errors import ValidationError
+from ..errors import NotFound, ValidationError
 from ..extensions import db
 from . import metadata, service
+from .certificates import WARN_DAYS, expiring
 from .authz import console_guard
 from .forms import ClientForm, RotateKeysForm
 from .metadata import MetadataError
@@ -33,7 +35,7 @@ def _show_secret(client: Client, secret: str, created: bool):
 @bp.get("/")
 def index():
     clients = db.session.scalars(select(Client).order_by(Client.id)).all()
-    return render_template("admin/clients.html", clients=clients)
+    return render_template("admin/clients.html", clients=clients, expiring=expiring(), warn_days=WARN_DAYS)
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
@@ -132,3 +134,22 @@ def rotate_keys():
         return redirect(url_for(".keys"))
     flash(_("New signing keys: %(kids)s", kids=", ".join(k.kid for k in created)))
     return redirect(url_for(".keys"))
+
+
+@bp.post("/keys/<kid>/retire")
+def retire_key(kid):
+    try:
+        row = service.retire_key(kid, g.admin_actor) if len(kid) <= 64 else None
+    except NotFound:
+        row = None
+    except ValidationError:
+        flash(_("Key %(kid)s is the active signing key and cannot be retired: rotate first, then retire it.",
+                kid=kid), "error")
+        return redirect(url_for(".keys"))
+    if row is None:
+        abort(404, _("There is no signing key with this kid."))
+    flash(_("Key %(kid)s retired: it is no longer published.", kid=row.kid))
+    return redirect(url_for(".keys"))
+
+
+from . import cas_console, certificates_console  # noqa: E402,F401  (routes on this blueprint)

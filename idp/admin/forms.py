@@ -100,3 +100,32 @@ class ClientForm(FlaskForm):
 
 class RotateKeysForm(FlaskForm):
     alg = SelectField(N_("Algorithm"), default="", choices=_choices(("", N_("All algorithms"))) + _same(SUPPORTED_ALGS))
+
+
+class CasServiceForm(FlaskForm):
+    name = StringField(N_("Name"), validators=[DataRequired(), Length(max=128)])
+    service_url = StringField(N_("Service URL"), validators=[DataRequired(), Length(max=2048)])
+    match = RadioField(N_("Matching"), default="exact",
+                       choices=_choices(("exact", N_("Exactly this URL")),
+                                        ("prefix", N_("Every URL under this one (prefix pattern)"))))
+    single_logout = BooleanField(N_("Send single logout requests when a session ends"), default=True)
+    slo_url = StringField(N_("Single logout URL (empty: the service URL of the ticket)"),
+                          validators=[Optional(), Length(max=2048)])
+    release_id_number = BooleanField(N_("Release the ID number"))
+    disabled = BooleanField(N_("Disabled"))
+
+    def to_settings(self) -> dict:
+        """The form as CAS service settings (checked by the CAS service layer afterwards)."""
+        return {"name": self.name.data or "", "service_url": (self.service_url.data or "").strip(),
+                "match": self.match.data, "single_logout": bool(self.single_logout.data),
+                "slo_url": (self.slo_url.data or "").strip() or None,
+                "release_id_number": bool(self.release_id_number.data), "disabled": bool(self.disabled.data)}
+
+    def fill_from(self, service) -> None:
+        self.name.data = service.name
+        self.service_url.data = service.service_url
+        self.match.data = service.match
+        self.single_logout.data = service.single_logout
+        self.slo_url.data = service.slo_url or ""
+        self.release_id_number.data = service.release_id_number
+        self.disabled.data = service.disabled

@@ -82,6 +82,53 @@ KEY = {
     },
 }
 
+_CAS_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 128, "description": "Shown on the login page."},
+    "service_url": {"type": "string", "format": "uri", "maxLength": 2048,
+                    "description": "https (http only for loopback hosts), no fragment or user information."},
+    "match": {"type": "string", "enum": ["exact", "prefix"],
+              "description": "prefix: every service URL under this URL (it is stored ending in '/')."},
+    "single_logout": {"type": "boolean", "description": "Send SAML logout requests when a session ends."},
+    "slo_url": {"type": ["string", "null"], "format": "uri", "maxLength": 2048,
+                "description": "Where logout requests go; null: the service URL of the ticket."},
+    "release_id_number": {"type": "boolean", "description": "Release the ID number attribute."},
+    "disabled": {"type": "boolean"},
+}
+CAS_SERVICE_CHANGES = {"type": "object", "additionalProperties": False, "properties": _CAS_FIELDS}
+NEW_CAS_SERVICE = {**CAS_SERVICE_CHANGES, "required": ["name", "service_url"]}
+CAS_SERVICE = {
+    "type": "object",
+    "required": ["id", "name", "service_url", "match", "single_logout", "slo_url", "release_id_number", "disabled"],
+    "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "service_url": {"type": "string"},
+        "match": {"type": "string", "enum": ["exact", "prefix"]}, "single_logout": {"type": "boolean"},
+        "slo_url": {"type": ["string", "null"]}, "release_id_number": {"type": "boolean"},
+        "disabled": {"type": "boolean"}, "created_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+_STATE = {"type": "string", "enum": ["ok", "warning", "expired"],
+          "description": "warning: fewer than 30 days left"}
+TRUST_STATUS = {
+    "type": "object",
+    "required": ["profiles", "ca_certificates", "crls", "problems"],
+    "properties": {
+        "profiles": {"type": "array", "items": {"type": "string"}},
+        "ca_certificates": {"type": "array", "items": {
+            "type": "object", "required": ["profile", "role", "subject", "not_after", "days_left", "state"],
+            "properties": {"profile": {"type": "string"}, "role": {"type": "string", "enum": ["root", "intermediate"]},
+                           "subject": {"type": "string"}, "not_after": {"type": "string", "format": "date-time"},
+                           "days_left": {"type": "integer"}, "state": _STATE}}},
+        "crls": {"type": "array", "items": {
+            "type": "object", "required": ["source", "issuer", "next_update", "days_left", "revoked", "state"],
+            "properties": {"source": {"type": "string"}, "issuer": {"type": "string"},
+                           "next_update": {"type": ["string", "null"], "format": "date-time"},
+                           "days_left": {"type": ["integer", "null"]}, "revoked": {"type": "integer"},
+                           "state": _STATE}}},
+        "problems": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -95,10 +142,11 @@ def _json(schema_name: str, description: str) -> dict:
 
 
 def _errors(*codes: int) -> dict:
-    text = {400: "Bad input (RFC 7591 error codes: invalid_client_metadata, invalid_redirect_uri)",
+    text = {400: "Bad input (clients: RFC 7591 codes invalid_client_metadata, invalid_redirect_uri; "
+                 "otherwise invalid_request)",
             401: "No valid access token (WWW-Authenticate: Bearer)",
             403: "The token lacks the admin scope, or its person is not an administrator",
-            404: "No such client"}
+            404: "No such client, CAS service or key"}
     return {str(code): _json("Error", text[code]) for code in codes}
 
 
@@ -108,6 +156,54 @@ def _body(schema_name: str, required: bool = True) -> dict:
 
 
 _CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+_SERVICE_ID = {"name": "service_id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+_KID = {"name": "kid", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+
+
+def _list_of(key: str, schema_name: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "required": [key], "properties": {
+            key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}}}}}}}
+
+
+def _more_paths() -> dict:
+    """CAS services, key retirement and the CA trust status."""
+    service = {"parameters": [_SERVICE_ID]}
+    return {
+        "/api/admin/cas-services": {
+            "get": {"operationId": "listCasServices", "summary": "List CAS services",
+                    "responses": {"200": _list_of("cas_services", "CasService", "Every CAS service"),
+                                  **_errors(401, 403)}},
+            "post": {"operationId": "createCasService", "summary": "Register a CAS service",
+                     "requestBody": _body("NewCasService"),
+                     "responses": {"201": _json("CasService", "The new service"), **_errors(400, 401, 403)}},
+        },
+        "/api/admin/cas-services/{service_id}": {
+            **service,
+            "get": {"operationId": "getCasService", "summary": "A CAS service's settings",
+                    "responses": {"200": _json("CasService", "The service"), **_errors(401, 403, 404)}},
+            "patch": {"operationId": "updateCasService",
+                      "summary": "Change some of a CAS service's settings (disabled: true/false disables or "
+                                 "enables it)",
+                      "requestBody": _body("CasServiceChanges"),
+                      "responses": {"200": _json("CasService", "The updated service"),
+                                    **_errors(400, 401, 403, 404)}},
+            "delete": {"operationId": "deleteCasService", "summary": "Delete a CAS service",
+                       "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
+        },
+        "/api/admin/keys/{kid}/retire": {
+            "parameters": [_KID],
+            "post": {"operationId": "retireKey",
+                     "summary": "Stop publishing a key that does not sign (previous or pending); the active "
+                                "key is refused (rotate first)",
+                     "responses": {"200": _json("Key", "The retired key"), **_errors(400, 401, 403, 404)}},
+        },
+        "/api/admin/certificates": {"get": {
+            "operationId": "getTrustStatus",
+            "summary": "Trusted CA certificates and CRLs with days to expiry",
+            "responses": {"200": _json("TrustStatus", "The CA trust status"), **_errors(401, 403)}}},
+    }
 
 
 def _paths() -> dict:
@@ -164,6 +260,7 @@ def _paths() -> dict:
                 "schema": {"type": "object", "required": ["keys"], "properties": {
                     "keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}}}}},
                 **_errors(400, 401, 403)}}},
+        **_more_paths(),
     }
 
 
@@ -173,7 +270,8 @@ def _document(issuer: str) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "idp admin API", "version": "1.0.0",
-                 "description": "Manage OIDC clients and signing keys. Authenticate with an access token "
+                 "description": "Manage OIDC clients, CAS services and signing keys; read the CA trust "
+                                "status. Authenticate with an access token "
                                 "carrying the 'admin' scope (client_credentials of a client registered with "
                                 "that scope). Every change is written to the audit log."},
         "servers": [{"url": issuer}],
@@ -183,7 +281,8 @@ def _document(issuer: str) -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                            "description": "RFC 9068 access token with the admin scope"}},
             "schemas": {"ClientMetadata": CLIENT_METADATA, "NewClient": new_client, "Client": CLIENT,
-                        "Key": KEY, "Error": ERROR},
+                        "Key": KEY, "CasService": CAS_SERVICE, "NewCasService": NEW_CAS_SERVICE,
+                        "CasServiceChanges": CAS_SERVICE_CHANGES, "TrustStatus": TRUST_STATUS, "Error": ERROR},
         },
     }
 

@@ -122,3 +122,10 @@ def rotate_keys(alg: str | None, actor: str) -> list:
     created = _core().keys.rotate(alg)
     _core().audit("admin.keys.rotated", actor=actor, kids=[key.kid for key in created])
     return created
+
+
+def retire_key(kid: str, actor: str):
+    """Stop publishing a key that does not sign; NotFound or ValidationError (the active key) otherwise."""
+    row = _core().keys.retire(kid)
+    _core().audit("admin.keys.retired", actor=actor, kid=row.kid, alg=row.alg)
+    return row

@@ -110,10 +110,16 @@ class RevocationChecker:
                 log.warning("revocation status unknown, accepted (fail_open) for %s: %s",
                             cert.subject.rfc4514_string(), exc.detail)
 
-    def warm(self, profile: TrustProfile, now: dt.datetime | None = None) -> list[str]:
-        """Load the profile's configured CRLs now (e.g. at start-up). Returns problems found."""
+    def warm(self, profile: TrustProfile, now: dt.datetime | None = None, *,
+             missing_only: bool = False) -> list[str]:
+        """Load the profile's configured CRLs now (at start-up, on a schedule), or with ``missing_only``
+        only those not cached yet. Returns the problems found; a failed load keeps the cached CRL."""
         problems = []
         for source in profile.revocation.crl_urls:
+            if missing_only:
+                with self._lock:
+                    if source in self._crls:
+                        continue
             try:
                 self._load_crl(source, profile)
             except (FetchError, ValueError) as exc:

@@ -179,12 +179,12 @@ class TrustStore:
             raise MalformedCertificate(detail="identity carries no certificate")
         return verify_challenge_signature(identity.certificate, data, signature, profile)
 
-    def warm(self) -> list[str]:
-        """Load every configured CRL now, e.g. at start-up; returns the problems met."""
+    def warm(self, *, missing_only: bool = False) -> list[str]:
+        """Load every configured CRL now (or only those not cached yet); returns the problems met."""
         problems = []
         for profile in self.profiles.values():
             if profile.revocation.mode == "crl":
-                problems.extend(self.revocation.warm(profile))
+                problems.extend(self.revocation.warm(profile, missing_only=missing_only))
         return problems
 
 

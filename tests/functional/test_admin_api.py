@@ -3,6 +3,7 @@ RFC 7591 error codes for bad metadata, RFC 6750 errors for missing or insufficie
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from sqlalchemy import select
@@ -257,7 +258,50 @@ def test_openapi_document_describes_every_api_route(app, http, token):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/admin"):
             continue
-        path = rule.rule.replace("<client_id>", "{client_id}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         assert path in spec["paths"], path
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in spec["paths"][path], (method, path)
+
+
+def test_retire_key(app, http, token):
+    pending = http.post("/api/admin/keys/rotate", json={"alg": "RS256"}, headers=bearer(token)).get_json()["keys"][0]
+    assert pending["status"] == "pending"
+    retired = http.post(f"/api/admin/keys/{pending['kid']}/retire", headers=bearer(token))
+    assert retired.status_code == 200, retired.get_json()
+    assert retired.get_json()["status"] == "retired" and retired.get_json()["retired_at"]
+    assert pending["kid"] not in {k["kid"] for k in http.get("/jwks.json").get_json()["keys"]}
+    assert any(event == "admin.keys.retired" and data["kid"] == pending["kid"] for event, data in audit_events(app))
+
+    keys = http.get("/api/admin/keys", headers=bearer(token)).get_json()["keys"]
+    active = next(k["kid"] for k in keys if k["status"] == "active")
+    refused = http.post(f"/api/admin/keys/{active}/retire", headers=bearer(token))
+    assert refused.status_code == 400
+    assert refused.get_json() == {"error": "invalid_request",
+                                  "error_description": f"key {active} is active; rotate first, then retire it"}
+    missing = http.post("/api/admin/keys/no-such-kid/retire", headers=bearer(token))
+    assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
+    # the token signed by the active key still works
+    assert http.get("/api/admin/keys", headers=bearer(token)).status_code == 200
+
+
+def test_certificates_report(tmp_path_factory, tmp_path):
+    import datetime as dt
+    from helpers import create_app, make_settings, upgrade
+    from idp.pki import demo
+    root = tmp_path_factory.mktemp("pki")
+    demo.generate(root, root / "profiles")
+    app = create_app(make_settings(tmp_path, trust_profiles_dir=str(root / "profiles")))
+    upgrade(app)
+    with app.app_context():
+        app.extensions["idp"].keys.ensure_active_keys()
+    http = app.test_client()
+    response = http.get("/api/admin/certificates", headers=bearer(admin_token(app, http)))
+    assert response.status_code == 200
+    report = response.get_json()
+    assert report["profiles"] == ["demo-cn", "demo-gmt0015", "demo-serial"] and report["problems"] == []
+    assert len(report["ca_certificates"]) == 4 and len(report["crls"]) == 4
+    assert all(ca["state"] == "ok" and ca["days_left"] > 3000 for ca in report["ca_certificates"])
+    assert all(crl["state"] == "ok" and 360 <= crl["days_left"] <= 365 for crl in report["crls"])
+    not_after = dt.datetime.fromisoformat(report["ca_certificates"][0]["not_after"])
+    assert (not_after - dt.datetime.now(dt.timezone.utc)).days == report["ca_certificates"][0]["days_left"]

@@ -8,7 +8,7 @@ import pytest
 from admin_support import (bearer, client_credentials_token, create_admin, login_citizen, register_api_client)
 from helpers import csrf_token, make_settings
 
-SAMPLE_VALUES = {"client_id": "some-client"}
+SAMPLE_VALUES = {"client_id": "some-client", "service_id": "1", "kid": "some-kid"}
 
 
 def admin_routes(app):
@@ -42,24 +42,34 @@ def test_the_route_list_covers_console_and_api():
     assert {"/admin/", "/admin/keys", "/admin/clients/some-client/edit", "/api/admin/clients",
             "/api/admin/clients/some-client", "/api/admin/keys/rotate", "/api/admin/openapi.json"} <= paths
     assert ("DELETE", "/api/admin/clients/some-client") in ROUTES and ("POST", "/admin/keys/rotate") in ROUTES
+    assert {"/admin/cas/", "/admin/cas/new", "/admin/cas/1", "/admin/cas/1/edit", "/admin/certificates",
+            "/api/admin/cas-services", "/api/admin/cas-services/1", "/api/admin/certificates"} <= paths
+    assert {("POST", "/admin/cas/1/disable"), ("POST", "/admin/cas/1/enable"), ("POST", "/admin/cas/1/delete"),
+            ("POST", "/admin/keys/some-kid/retire"), ("POST", "/api/admin/keys/some-kid/retire"),
+            ("PATCH", "/api/admin/cas-services/1"), ("DELETE", "/api/admin/cas-services/1")} <= set(ROUTES)
 
 
 @pytest.fixture
 def seeded(app, citizen):
-    """A client at the sample client_id (so that a 403 is not a 404 in disguise) and an administrator."""
+    """A client at the sample client_id and a CAS service at the sample service_id (so that a 403 is not
+    a 404 in disguise) and an administrator."""
     from idp.clients.service import register_client
+    from idp.protocols.cas.services import register_service
     create_admin(app)
     with app.app_context():
         register_client(name="Target", redirect_uris=["https://t.example.gov.cn/cb"],
                         client_id=SAMPLE_VALUES["client_id"])
+        assert register_service(name="Target CAS", service_url="https://cas.example.gov.cn/app").id == 1
     return app
 
 
 def _client_unchanged(app):
     from idp.clients.service import get_client
+    from idp.protocols.cas.services import service_by_id
     with app.app_context():
-        client = get_client(SAMPLE_VALUES["client_id"])
-        return client.name == "Target" and not client.disabled
+        client, service = get_client(SAMPLE_VALUES["client_id"]), service_by_id(1)
+        return (client.name == "Target" and not client.disabled
+                and service is not None and service.name == "Target CAS" and not service.disabled)
 
 
 @pytest.mark.parametrize("method, path", CONSOLE, ids=[f"{m} {p}" for m, p in CONSOLE])

@@ -235,3 +235,84 @@ def test_required_acr_met_by_a_certificate_session(strict_app):
                                                          acr=ACR_CERTIFICATE, amr=("hwk",)))
     response = post_form(client, "/admin/clients/new", "/admin/clients/new", FORM)
     assert response.status_code == 200 and 'id="client-secret"' in response.get_data(as_text=True)
+
+
+def _key_states(app):
+    with app.app_context():
+        return {k.kid: k.status for k in app.extensions["idp"].keys.list_keys()}
+
+
+def test_keys_page_retires_a_pending_key_and_refuses_the_active_one(app, console):
+    rotated = post_form(console, "/admin/keys/rotate", "/admin/keys", {"alg": "ES256"})
+    assert rotated.status_code == 302
+    states = _key_states(app)
+    pending = next(kid for kid, status in states.items() if status == "pending")
+    active = next(kid for kid, status in states.items() if status == "active")
+    keys_page = page(console, "/admin/keys")
+    assert f'id="retire-{pending}"' in keys_page and f'id="retire-{active}"' not in keys_page
+
+    retired = post_form(console, f"/admin/keys/{pending}/retire", "/admin/keys", {})
+    assert retired.status_code == 302 and retired.headers["Location"] == "/admin/keys"
+    assert _key_states(app)[pending] == "retired"
+    assert f"密钥 {pending} 已停用" in page(console, "/admin/keys")
+    with app.app_context():
+        assert pending not in {k["kid"] for k in app.extensions["idp"].keys.public_jwks()["keys"]}
+
+    refused = post_form(console, f"/admin/keys/{active}/retire", "/admin/keys", {})
+    assert refused.status_code == 302 and _key_states(app)[active] == "active"
+    assert f"密钥 {active} 是当前签名密钥，不能停用" in page(console, "/admin/keys")
+    assert post_form(console, "/admin/keys/no-such-kid/retire", "/admin/keys", {}).status_code == 404
+
+    from sqlalchemy import select
+    from idp.audit.models import AuditEvent
+    from idp.extensions import db
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent.event, AuditEvent.data)).all()
+    assert [d["kid"] for e, d in events if e == "admin.keys.retired"] == [pending]
+
+
+def _console_trusting(tmp_path, profiles_dir):
+    from helpers import create_app, upgrade
+    app = create_app(make_settings(tmp_path, trust_profiles_dir=str(profiles_dir)))
+    app.config["TESTING"] = True
+    upgrade(app)
+    with app.app_context():
+        app.extensions["idp"].keys.ensure_active_keys()
+    create_admin(app)
+    client = app.test_client()
+    assert console_login(client).status_code == 302
+    return client
+
+
+def test_certificates_page_without_trusted_cas(tmp_path):
+    console = _console_trusting(tmp_path, tmp_path / "no-profiles")
+    html = page(console, "/admin/certificates")
+    assert "未信任任何 CA" in html and "未加载任何 CRL" in html
+    assert 'id="expiry-warning"' not in page(console, "/admin/")
+
+
+@pytest.fixture
+def expiring_pki(tmp_path_factory):
+    """A demo PKI made as if 3640 days ago: its CA certificates expire in about 10 days, its CRLs are stale."""
+    import datetime as dt
+    from idp.pki import demo
+    root = tmp_path_factory.mktemp("old-pki")
+    demo.generate(root, root / "profiles", now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3640))
+    return root / "profiles"
+
+
+@pytest.fixture
+def expiring_console(tmp_path, expiring_pki):
+    return _console_trusting(tmp_path, expiring_pki)
+
+
+def test_certificates_page_lists_cas_and_crls_and_marks_those_expiring(expiring_console):
+    html = page(expiring_console, "/admin/certificates")
+    rows = re.findall(r'<tr class="ca ([a-z]*)">(.*?)</tr>', html, re.S)
+    assert len(rows) == 4 and all(style == "expiring" for style, _ in rows)
+    assert all(re.search(r"<td>(9|10)</td>", cells) for _, cells in rows), rows
+    assert "demo-cn" in html and "CN=" in html
+    crls = re.findall(r'<tr class="crl ([a-z]*)">', html)
+    assert crls == ["expiring"] * 4 and "已过期" in html
+    banner = page(expiring_console, "/admin/")
+    assert 'id="expiry-warning"' in banner and "有 8 个 CA 证书或 CRL 将在 30 天内到期" in banner

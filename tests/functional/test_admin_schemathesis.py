@@ -11,14 +11,17 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error, r
 from admin_support import admin_token, bearer
 
 MAX_EXAMPLES = 25
+EXISTING_SERVICE = 1
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture
 def schema_and_token(app, citizen):
     from idp.clients.service import register_client
-    with app.app_context():  # a client at a fixed id, so that generated ids sometimes hit a real one
+    from idp.protocols.cas.services import register_service
+    with app.app_context():  # a client and a CAS service at fixed ids, so that generated ids sometimes hit them
         register_client(name="Existing", redirect_uris=["https://e.example.gov.cn/cb"], client_id="existing")
+        assert register_service(name="Existing", service_url="https://e.example.gov.cn/cas").id == EXISTING_SERVICE
     token = admin_token(app, app.test_client())
     schema = schemathesis.openapi.from_wsgi("/api/admin/openapi.json", app, headers=bearer(token))
     return schema, token
@@ -36,7 +39,10 @@ def test_document_lists_every_operation(schema_and_token):
     names = {f"{op.method.upper()} {op.path}" for op in operations(schema)}
     assert {"GET /api/admin/clients", "POST /api/admin/clients", "PATCH /api/admin/clients/{client_id}",
             "DELETE /api/admin/clients/{client_id}", "POST /api/admin/clients/{client_id}/reset-secret",
-            "GET /api/admin/keys", "POST /api/admin/keys/rotate"} <= names
+            "GET /api/admin/keys", "POST /api/admin/keys/rotate", "POST /api/admin/keys/{kid}/retire",
+            "GET /api/admin/cas-services", "POST /api/admin/cas-services", "GET /api/admin/cas-services/{service_id}",
+            "PATCH /api/admin/cas-services/{service_id}", "DELETE /api/admin/cas-services/{service_id}",
+            "GET /api/admin/certificates"} <= names
 
 
 def test_no_server_error_for_any_generated_input(schema_and_token):
@@ -53,6 +59,8 @@ def test_no_server_error_for_any_generated_input(schema_and_token):
             calls.append(case)
             if case.path_parameters and "client_id" in case.path_parameters and len(calls) % 2:
                 case.path_parameters["client_id"] = "existing"  # half the cases reach a real client
+            if case.path_parameters and "service_id" in case.path_parameters and len(calls) % 2:
+                case.path_parameters["service_id"] = EXISTING_SERVICE
             response = case.call_and_validate(headers=bearer(token), checks=CHECKS)
             seen.add(response.status_code)
 
@@ -61,3 +69,6 @@ def test_no_server_error_for_any_generated_input(schema_and_token):
     assert 201 in statuses["POST /api/admin/clients"], statuses
     assert 400 in statuses["POST /api/admin/clients"], statuses
     assert 200 in statuses["GET /api/admin/clients"], statuses
+    assert 201 in statuses["POST /api/admin/cas-services"], statuses
+    assert 400 in statuses["POST /api/admin/cas-services"], statuses
+    assert 204 in statuses["DELETE /api/admin/cas-services/{service_id}"], statuses

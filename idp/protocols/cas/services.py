@@ -14,15 +14,27 @@ from .models import MATCH_EXACT, MATCH_PREFIX, CasService
 MAX_SERVICE_URL = 2048
 
 
-def register_service(*, name: str, service_url: str, match: str = MATCH_EXACT, single_logout: bool = True,
-                     slo_url: str | None = None, release_id_number: bool = False) -> CasService:
-    name = (name or "").strip()
+def _checked(*, name, service_url, match, slo_url) -> tuple[str, str, str | None]:
+    """The name, service URL and single logout URL as stored, or ValidationError naming what is wrong."""
+    name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 128:
         raise ValidationError("service name must be 1 to 128 characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ValidationError("service name must not contain control characters")
     if match not in (MATCH_EXACT, MATCH_PREFIX):
         raise ValidationError(f"match must be {MATCH_EXACT!r} or {MATCH_PREFIX!r}")
-    service_url = validate_uri(service_url, "service URL")
+    if not isinstance(service_url, str) or not service_url.strip():
+        raise ValidationError("a service URL is required")
+    if len(service_url) > MAX_SERVICE_URL:
+        raise ValidationError(f"a service URL must be at most {MAX_SERVICE_URL} characters")
+    service_url = validate_uri(service_url.strip(), "service URL")
+    if any(ch in service_url for ch in "\\\r\n\t "):
+        raise ValidationError("a service URL must not contain spaces, control characters or backslashes")
     parts = urlsplit(service_url)
+    try:
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError:
+        raise ValidationError(f"service URL {service_url!r} has an invalid port") from None
     if parts.username is not None or parts.password is not None:
         raise ValidationError("a service URL must not contain user information")
     if match == MATCH_PREFIX:
@@ -31,13 +43,67 @@ def register_service(*, name: str, service_url: str, match: str = MATCH_EXACT, s
         if not parts.path.endswith("/"):
             # "https://a.gov.cn/app" would also match "https://a.gov.cn/application": patterns end at a "/".
             service_url += "/"
+    if slo_url is not None and not isinstance(slo_url, str):
+        raise ValidationError("the single logout URL must be a string")
+    slo_url = (slo_url or "").strip() or None
     if slo_url:
+        if len(slo_url) > MAX_SERVICE_URL:
+            raise ValidationError(f"a single logout URL must be at most {MAX_SERVICE_URL} characters")
         slo_url = validate_uri(slo_url, "single logout URL")
-    service = CasService(name=name, service_url=service_url, match=match, single_logout=single_logout,
-                         slo_url=slo_url or None, release_id_number=release_id_number)
+    return name, service_url, slo_url
+
+
+def register_service(*, name: str, service_url: str, match: str = MATCH_EXACT, single_logout: bool = True,
+                     slo_url: str | None = None, release_id_number: bool = False,
+                     disabled: bool = False) -> CasService:
+    name, service_url, slo_url = _checked(name=name, service_url=service_url, match=match, slo_url=slo_url)
+    service = CasService(name=name, service_url=service_url, match=match, single_logout=bool(single_logout),
+                         slo_url=slo_url, release_id_number=bool(release_id_number), disabled=bool(disabled))
     db.session.add(service)
     db.session.commit()
     return service
+
+
+EDITABLE = ("name", "service_url", "match", "single_logout", "slo_url", "release_id_number", "disabled")
+
+
+def update_service(service: CasService, **changes) -> CasService:
+    """Change some settings of a service, checked like a registration; nothing changes on an error."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValidationError(f"unknown CAS service setting(s): {', '.join(unknown)}")
+    merged = {name: changes.get(name, getattr(service, name)) for name in EDITABLE}
+    name, service_url, slo_url = _checked(name=merged["name"], service_url=merged["service_url"],
+                                          match=merged["match"], slo_url=merged["slo_url"])
+    service.name, service.service_url, service.match, service.slo_url = name, service_url, merged["match"], slo_url
+    service.single_logout = bool(merged["single_logout"])
+    service.release_id_number = bool(merged["release_id_number"])
+    service.disabled = bool(merged["disabled"])
+    db.session.commit()
+    return service
+
+
+def service_by_id(service_id: int) -> CasService | None:
+    """A registered service, enabled or not (for administration; logins use ``get_service``)."""
+    return db.session.get(CasService, service_id)
+
+
+def set_service_disabled(service_id: int, disabled: bool) -> CasService:
+    service = service_by_id(service_id)
+    if service is None:
+        raise NotFound(f"no CAS service {service_id}")
+    service.disabled = disabled
+    db.session.commit()
+    return service
+
+
+def delete_service(service_id: int) -> None:
+    """Forget a service: its tickets no longer validate and it gets no single logout requests."""
+    service = service_by_id(service_id)
+    if service is None:
+        raise NotFound(f"no CAS service {service_id}")
+    db.session.delete(service)
+    db.session.commit()
 
 
 def list_services() -> list[CasService]:
@@ -57,12 +123,7 @@ def get_service_by_key(key: str) -> CasService | None:
 
 
 def disable_service(service_id: int) -> CasService:
-    service = db.session.get(CasService, service_id)
-    if service is None:
-        raise NotFound(f"no CAS service {service_id}")
-    service.disabled = True
-    db.session.commit()
-    return service
+    return set_service_disabled(service_id, True)
 
 
 def _acceptable(url: str) -> bool:
