@@ -9,10 +9,7 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
 

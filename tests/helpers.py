@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from idp import create_app
+from idp import create_app  # noqa: F401  (re-exported to the fixtures)
 from idp.config import Settings
-from idp.migrate import upgrade
+from idp.migrate import upgrade  # noqa: F401  (re-exported to the fixtures)
 
 ISSUER = "http://localhost"
 CITIZEN_ID = "11010519491231002X"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from admin_support import ADMIN_ID, ADMIN_PASSWORD, console_login, create_admin
+from admin_support import console_login, create_admin
 from helpers import csrf_token, make_settings
 
 FORM = {"name": "社保门户", "redirect_uris": "https://si.example.gov.cn/oidc/callback\n",

@@ -5,21 +5,18 @@ The demo PKI (three CAs encoding the same citizen three ways) is generated once 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import ipaddress
-import threading
 import time
 import tomllib
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509 import ocsp
+from cryptography.hazmat.primitives import serialization
 
-from conftest import CITIZEN_ID, CITIZEN_PASSWORD, decode_jwt, make_settings, query_of, register
+from helpers import CITIZEN_ID, CITIZEN_PASSWORD, decode_jwt, make_settings, query_of, register
+from ocsp_responder import OcspResponder
 from idp import create_app
 from idp.authn import challenge as challenges
 from idp.authn.result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_PASSWORD
@@ -472,45 +469,6 @@ def test_enterprise_certificate_without_a_person_or_representation_is_refused(ap
 
 
 # -- OCSP ------------------------------------------------------------------------------------------
-
-class OcspResponder:
-    """Answers OCSP requests for one issuer: revoked for the given serials, good otherwise."""
-
-    def __init__(self, issuer_cert, issuer_key, revoked: set[int]):
-        def answer(request_der: bytes) -> bytes:
-            req = ocsp.load_der_ocsp_request(request_der)
-            now = dt.datetime.now(dt.timezone.utc)
-            revoked_now = req.serial_number in revoked
-            builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
-                issuer_name_hash=req.issuer_name_hash, issuer_key_hash=req.issuer_key_hash,
-                serial_number=req.serial_number, algorithm=hashes.SHA1(),
-                cert_status=ocsp.OCSPCertStatus.REVOKED if revoked_now else ocsp.OCSPCertStatus.GOOD,
-                this_update=now - dt.timedelta(minutes=1), next_update=now + dt.timedelta(hours=1),
-                revocation_time=now - dt.timedelta(days=1) if revoked_now else None, revocation_reason=None,
-            ).responder_id(ocsp.OCSPResponderEncoding.HASH, issuer_cert)
-            return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                data = answer(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/ocsp-response")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 def test_ocsp_revoked_certificate_is_refused_and_good_one_logs_in(app, pki):

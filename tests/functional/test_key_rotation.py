@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import pytest
 import requests
 
-from conftest import make_settings
+from helpers import make_settings
 from live_server import LiveServer
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 
-from conftest import CITIZEN_ID, make_settings
+from helpers import CITIZEN_ID, make_settings
 
 
 def _metric(text: str, name: str, **labels) -> float | None:

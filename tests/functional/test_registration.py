@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import RP, make_settings
+from helpers import RP, make_settings
 
 REDIRECT = "https://portal.example.gov.cn/oidc/callback"
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from conftest import CITIZEN_ID, make_settings, register
+from helpers import CITIZEN_ID, make_settings, register
 
 
 def _append(ctx, count):

@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from idp.pki import TrustStore, verify_challenge_signature
+from idp.pki import verify_challenge_signature
 from idp.pki.commands import certs
 from idp.pki.signer import main as sign_main
 

@@ -1,65 +1,12 @@
 """OCSP: a tiny responder on 127.0.0.1 answers good or revoked; bad answers fail closed."""
-import datetime as dt
-import threading
 import tomllib
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509 import ocsp
+from cryptography.hazmat.primitives import serialization
 
 from idp.pki import CertificateError, TrustStore, parse_profile
-
-
-class Responder:
-    def __init__(self, issuer_cert, issuer_key, revoked: set[int]):
-        self.issuer_cert, self.issuer_key, self.revoked = issuer_cert, issuer_key, revoked
-        self.requests = 0
-        self.mode = "normal"          # normal | forged | garbage
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests += 1
-                data = outer.answer(ocsp.load_der_ocsp_request(body))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/ocsp-response")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def answer(self, req) -> bytes:
-        if self.mode == "garbage":
-            return b"\x30\x03\x0a\x01\x00"
-        now = dt.datetime.now(dt.timezone.utc)
-        revoked = req.serial_number in self.revoked
-        # a response built for a stand-in certificate with the requested serial
-        builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
-            issuer_name_hash=req.issuer_name_hash, issuer_key_hash=req.issuer_key_hash,
-            serial_number=req.serial_number, algorithm=hashes.SHA1(),
-            cert_status=ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD,
-            this_update=now - dt.timedelta(minutes=1), next_update=now + dt.timedelta(hours=1),
-            revocation_time=now - dt.timedelta(days=1) if revoked else None,
-            revocation_reason=None,
-        ).responder_id(ocsp.OCSPResponderEncoding.HASH, self.issuer_cert)
-        key = ec.generate_private_key(ec.SECP256R1()) if self.mode == "forged" else self.issuer_key
-        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+from ocsp_responder import OcspResponder
 
 
 @pytest.fixture
@@ -67,7 +14,7 @@ def responder(pki):
     cert = x509.load_pem_x509_certificate(pki.read("demo-serial/root.pem"))
     key = serialization.load_pem_private_key(pki.read("private/demo-serial/root.key.pem"), b"demo")
     revoked_cert = x509.load_pem_x509_certificate(pki.cert("demo-serial", "revoked"))
-    r = Responder(cert, key, {revoked_cert.serial_number})
+    r = OcspResponder(cert, key, {revoked_cert.serial_number})
     yield r
     r.stop()
 

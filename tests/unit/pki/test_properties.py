@@ -81,7 +81,6 @@ def test_mutated_certificates(pki, store, which, role, edits, truncate):
 def test_extractors_on_random_extension_values(value, oid):
     import datetime as dt
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
     key = _KEY
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x")])

@@ -1,6 +1,5 @@
 """Profiles are loaded from a directory, retired and re-added at run time, reloaded on change."""
 import os
-import shutil
 
 import pytest
 

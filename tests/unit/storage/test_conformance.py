@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 from idp.storage.base import EphemeralStore
 
