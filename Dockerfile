@@ -2,7 +2,7 @@
 #
 #   docker build -t idp .
 #   docker run -p 8000:8000 -e IDP_SECRET_KEY=... -e IDP_ISSUER=https://id.example.gov.cn \
-#       -e IDP_DATABASE_URL=postgresql://... idp
+#       -e IDP_DATABASE_URL=postgresql://... -v /etc/idp/trust:/app/trust:ro idp
 #   docker run --rm -e IDP_SECRET_KEY=... -e IDP_DATABASE_URL=... idp idp db upgrade
 FROM python:3.11-slim
 
@@ -10,8 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     IDP_MIGRATIONS_DIR=/app/migrations \
-    IDP_TRUST_PROFILES_DIR=/app/certs/profiles \
-    IDP_CERT_PROFILES=/app/certs/profiles \
+    IDP_TRUST_PROFILES_DIR=/app/trust \
     IDP_DATABASE_URL=sqlite:////app/var/idp.db
 
 WORKDIR /app
@@ -22,13 +21,13 @@ COPY idp ./idp
 RUN pip install --no-cache-dir . \
     && rm -rf /app/idp /app/build /app/*.egg-info
 
-# Run-time files read from disk: Alembic migrations and CA trust profiles (with the public
-# certificates and CRLs they reference; private keys are excluded by .dockerignore).
+# Alembic migrations are read from disk at run time. The image trusts no CA: mount the
+# deployment's trust profiles (and the CA certificates they reference) at /app/trust; the demo CAs
+# under certs/ are for development only.
 COPY migrations ./migrations
-COPY certs ./certs
 
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin idp \
-    && mkdir -p /app/var \
+    && mkdir -p /app/var /app/trust \
     && chown idp:idp /app/var
 USER idp
 
