@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from ..errors import NotFound, ValidationError
 from ..extensions import db
@@ -125,12 +126,37 @@ def build_client(*, name: str, redirect_uris: list[str], post_logout_redirect_ur
 
 
 def find_client(client_id: str) -> Client | None:
+    """The enabled client with this id, from a short per-process cache (every token request needs it).
+
+    A change made through the ORM in this process clears the cache at once; other processes see it
+    within CLIENT_CACHE_SECONDS. Cached objects are detached and read-only.
+    """
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
         return None
+    key = (str(db.engine.url), client_id)
+    hit = _client_cache.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
     client = db.session.scalar(select(Client).where(Client.client_id == client_id))
     if client is None or client.disabled:
         return None
+    db.session.expunge(client)
+    if len(_client_cache) >= _CLIENT_CACHE_MAX:
+        _client_cache.clear()
+    _client_cache[key] = (time.monotonic() + CLIENT_CACHE_SECONDS, client)
     return client
+
+
+CLIENT_CACHE_SECONDS = 5.0
+_CLIENT_CACHE_MAX = 4096
+_client_cache: dict[tuple[str, str], tuple[float, Client]] = {}
+
+
+@event.listens_for(Client, "after_insert")
+@event.listens_for(Client, "after_update")
+@event.listens_for(Client, "after_delete")
+def _client_changed(_mapper, _connection, _target) -> None:
+    _client_cache.clear()
 
 
 def get_client(client_id: str) -> Client:
