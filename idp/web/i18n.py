@@ -24,6 +24,14 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES, default=default)
 
 
+def lang_url(code: str) -> str:
+    """This page (same path and parameters) in another language."""
+    from urllib.parse import urlencode
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    return request.path + "?" + urlencode(args, doseq=True)
+
+
 def init_i18n(app) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["IDP_SETTINGS"].default_locale
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = os.path.join(os.path.dirname(__file__), "translations")
@@ -38,4 +46,4 @@ def init_i18n(app) -> None:
     @app.context_processor
     def inject_locale():
         from flask_babel import get_locale
-        return {"current_locale": str(get_locale() or "zh")}
+        return {"current_locale": str(get_locale() or "zh"), "lang_url": lang_url}

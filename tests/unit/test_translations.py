@@ -139,3 +139,9 @@ def test_messages_from_python_code_are_translated(client):
     assert "本次登录请求已过期" in html
     english = client.get("/login?tx=no-such-transaction&lang=en").get_data(as_text=True)
     assert "This login request has expired" in english
+
+
+def test_language_links_keep_the_page_and_its_parameters(app):
+    html = app.test_client().get("/login?tx=abc&lang=en").get_data(as_text=True)
+    assert 'href="/login?tx=abc&amp;lang=zh"' in html
+    assert 'href="/login?tx=abc&amp;lang=en"' in html
