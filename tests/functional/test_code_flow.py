@@ -275,3 +275,12 @@ def test_private_key_jwt_authentication(app, browser, citizen):
                                   header={"kid": "rp-key-1"})
     data["client_assertion"] = forged
     assert browser.client.post("/token", data=data).get_json()["error"] == "invalid_client"
+
+
+def test_non_ascii_in_echoed_parameters_is_a_clear_error_not_a_500(rp):
+    for params in ({"response_type": "tokén"}, {"response_type": "id_token\x01"},
+                   {"redirect_uri": rp.redirect_uri + "é"}):
+        query, _ = rp.auth_params(**params)
+        response = rp.browser.authorize(**query)
+        assert response.status_code == 400, params
+        assert "invalid_request" in response.get_data(as_text=True)

@@ -113,6 +113,12 @@ def _authorize(stored: StoredRequest | None, tx: dict | None, tx_id: str | None 
         grant = server.get_consent_grant(request=stored, end_user=person)
     except OAuth2Error as error:
         return _error_redirect(server, stored, error)
+    except ValueError:
+        # Authlib quotes some parameters (response_type, redirect_uri) in its error descriptions and
+        # refuses to build one holding characters RFC 6749 forbids there: the request is malformed.
+        return render_template("error.html", title=_("The portal sent an invalid login request"),
+                               error="invalid_request",
+                               description=_("The request contains characters that are not allowed.")), 400
 
     oauth_request = grant.request
     client = oauth_request.client
