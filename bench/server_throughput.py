@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/server_throughput.py [--count 500] [--seconds 10] [--http] [--profile]
 
-In-process (always): the Flask test client, one thread, pinned to one CPU, SQLite in a temporary
-directory. With ``--http``: the same operations against a real gunicorn (1 worker, 1 thread) on
-127.0.0.1, pinned to one CPU, driven by a ``requests.Session`` loop pinned to another CPU when
-there is one (and, for the GET endpoints, by ``wrk -t1 -c1`` when wrk is installed). Every loop stops at ``--count`` requests or ``--seconds`` seconds, whichever is first.
+In-process (always): the Flask test client, one thread, one request at a time, pinned to one CPU,
+SQLite in a temporary directory. With ``--http``: the same operations against a real gunicorn
+(1 gthread worker with ``--concurrency`` threads) on 127.0.0.1 pinned to one CPU, loaded by
+``--concurrency`` keep-alive connections from threads pinned to another CPU when there is one.
+Every loop stops at ``--count`` requests or ``--seconds`` seconds, whichever is first.
 
 Authorization codes are made by signing in once through the real login page and then asking
 ``/authorize?prompt=none`` on the same session; only the ``/token`` exchanges are timed.
@@ -22,11 +23,11 @@ import os
 import pstats
 import re
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
@@ -166,11 +167,12 @@ def run_in_process(args) -> None:
 
         timed(mode, "GET /authorize prompt=none (code issued)", make_code, args.count, args.seconds)
 
+        api = app.test_client()  # the portals' back channel: no browser cookies
         portal_auth = basic(portal_id, portal_secret)
 
         def exchange(item):
             code, verifier = item
-            response = client.post("/token", headers=portal_auth, data={
+            response = api.post("/token", headers=portal_auth, data={
                 "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
                 "code_verifier": verifier})
             expect(response.status_code, 200, "token (authorization_code)", response.get_data(as_text=True))
@@ -178,7 +180,7 @@ def run_in_process(args) -> None:
         batch_auth = basic(batch_id, batch_secret)
 
         def client_credentials(_):
-            response = client.post("/token", headers=batch_auth,
+            response = api.post("/token", headers=batch_auth,
                                    data={"grant_type": "client_credentials", "scope": "profile"})
             expect(response.status_code, 200, "token (client_credentials)", response.get_data(as_text=True))
 
@@ -239,13 +241,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(tmp: str, port: int, cpu: int) -> subprocess.Popen:
+def start_gunicorn(tmp: str, port: int, cpu: int, threads: int) -> subprocess.Popen:
     env = dict(os.environ, IDP_ISSUER=f"http://127.0.0.1:{port}", IDP_SECRET_KEY=SECRET_KEY,
                IDP_DATABASE_URL=f"sqlite:///{tmp}/idp.db", IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false",
                IDP_CODE_TTL="3600")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", f"127.0.0.1:{port}",
-               "--workers", "1", "--threads", "1", "--log-level", "warning", "idp.wsgi:app"]
+               "--workers", "1", "--worker-class", "gthread", "--threads", str(threads),
+               "--log-level", "warning", "idp.wsgi:app"]
     affinity = (lambda: os.sched_setaffinity(0, {cpu})) if hasattr(os, "sched_setaffinity") else None
     return subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=affinity)
 
@@ -275,22 +278,48 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def load(name: str, port: int, make_request, count: int, max_seconds: float, concurrency: int) -> None:
+    """``concurrency`` threads, each on its own keep-alive connection, send ``make_request(i)``
+    (method, path, headers, body) until ``count`` requests are done or ``max_seconds`` have passed."""
+    import http.client
+    lock = threading.Lock()
+    state = {"next": 0, "failure": None}
+    deadline = time.perf_counter() + max_seconds
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            while True:
+                with lock:
+                    i = state["next"]
+                    if i >= count or time.perf_counter() > deadline or state["failure"]:
+                        return
+                    state["next"] = i + 1
+                method, path, headers, body = make_request(i)
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                if response.status != 200:
+                    state["failure"] = f"{name}: HTTP {response.status}: {data[:300]!r}"
+                    return
+                if (response.getheader("Connection") or "").lower() == "close":
+                    conn.close()
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if state["failure"]:
+        raise SystemExit(state["failure"])
+    ROWS.append(("gunicorn", name, min(state["next"], count), elapsed))
+
+
 GET_PATHS = ("/jwks.json", "/.well-known/openid-configuration", "/healthz")
-
-
-def run_wrk(wrk: str, url: str, seconds: float, cpu: int) -> None:
-    """One wrk thread, one connection, fixed duration (GET endpoints only)."""
-    affinity = (lambda: os.sched_setaffinity(0, {cpu})) if hasattr(os, "sched_setaffinity") else None
-    result = subprocess.run([wrk, "-t1", "-c1", f"-d{max(1, int(seconds))}s", url], capture_output=True,
-                            text=True, timeout=seconds + 30, preexec_fn=affinity)
-    requests_done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", result.stdout)
-    if result.returncode != 0 or not requests_done:
-        print(f"wrk failed on {url}: {result.stdout}{result.stderr}", file=sys.stderr)
-        return
-    if "Non-2xx" in result.stdout:
-        raise SystemExit(f"wrk saw non-2xx responses from {url}:\n{result.stdout}")
-    count, elapsed, unit = int(requests_done.group(1)), float(requests_done.group(2)), requests_done.group(3)
-    ROWS.append(("gunicorn", f"GET {urlsplit(url).path} (wrk)", count, elapsed / 1000 if unit == "ms" else elapsed))
 
 
 def login_http(session, base: str, client_id: str) -> tuple[float, str]:
@@ -311,9 +340,10 @@ def login_http(session, base: str, client_id: str) -> tuple[float, str]:
 
 def run_http(args, server_cpu: int, client_cpu: int) -> None:
     import requests
-    mode = "gunicorn"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    concurrency = args.concurrency
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
     with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
         app, ids = prepare(tmp, base)
         with app.app_context():
@@ -321,7 +351,7 @@ def run_http(args, server_cpu: int, client_cpu: int) -> None:
             db.engine.dispose()
         portal_id, portal_secret = ids["portal"]
         batch_id, batch_secret = ids["batch"]
-        process = start_gunicorn(tmp, port, server_cpu)
+        process = start_gunicorn(tmp, port, server_cpu, threads=concurrency)
         try:
             wait_ready(base, process)
             pin(client_cpu)
@@ -330,8 +360,8 @@ def run_http(args, server_cpu: int, client_cpu: int) -> None:
             response = session.get(location, allow_redirects=False)
             expect(response.status_code, 302, "authorize resume")
             codes = []
-
-            def make_code(_):
+            started = time.perf_counter()
+            while len(codes) < args.count and time.perf_counter() - started < args.seconds:
                 params, verifier = auth_params(portal_id, prompt="none")
                 response = session.get(base + "/authorize?" + urlencode(params), allow_redirects=False)
                 expect(response.status_code, 302, "authorize prompt=none")
@@ -339,41 +369,26 @@ def run_http(args, server_cpu: int, client_cpu: int) -> None:
                 if "code" not in query:
                     raise SystemExit(f"authorize prompt=none gave no code: {query}")
                 codes.append((query["code"], verifier))
+            ROWS.append(("gunicorn", "GET /authorize prompt=none (1 connection)", len(codes),
+                         time.perf_counter() - started))
 
-            timed(mode, "GET /authorize prompt=none (code issued)", make_code, args.count, args.seconds)
+            portal_auth = {**basic(portal_id, portal_secret), **form_type}
 
-            api = requests.Session()
-            portal_auth = basic(portal_id, portal_secret)
-
-            def exchange(item):
-                code, verifier = item
-                response = api.post(base + "/token", headers=portal_auth, data={
+            def exchange(i):
+                code, verifier = codes[i]
+                return "POST", "/token", portal_auth, urlencode({
                     "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
                     "code_verifier": verifier})
-                expect(response.status_code, 200, "token (authorization_code)", response.text)
 
-            batch_auth = basic(batch_id, batch_secret)
+            batch_auth = {**basic(batch_id, batch_secret), **form_type}
+            batch_body = urlencode({"grant_type": "client_credentials", "scope": "profile"})
 
-            def client_credentials(_):
-                response = api.post(base + "/token", headers=batch_auth,
-                                    data={"grant_type": "client_credentials", "scope": "profile"})
-                expect(response.status_code, 200, "token (client_credentials)", response.text)
-
-            timed(mode, "POST /token authorization_code", exchange, len(codes), args.seconds, items=codes)
-            timed(mode, "POST /token client_credentials", client_credentials, args.count, args.seconds)
-
-            def get(path):
-                def call(_):
-                    response = api.get(base + path)
-                    expect(response.status_code, 200, path)
-                return call
-
+            load("POST /token authorization_code", port, exchange, len(codes), args.seconds, concurrency)
+            load("POST /token client_credentials", port, lambda i: ("POST", "/token", batch_auth, batch_body),
+                 args.count, args.seconds, concurrency)
             for path in GET_PATHS:
-                timed(mode, f"GET {path}", get(path), args.count * 4, args.seconds)
-            wrk = shutil.which("wrk")
-            if wrk and not args.no_wrk:
-                for path in GET_PATHS:
-                    run_wrk(wrk, base + path, min(args.seconds, 5.0), client_cpu)
+                load(f"GET {path}", port, lambda i, path=path: ("GET", path, {}, None), args.count * 4,
+                     args.seconds, concurrency)
 
             login_seconds = 0.0
             rounds = 0
@@ -382,7 +397,7 @@ def run_http(args, server_cpu: int, client_cpu: int) -> None:
                 elapsed, _ = login_http(requests.Session(), base, portal_id)
                 login_seconds += elapsed
                 rounds += 1
-            ROWS.append((mode, "POST /login (password, success)", rounds, login_seconds))
+            ROWS.append(("gunicorn", "POST /login (password, success)", rounds, login_seconds))
         finally:
             stop(process)
 
@@ -403,7 +418,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="time bound of every loop")
     parser.add_argument("--login-rounds", type=int, default=10, help="password logins and argon2 verifications")
     parser.add_argument("--http", action="store_true", help="also measure a real gunicorn on 127.0.0.1")
-    parser.add_argument("--no-wrk", action="store_true", help="with --http, skip wrk even when it is installed")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="with --http: keep-alive client connections, and gunicorn threads")
     parser.add_argument("--db-dir", help="parent directory of the temporary SQLite database (default: the "
                         "system temporary directory; /dev/shm takes fsync out of the figures)")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process token exchanges")

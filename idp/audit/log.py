@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -18,6 +18,10 @@ log = logging.getLogger("idp.audit")
 GENESIS = "0" * 64
 _T = AuditEvent.__table__
 _lock = threading.Lock()
+_TAIL = select(_T.c.seq, _T.c.hash).order_by(_T.c.seq.desc()).limit(1)
+_INSERT = insert(_T)
+# pg_advisory_xact_lock takes a bigint; this one is "idpaudit" read as ASCII.
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(7594318435537152372)")
 _MASKED_KEYS = {"id_number", "username"}
 # Called with (event, sanitized data) after each appended record, e.g. to count logins in metrics.
 listeners: list = []
@@ -48,18 +52,39 @@ def record(event: str, **data) -> None:
         for _ in range(5):
             try:
                 with engine.begin() as conn:
-                    last = conn.execute(select(_T.c.seq, _T.c.hash).order_by(_T.c.seq.desc()).limit(1)).first()
-                    seq = (last.seq + 1) if last else 1
-                    prev = last.hash if last else GENESIS
-                    at = time.time()
-                    conn.execute(insert(_T).values(seq=seq, at=at, event=event, data=payload, prev_hash=prev,
-                                                   hash=_digest(seq, at, event, payload, prev)))
-                log.info("audit %s %s", event, json.dumps(payload, ensure_ascii=False))
-                _notify(event, payload)
+                    _append(conn, event, payload)
+                announce(event, payload)
                 return
             except IntegrityError:
                 continue  # another worker appended concurrently; chain onto its record
     log.error("audit event %s could not be appended", event)
+
+
+def append(conn, event: str, **data) -> dict:
+    """Append an event inside the caller's transaction, so that it is stored if and only if the audited
+    change is. The caller commits, then passes the returned payload to ``announce``."""
+    payload = _sanitize(data)
+    _append(conn, event, payload)
+    return payload
+
+
+def _append(conn, event: str, payload: dict) -> None:
+    if conn.dialect.name == "postgresql":
+        # Workers append one at a time until their transaction ends; without this two of them would read
+        # the same chain end and one would fail on the unique seq (a whole token transaction with it).
+        conn.execute(_PG_LOCK)
+    last = conn.execute(_TAIL).first()
+    seq = (last.seq + 1) if last else 1
+    prev = last.hash if last else GENESIS
+    at = time.time()
+    conn.execute(_INSERT, {"seq": seq, "at": at, "event": event, "data": payload, "prev_hash": prev,
+                           "hash": _digest(seq, at, event, payload, prev)})
+
+
+def announce(event: str, payload: dict) -> None:
+    """After the record is committed: the log line and the listeners (metrics)."""
+    log.info("audit %s %s", event, json.dumps(payload, ensure_ascii=False))
+    _notify(event, payload)
 
 
 def _notify(event: str, payload: dict) -> None:

@@ -7,7 +7,7 @@ import hashlib
 from authlib.oauth2.rfc6749 import scope_to_list
 
 from .models import Entity, Person
-from .service import representations_of
+from .service import PersonClaims, representations_of
 
 # Which claims each scope releases. The ID number is carried only by the "idcard" scope,
 # which a client must be allowed explicitly.
@@ -29,7 +29,7 @@ def subject_for(person_public_id: str, client, salt: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def claims_for(person: Person, scope: str, client, salt: str, entity: Entity | None = None) -> dict:
+def claims_for(person: "Person | PersonClaims", scope: str, client, salt: str, entity: Entity | None = None) -> dict:
     scopes = set(scope_to_list(scope) or [])
     claims: dict = {"sub": subject_for(person.public_id, client, salt)}
     if "profile" in scopes:

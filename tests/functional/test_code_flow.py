@@ -1,6 +1,7 @@
 """Authorization code flow with PKCE, ID tokens, access tokens and their failure cases."""
 from __future__ import annotations
 
+import threading
 import time
 
 from helpers import CITIZEN_ID, REDIRECT_A, decode_jwt, pkce_pair, query_of, register
@@ -104,6 +105,69 @@ def test_missing_and_wrong_pkce_verifier(rp):
     code, verifier, _ = rp.get_code()
     wrong = rp.exchange(code, pkce_pair()[0])
     assert wrong.status_code == 400 and wrong.get_json()["error"] == "invalid_grant"
+
+
+def test_a_failed_exchange_uses_up_the_code(rp):
+    code, verifier, _ = rp.get_code()
+    wrong = rp.exchange(code, pkce_pair()[0])
+    assert wrong.status_code == 400 and wrong.get_json()["error"] == "invalid_grant"
+    again = rp.exchange(code, verifier)
+    assert again.status_code == 400 and again.get_json()["error"] == "invalid_grant"
+    code, verifier, _ = rp.get_code()
+    elsewhere = rp.exchange(code, verifier, redirect_uri="http://localhost:9001/other")
+    assert elsewhere.status_code == 400
+    assert rp.exchange(code, verifier).status_code == 400
+
+
+def test_concurrent_exchanges_of_one_code_issue_one_token_set(app, rp):
+    """Requests racing with the same code: one gets tokens, the others invalid_grant, and since the
+    code was used more than once the tokens it issued are revoked (RFC 6749 4.1.2)."""
+    from idp.audit.models import AuditEvent
+    from idp.extensions import db
+    code, verifier, _ = rp.get_code()
+    racers = 6
+    barrier = threading.Barrier(racers)
+    results = []
+
+    def exchange():
+        client = app.test_client()
+        barrier.wait()
+        results.append(client.post("/token", headers=rp.basic, data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier}))
+
+    threads = [threading.Thread(target=exchange) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == racers
+    issued = [r for r in results if r.status_code == 200]
+    refused = [r for r in results if r.status_code != 200]
+    assert len(issued) == 1, [r.get_json() for r in results]
+    assert {(r.status_code, r.get_json()["error"]) for r in refused} == {(400, "invalid_grant")}
+    access = issued[0].get_json()["access_token"]
+    assert rp.browser.client.get("/userinfo", headers={"Authorization": "Bearer " + access}).status_code == 401
+    with app.app_context():
+        events = [e.event for e in db.session.scalars(db.select(AuditEvent).where(
+            AuditEvent.event.in_(["token.issued", "token.code_replay"])))]
+    assert events.count("token.issued") == 1 and events.count("token.code_replay") == racers - 1
+
+
+def test_every_issued_token_has_its_audit_record(app, rp):
+    from idp.audit.log import verify
+    from idp.audit.models import AuditEvent
+    from idp.extensions import db
+    from idp.protocols.oidc.models import Token
+    for _ in range(3):
+        rp.login_tokens()
+    with app.app_context():
+        tokens = db.session.scalar(db.select(db.func.count(Token.id)))
+        issued = db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == "token.issued")).all()
+        assert tokens == len(issued) == 3
+        assert {e.data["grant_type"] for e in issued} == {"authorization_code"}
+        assert all(e.data["client_id"] == rp.client_id and e.data["refresh"] is True for e in issued)
+        assert verify() == (True, [])
 
 
 def test_confidential_client_may_skip_pkce(rp):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -10,14 +11,16 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import OpenIDCode
 from flask import current_app
 from joserfc.jwk import KeySet
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ...extensions import db
 from ...identity.claims import claims_for
-from ...identity.models import Entity, Person
+from ...identity.models import Entity
+from ...identity.service import person_claims
+from . import codes
 from .models import AuthorizationCode, token_hash
 from .principal import Principal
-from .tokens import claim_refresh_token, find_by_refresh_token, revoke_family, revoke_for_code
+from .tokens import claim_refresh_token, code_replayed, find_by_refresh_token, revoke_family
 
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
@@ -28,8 +31,8 @@ def _core():
 
 
 def _principal(person_id, client, *, auth_time, acr, amr, sid, entity_id) -> Principal | None:
-    person = db.session.get(Person, person_id)
-    if person is None or person.disabled:
+    person = person_claims(person_id)
+    if person is None:
         return None
     entity = db.session.get(Entity, entity_id) if entity_id else None
     return Principal(person=person, client=client, auth_time=auth_time, acr=acr, amr=tuple(amr or ()),
@@ -62,33 +65,39 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         db.session.commit()
 
     def query_authorization_code(self, code, client):
+        self._code = None
         if not isinstance(code, str) or len(code) > 256:
             return None
-        row = db.session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == token_hash(code)))
-        if row is None or row.client_id != client.get_client_id():
+        found = codes.find(code, client.get_client_id())
+        if found is None:
             return None
-        # Claim the code atomically: a second use (even concurrent) finds it used.
-        claimed = db.session.execute(update(AuthorizationCode)
-                                     .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
-                                     .values(used_at=time.time())).rowcount == 1
-        db.session.commit()
-        if not claimed:
-            # RFC 6749 4.1.2: a replayed code revokes the tokens issued from it.
-            revoke_for_code(row.id)
-            _core().audit("token.code_replay", client_id=row.client_id, person_id=row.person_id)
+        if found.used_at is not None:
+            code_replayed(_core(), found)
             return None
-        if row.is_expired():
+        if found.is_expired():
             return None
-        return row
+        self._code = found  # claimed by save_token, in the transaction that stores the token
+        return found
+
+    def validate_token_request(self):
+        try:
+            super().validate_token_request()  # including the PKCE check (an after-validation hook)
+        except OAuth2Error:
+            if getattr(self, "_code", None) is not None:
+                codes.burn(self._code.id)
+            raise
 
     def delete_authorization_code(self, authorization_code):
         """Codes are kept (marked used) until expiry so that a replay can be detected."""
 
     def authenticate_user(self, authorization_code):
-        return _principal(authorization_code.person_id, self.request.client,
+        user = _principal(authorization_code.person_id, self.request.client,
                           auth_time=authorization_code.auth_time, acr=authorization_code.acr,
                           amr=authorization_code.amr, sid=authorization_code.sid,
                           entity_id=authorization_code.entity_id)
+        if user is None:  # the person was disabled since the code was issued
+            codes.burn(authorization_code.id)
+        return user
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):

@@ -6,7 +6,6 @@ import time
 from datetime import datetime
 
 from authlib.oauth2.rfc6749 import TokenMixin
-from authlib.oidc.core import AuthorizationCodeMixin
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,7 +17,9 @@ def token_hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-class AuthorizationCode(db.Model, AuthorizationCodeMixin):
+class AuthorizationCode(db.Model):
+    """An issued code; read and claimed through ``codes`` (the token endpoint's hot path)."""
+
     __tablename__ = "authorization_codes"
     __table_args__ = (Index("ix_authorization_codes_client_nonce", "client_id", "nonce"),)
 
@@ -38,27 +39,6 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     expires_at: Mapped[float] = mapped_column(Float)
     used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-
-    def get_redirect_uri(self):
-        return self.redirect_uri
-
-    def get_scope(self):
-        return self.scope
-
-    def get_nonce(self):
-        return self.nonce
-
-    def get_auth_time(self):
-        return self.auth_time
-
-    def get_acr(self):
-        return self.acr
-
-    def get_amr(self):
-        return list(self.amr or [])
-
-    def is_expired(self) -> bool:
-        return self.expires_at < time.time()
 
 
 class Token(db.Model, TokenMixin):

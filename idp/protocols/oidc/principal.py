@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...identity.models import Entity, Person
+from ...identity.service import PersonClaims
 
 
 @dataclass
 class Principal:
-    person: Person
+    person: Person | PersonClaims
     client: object | None = None
     auth_time: int | None = None
     acr: str | None = None

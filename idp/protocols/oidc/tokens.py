@@ -4,14 +4,19 @@ from __future__ import annotations
 import secrets
 import time
 
+from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc.jwk import KeySet
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
+from ...audit import log as audit_log
 from ...extensions import db
 from ...identity.claims import subject_for
+from . import codes
 from .models import Token, token_hash
 from .principal import Principal
+
+_INSERT_TOKEN = insert(Token.__table__)
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
@@ -41,35 +46,52 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         return list(user.amr) if isinstance(user, Principal) and user.amr else None
 
 
-def save_token(core, token: dict, request) -> Token:
+def save_token(core, token: dict, request) -> None:
+    """Claim the code of a code exchange, store the token record and its audit record: one transaction.
+    Nothing else writes through another connection meanwhile (SQLite would wait on its own lock)."""
     now = time.time()
     user = request.user if isinstance(request.user, Principal) else None
     previous = getattr(request, "refresh_token", None)
     code = getattr(request, "authorization_code", None)
     refresh = token.get("refresh_token")
-    row = Token(
-        client_id=request.client.get_client_id(),
-        person_id=user.person.id if user else None,
-        scope=token.get("scope", ""),
-        access_token_hash=token_hash(token["access_token"]),
-        refresh_token_hash=token_hash(refresh) if refresh else None,
-        family_id=previous.family_id if previous is not None else secrets.token_hex(16),
-        code_id=code.id if code is not None else (previous.code_id if previous is not None else None),
-        sid=user.sid if user else None,
-        auth_time=user.auth_time if user else None,
-        acr=user.acr if user else None,
-        amr=list(user.amr) if user else [],
-        entity_id=user.entity.id if user and user.entity else None,
-        issued_at=now,
-        access_expires_at=now + int(token.get("expires_in", core.settings.access_token_ttl)),
-        refresh_expires_at=(previous.refresh_expires_at if previous is not None
-                            else now + core.settings.refresh_token_ttl) if refresh else None,
-    )
-    db.session.add(row)
+    client_id = request.client.get_client_id()
+    scope = token.get("scope", "")
+    conn = db.session.connection()
+    if code is not None and not codes.claim(conn, code.id):
+        # Another request exchanged the same code since it was read.
+        db.session.rollback()
+        code_replayed(core, code)
+        raise InvalidGrantError("The authorization code has already been used.")
+    conn.execute(_INSERT_TOKEN, {
+        "client_id": client_id,
+        "person_id": user.person.id if user else None,
+        "scope": scope,
+        "access_token_hash": token_hash(token["access_token"]),
+        "refresh_token_hash": token_hash(refresh) if refresh else None,
+        "family_id": previous.family_id if previous is not None else secrets.token_hex(16),
+        "code_id": code.id if code is not None else (previous.code_id if previous is not None else None),
+        "sid": user.sid if user else None,
+        "auth_time": user.auth_time if user else None,
+        "acr": user.acr if user else None,
+        "amr": list(user.amr) if user else [],
+        "entity_id": user.entity.id if user and user.entity else None,
+        "issued_at": now,
+        "access_expires_at": now + int(token.get("expires_in", core.settings.access_token_ttl)),
+        "refresh_expires_at": (previous.refresh_expires_at if previous is not None
+                               else now + core.settings.refresh_token_ttl) if refresh else None,
+        "revoked": False, "access_revoked": False, "refresh_used": False,
+    })
+    event = audit_log.append(conn, "token.issued", grant_type=getattr(request.payload, "grant_type", None),
+                             client_id=client_id, person=user.person.public_id if user else None, scope=scope,
+                             refresh=bool(refresh))
     db.session.commit()
-    core.audit("token.issued", grant_type=getattr(request.payload, "grant_type", None), client_id=row.client_id,
-               person=user.person.public_id if user else None, scope=row.scope, refresh=bool(refresh))
-    return row
+    audit_log.announce("token.issued", event)
+
+
+def code_replayed(core, code) -> None:
+    """RFC 6749 4.1.2: a code used twice revokes the tokens issued from it."""
+    revoke_for_code(code.id)
+    core.audit("token.code_replay", client_id=code.client_id, person_id=code.person_id)
 
 
 def revoke_family(family_id: str) -> int:

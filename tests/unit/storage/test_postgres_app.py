@@ -148,3 +148,46 @@ def test_code_flow_on_postgres_with_redis_sessions(tmp_path, pg_database_url):
         if leftovers:
             client.delete(*leftovers)
         client.close()
+
+
+@pytest.mark.postgres
+def test_concurrent_token_requests_on_postgres_keep_one_audit_chain(tmp_path, pg_database_url):
+    """Tokens and their audit records are written in one transaction by several threads at once (each
+    with its own connection): every token has its record, and the chain has no fork or gap."""
+    import threading
+
+    from idp.audit.log import verify
+    from idp.audit.models import AuditEvent
+    from idp.protocols.oidc.models import Token
+
+    app = migrated_app(tmp_path, database_url=pg_database_url)
+    try:
+        with app.app_context():
+            app.extensions["idp"].keys.ensure_active_keys()
+        browser = helpers.Browser(app.test_client())
+        batch = helpers.register(app, browser, name="Batch", scopes=("profile",),
+                                 grant_types=["client_credentials"])
+        threads, per_thread, failures = 6, 8, []
+
+        def issue():
+            client = app.test_client()
+            for _ in range(per_thread):
+                response = client.post("/token", headers=batch.basic,
+                                       data={"grant_type": "client_credentials", "scope": "profile"})
+                if response.status_code != 200:
+                    failures.append(response.get_data(as_text=True))
+
+        workers = [threading.Thread(target=issue) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert failures == []
+        with app.app_context():
+            tokens = db.session.scalar(db.select(db.func.count(Token.id)))
+            issued = db.session.scalar(db.select(db.func.count(AuditEvent.id))
+                                       .where(AuditEvent.event == "token.issued"))
+            assert tokens == issued == threads * per_thread
+            assert verify() == (True, [])
+    finally:
+        dispose(app)

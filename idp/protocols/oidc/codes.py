@@ -1,0 +1,82 @@
+"""Finding and claiming single-use authorization codes, with SQLAlchemy Core statements.
+
+A code exchange reads the code, checks the request, and then claims the code in the same short
+transaction that stores the token and its audit record (``save_token``): one commit, and a concurrent
+second use of the code finds it claimed. Plain Core rather than ORM objects: this is the token
+endpoint's hot path, and the ORM's per-object bookkeeping cost more than the statements themselves.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from authlib.oidc.core import AuthorizationCodeMixin
+from sqlalchemy import bindparam, select, update
+
+from ...extensions import db
+from .models import AuthorizationCode, token_hash
+
+_C = AuthorizationCode.__table__
+_FIELDS = ("id", "client_id", "person_id", "redirect_uri", "scope", "nonce", "code_challenge",
+           "code_challenge_method", "auth_time", "acr", "amr", "sid", "entity_id", "expires_at", "used_at")
+_FIND = select(*(_C.c[name] for name in _FIELDS)).where(_C.c.code_hash == bindparam("b_hash"),
+                                                         _C.c.client_id == bindparam("b_client"))
+_CLAIM = (update(_C).where(_C.c.id == bindparam("b_id"), _C.c.used_at.is_(None))
+          .values(used_at=bindparam("b_now")))
+
+
+@dataclass(frozen=True)
+class StoredCode(AuthorizationCodeMixin):
+    id: int
+    client_id: str
+    person_id: int
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    auth_time: int
+    acr: str | None
+    amr: list
+    sid: str | None
+    entity_id: int | None
+    expires_at: float
+    used_at: float | None
+
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def get_nonce(self):
+        return self.nonce
+
+    def get_auth_time(self):
+        return self.auth_time
+
+    def get_acr(self):
+        return self.acr
+
+    def get_amr(self):
+        return list(self.amr or [])
+
+    def is_expired(self) -> bool:
+        return self.expires_at < time.time()
+
+
+def find(code: str, client_id: str) -> StoredCode | None:
+    """The code issued to this client with this value, used or not."""
+    row = db.session.connection().execute(_FIND, {"b_hash": token_hash(code), "b_client": client_id}).first()
+    return StoredCode(*row) if row is not None else None
+
+
+def claim(conn, code_id: int) -> bool:
+    """Mark the code used in the caller's transaction; False when another request claimed it first."""
+    return conn.execute(_CLAIM, {"b_id": code_id, "b_now": time.time()}).rowcount == 1
+
+
+def burn(code_id: int) -> None:
+    """Mark the code used after a failed exchange: a code gets one attempt."""
+    claim(db.session.connection(), code_id)
+    db.session.commit()
