@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import cProfile
 import hashlib
 import io
@@ -23,6 +24,7 @@ import os
 import pstats
 import re
 import secrets
+import statistics
 import socket
 import subprocess
 import sys
@@ -44,7 +46,7 @@ PASSWORD = "correct horse battery"
 REDIRECT_URI = "http://localhost:9001/oidc/callback"
 SECRET_KEY = "bench-secret-" + "x" * 32
 
-ROWS: list[tuple[str, str, int, float]] = []
+ROWS: list[tuple[str, str, int, float, float | None]] = []  # mode, name, count, seconds, median
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -75,14 +77,17 @@ def basic(client_id: str, secret: str) -> dict:
 
 
 def timed(mode: str, name: str, call, count: int, max_seconds: float, items=None) -> None:
-    """Run ``call(i)`` up to ``count`` times or ``max_seconds``; record requests and elapsed time."""
-    done = 0
+    """Run ``call(i)`` up to ``count`` times or ``max_seconds``, one at a time; record the number of
+    requests, the elapsed time and the median time of one request (robust to a moment of noise from
+    other jobs on the machine, which the mean is not)."""
+    durations = []
     started = time.perf_counter()
     deadline = started + max_seconds
-    while done < count and time.perf_counter() < deadline:
-        call(items[done] if items is not None else done)
-        done += 1
-    ROWS.append((mode, name, done, time.perf_counter() - started))
+    while len(durations) < count and time.perf_counter() < deadline:
+        before = time.perf_counter()
+        call(items[len(durations)] if items is not None else len(durations))
+        durations.append(time.perf_counter() - before)
+    ROWS.append((mode, name, len(durations), time.perf_counter() - started, statistics.median(durations)))
 
 
 def expect(status: int, wanted: int, what: str, body=None) -> None:
@@ -100,8 +105,32 @@ def auth_params(client_id: str, prompt: str | None = None) -> tuple[dict, str]:
     return params, verifier
 
 
+DATABASE_URL: str | None = None  # set by --postgres; otherwise SQLite in the temporary directory
+
+
+def database_url(tmp: str) -> str:
+    return DATABASE_URL or f"sqlite:///{tmp}/idp.db"
+
+
+@contextlib.contextmanager
+def scratch_postgres(server_url: str):
+    """A uniquely named database on the given server for one run, dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    libpq = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = "idp_bench_" + secrets.token_hex(4)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(libpq, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def settings_for(tmp: str, issuer: str) -> Settings:
-    return Settings.from_env({}, issuer=issuer, secret_key=SECRET_KEY, database_url=f"sqlite:///{tmp}/idp.db",
+    return Settings.from_env({}, issuer=issuer, secret_key=SECRET_KEY, database_url=database_url(tmp),
                              session_backend="sql", login_slowdown=False, code_ttl=3600)
 
 
@@ -212,7 +241,7 @@ def run_in_process(args) -> None:
             elapsed, _ = login_in_process(app.test_client(), portal_id)
             login_seconds += elapsed
             rounds += 1
-        ROWS.append((mode, "POST /login (password, success)", rounds, login_seconds))
+        ROWS.append((mode, "POST /login (password, success)", rounds, login_seconds, None))
         stored = hash_password(PASSWORD)
 
         def verify(_):
@@ -243,7 +272,7 @@ def free_port() -> int:
 
 def start_gunicorn(tmp: str, port: int, cpu: int, threads: int) -> subprocess.Popen:
     env = dict(os.environ, IDP_ISSUER=f"http://127.0.0.1:{port}", IDP_SECRET_KEY=SECRET_KEY,
-               IDP_DATABASE_URL=f"sqlite:///{tmp}/idp.db", IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false",
+               IDP_DATABASE_URL=database_url(tmp), IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false",
                IDP_CODE_TTL="3600")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", f"127.0.0.1:{port}",
@@ -316,7 +345,7 @@ def load(name: str, port: int, make_request, count: int, max_seconds: float, con
     elapsed = time.perf_counter() - started
     if state["failure"]:
         raise SystemExit(state["failure"])
-    ROWS.append(("gunicorn", name, min(state["next"], count), elapsed))
+    ROWS.append(("gunicorn", name, min(state["next"], count), elapsed, None))
 
 
 GET_PATHS = ("/jwks.json", "/.well-known/openid-configuration", "/healthz")
@@ -370,7 +399,7 @@ def run_http(args, server_cpu: int, client_cpu: int) -> None:
                     raise SystemExit(f"authorize prompt=none gave no code: {query}")
                 codes.append((query["code"], verifier))
             ROWS.append(("gunicorn", "GET /authorize prompt=none (1 connection)", len(codes),
-                         time.perf_counter() - started))
+                         time.perf_counter() - started, None))
 
             portal_auth = {**basic(portal_id, portal_secret), **form_type}
 
@@ -397,18 +426,22 @@ def run_http(args, server_cpu: int, client_cpu: int) -> None:
                 elapsed, _ = login_http(requests.Session(), base, portal_id)
                 login_seconds += elapsed
                 rounds += 1
-            ROWS.append(("gunicorn", "POST /login (password, success)", rounds, login_seconds))
+            ROWS.append(("gunicorn", "POST /login (password, success)", rounds, login_seconds, None))
         finally:
             stop(process)
 
 
 # --- main ---------------------------------------------------------------------------------
 def print_table() -> None:
-    print(f"{'mode':<11} {'operation':<44} {'requests':>8} {'seconds':>8} {'req/s':>9} {'ms/request':>10}")
-    for mode, name, count, seconds in ROWS:
+    """req/s and ms/request from the whole loop; the median columns from the median request (one at a
+    time loops only: with concurrent connections a request's latency is not its cost)."""
+    print(f"{'mode':<11} {'operation':<44} {'requests':>8} {'seconds':>8} {'req/s':>8} {'ms/req':>7} "
+          f"{'median ms':>9} {'1/median':>8}")
+    for mode, name, count, seconds, median in ROWS:
         rate = count / seconds if seconds else 0.0
         per = 1000 * seconds / count if count else 0.0
-        print(f"{mode:<11} {name:<44} {count:>8} {seconds:>8.2f} {rate:>9.1f} {per:>10.2f}")
+        tail = f"{1000 * median:>9.2f} {1 / median:>8.1f}" if median else f"{'':>9} {'':>8}"
+        print(f"{mode:<11} {name:<44} {count:>8} {seconds:>8.2f} {rate:>8.1f} {per:>7.2f} {tail}")
 
 
 def main() -> None:
@@ -423,18 +456,39 @@ def main() -> None:
     parser.add_argument("--db-dir", help="parent directory of the temporary SQLite database (default: the "
                         "system temporary directory; /dev/shm takes fsync out of the figures)")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process token exchanges")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="use a scratch database on this PostgreSQL server (e.g. postgresql://postgres@"
+                        "127.0.0.1:5432/test) instead of SQLite; each run creates and drops its own")
     args = parser.parse_args()
 
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
     server_cpu, client_cpu = cpus[0], cpus[-1]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; server pinned to CPU {server_cpu}"
           + (f", HTTP client on CPU {client_cpu}" if args.http else ""))
+    if args.postgres:
+        print("database: a scratch PostgreSQL database (the database server is not pinned)")
     if args.http:
         # the server child is pinned on its own; this process pins itself only for the in-process run
-        run_http(args, server_cpu, client_cpu)
+        with database(args):
+            run_http(args, server_cpu, client_cpu)
     pin(server_cpu)
-    run_in_process(args)
+    with database(args):
+        run_in_process(args)
     print_table()
+
+
+@contextlib.contextmanager
+def database(args):
+    global DATABASE_URL
+    if not args.postgres:
+        yield
+        return
+    with scratch_postgres(args.postgres) as url:
+        DATABASE_URL = url
+        try:
+            yield
+        finally:
+            DATABASE_URL = None
 
 
 if __name__ == "__main__":

@@ -119,6 +119,23 @@ def test_a_failed_exchange_uses_up_the_code(rp):
     assert rp.exchange(code, verifier).status_code == 400
 
 
+def test_a_person_disabled_after_the_code_was_issued_gets_no_tokens(app, rp):
+    from idp.extensions import db
+    from idp.identity.models import Person
+
+    def set_disabled(value):
+        with app.app_context():
+            db.session.execute(db.update(Person).where(Person.id_number == CITIZEN_ID).values(disabled=value))
+            db.session.commit()
+
+    code, verifier, _ = rp.get_code()
+    set_disabled(True)
+    refused = rp.exchange(code, verifier)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+    set_disabled(False)
+    assert rp.exchange(code, verifier).status_code == 400  # the code was used up by the refused attempt
+
+
 def test_concurrent_exchanges_of_one_code_issue_one_token_set(app, rp):
     """Requests racing with the same code: one gets tokens, the others invalid_grant, and since the
     code was used more than once the tokens it issued are revoked (RFC 6749 4.1.2)."""

@@ -8,19 +8,25 @@ endpoint's hot path, and the ORM's per-object bookkeeping cost more than the sta
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from authlib.oidc.core import AuthorizationCodeMixin
 from sqlalchemy import bindparam, select, update
 
 from ...extensions import db
+from ...identity.models import Person
+from ...identity.service import PersonClaims
 from .models import AuthorizationCode, token_hash
 
 _C = AuthorizationCode.__table__
 _FIELDS = ("id", "client_id", "person_id", "redirect_uri", "scope", "nonce", "code_challenge",
            "code_challenge_method", "auth_time", "acr", "amr", "sid", "entity_id", "expires_at", "used_at")
-_FIND = select(*(_C.c[name] for name in _FIELDS)).where(_C.c.code_hash == bindparam("b_hash"),
-                                                         _C.c.client_id == bindparam("b_client"))
+_P = Person.__table__
+_PERSON_FIELDS = tuple(f.name for f in fields(PersonClaims))
+# The code and, when enabled, its person: the token response needs both, one statement instead of two.
+_FIND = (select(*(_C.c[name] for name in _FIELDS), *(_P.c[name] for name in _PERSON_FIELDS))
+         .select_from(_C.outerjoin(_P, (_P.c.id == _C.c.person_id) & _P.c.disabled.is_(False)))
+         .where(_C.c.code_hash == bindparam("b_hash"), _C.c.client_id == bindparam("b_client")))
 _CLAIM = (update(_C).where(_C.c.id == bindparam("b_id"), _C.c.used_at.is_(None))
           .values(used_at=bindparam("b_now")))
 
@@ -42,6 +48,7 @@ class StoredCode(AuthorizationCodeMixin):
     entity_id: int | None
     expires_at: float
     used_at: float | None
+    person: PersonClaims | None  # None when the person was deleted or disabled
 
     def get_redirect_uri(self):
         return self.redirect_uri
@@ -68,7 +75,10 @@ class StoredCode(AuthorizationCodeMixin):
 def find(code: str, client_id: str) -> StoredCode | None:
     """The code issued to this client with this value, used or not."""
     row = db.session.connection().execute(_FIND, {"b_hash": token_hash(code), "b_client": client_id}).first()
-    return StoredCode(*row) if row is not None else None
+    if row is None:
+        return None
+    code_fields, person_fields = row[:len(_FIELDS)], row[len(_FIELDS):]
+    return StoredCode(*code_fields, PersonClaims(*person_fields) if person_fields[0] is not None else None)
 
 
 def claim(conn, code_id: int) -> bool:

@@ -30,8 +30,8 @@ def _core():
     return current_app.extensions["idp"]
 
 
-def _principal(person_id, client, *, auth_time, acr, amr, sid, entity_id) -> Principal | None:
-    person = person_claims(person_id)
+def _principal(person_id, client, *, auth_time, acr, amr, sid, entity_id, person=None) -> Principal | None:
+    person = person or person_claims(person_id)
     if person is None:
         return None
     entity = db.session.get(Entity, entity_id) if entity_id else None
@@ -94,7 +94,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         user = _principal(authorization_code.person_id, self.request.client,
                           auth_time=authorization_code.auth_time, acr=authorization_code.acr,
                           amr=authorization_code.amr, sid=authorization_code.sid,
-                          entity_id=authorization_code.entity_id)
+                          entity_id=authorization_code.entity_id, person=authorization_code.person)
         if user is None:  # the person was disabled since the code was issued
             codes.burn(authorization_code.id)
         return user
