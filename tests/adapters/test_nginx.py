@@ -30,7 +30,8 @@ def free_port() -> int:
 
 def self_signed(tmp: Path) -> None:
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp / "key.pem"),
-                    "-out", str(tmp / "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1"],
+                    "-out", str(tmp / "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True)
 
 
@@ -79,9 +80,9 @@ def stack(op, tmp_path):
         server.server_close()
 
 
-def test_login_through_nginx_and_forged_headers_dropped(op, stack):
+def test_login_through_nginx_and_forged_headers_dropped(op, stack, tmp_path):
     browser = requests.Session()
-    browser.verify = False
+    browser.verify = str(tmp_path / "cert.pem")  # the site's self-signed certificate
     browser.trust_env = False
     forged = {"X-Auth-Subject": "admin", "X_Auth_Subject": "admin", "X-Auth-Id-Number": "110101190001011234"}
 
