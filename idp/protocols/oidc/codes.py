@@ -15,20 +15,11 @@ from sqlalchemy import bindparam, select, update
 
 from ...extensions import db
 from ...identity.models import Person
-from ...identity.service import PersonClaims
+from ...identity.service import PERSON_CLAIMS_COLUMNS, PERSON_ENABLED, PersonClaims
 from .models import AuthorizationCode, token_hash
 
 _C = AuthorizationCode.__table__
-_FIELDS = ("id", "client_id", "person_id", "redirect_uri", "scope", "nonce", "code_challenge",
-           "code_challenge_method", "auth_time", "acr", "amr", "sid", "entity_id", "expires_at", "used_at")
 _P = Person.__table__
-_PERSON_FIELDS = tuple(f.name for f in fields(PersonClaims))
-# The code and, when enabled, its person: the token response needs both, one statement instead of two.
-_FIND = (select(*(_C.c[name] for name in _FIELDS), *(_P.c[name] for name in _PERSON_FIELDS))
-         .select_from(_C.outerjoin(_P, (_P.c.id == _C.c.person_id) & _P.c.disabled.is_(False)))
-         .where(_C.c.code_hash == bindparam("b_hash"), _C.c.client_id == bindparam("b_client")))
-_CLAIM = (update(_C).where(_C.c.id == bindparam("b_id"), _C.c.used_at.is_(None))
-          .values(used_at=bindparam("b_now")))
 
 
 @dataclass(frozen=True)
@@ -70,6 +61,15 @@ class StoredCode(AuthorizationCodeMixin):
 
     def is_expired(self) -> bool:
         return self.expires_at < time.time()
+
+
+_FIELDS = tuple(f.name for f in fields(StoredCode) if f.name != "person")
+# The code and, when enabled, its person: the token response needs both, one statement instead of two.
+_FIND = (select(*(_C.c[name] for name in _FIELDS), *PERSON_CLAIMS_COLUMNS)
+         .select_from(_C.outerjoin(_P, (_P.c.id == _C.c.person_id) & PERSON_ENABLED))
+         .where(_C.c.code_hash == bindparam("b_hash"), _C.c.client_id == bindparam("b_client")))
+_CLAIM = (update(_C).where(_C.c.id == bindparam("b_id"), _C.c.used_at.is_(None))
+          .values(used_at=bindparam("b_now")))
 
 
 def find(code: str, client_id: str) -> StoredCode | None:

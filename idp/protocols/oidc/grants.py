@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...identity.claims import claims_for
 from ...identity.models import Entity
-from ...identity.service import person_claims
+from ...identity.service import PersonClaims, person_claims
 from . import codes
 from .models import AuthorizationCode, token_hash
 from .principal import Principal
@@ -30,8 +30,8 @@ def _core():
     return current_app.extensions["idp"]
 
 
-def _principal(person_id, client, *, auth_time, acr, amr, sid, entity_id, person=None) -> Principal | None:
-    person = person or person_claims(person_id)
+def _principal(person: PersonClaims | None, client, *, auth_time, acr, amr, sid, entity_id) -> Principal | None:
+    """None when the person is gone or disabled (``person_claims`` gives None then)."""
     if person is None:
         return None
     entity = db.session.get(Entity, entity_id) if entity_id else None
@@ -41,6 +41,7 @@ def _principal(person_id, client, *, auth_time, acr, amr, sid, entity_id, person
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+    _code = None  # the unused code this request presented, once read (a grant object lives for one request)
 
     def save_authorization_code(self, code, request):
         user: Principal = request.user
@@ -65,7 +66,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         db.session.commit()
 
     def query_authorization_code(self, code, client):
-        self._code = None
         if not isinstance(code, str) or len(code) > 256:
             return None
         found = codes.find(code, client.get_client_id())
@@ -83,7 +83,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         try:
             super().validate_token_request()  # including the PKCE check (an after-validation hook)
         except OAuth2Error:
-            if getattr(self, "_code", None) is not None:
+            if self._code is not None:
                 codes.burn(self._code.id)
             raise
 
@@ -91,10 +91,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Codes are kept (marked used) until expiry so that a replay can be detected."""
 
     def authenticate_user(self, authorization_code):
-        user = _principal(authorization_code.person_id, self.request.client,
+        user = _principal(authorization_code.person, self.request.client,
                           auth_time=authorization_code.auth_time, acr=authorization_code.acr,
                           amr=authorization_code.amr, sid=authorization_code.sid,
-                          entity_id=authorization_code.entity_id, person=authorization_code.person)
+                          entity_id=authorization_code.entity_id)
         if user is None:  # the person was disabled since the code was issued
             codes.burn(authorization_code.id)
         return user
@@ -122,9 +122,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return row
 
     def authenticate_user(self, refresh_token):
-        return _principal(refresh_token.person_id, self.request.client, auth_time=refresh_token.auth_time,
-                          acr=refresh_token.acr, amr=refresh_token.amr, sid=refresh_token.sid,
-                          entity_id=refresh_token.entity_id)
+        return _principal(person_claims(refresh_token.person_id), self.request.client,
+                          auth_time=refresh_token.auth_time, acr=refresh_token.acr, amr=refresh_token.amr,
+                          sid=refresh_token.sid, entity_id=refresh_token.entity_id)
 
     def revoke_old_credential(self, refresh_token):
         """The old refresh token was marked used when it was claimed."""

@@ -19,6 +19,7 @@ from joserfc.errors import JoseError
 from ...clients.service import find_client
 from ...extensions import db
 from ...identity.claims import claims_for, subject_for
+from ...identity.service import person_claims
 from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
                      IssuerInResponse, OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
 from .models import Token
@@ -83,10 +84,11 @@ class TokenRef:
         return find_client(self.row.client_id)
 
     def get_user(self):
-        client = self.get_client()
-        return _principal(self.row.person_id, client, auth_time=self.row.auth_time, acr=self.row.acr,
-                          amr=self.row.amr, sid=self.row.sid, entity_id=self.row.entity_id) \
-            if self.row.person_id else None
+        row = self.row
+        if not row.person_id:
+            return None
+        return _principal(person_claims(row.person_id), self.get_client(), auth_time=row.auth_time, acr=row.acr,
+                          amr=row.amr, sid=row.sid, entity_id=row.entity_id)
 
 
 def _query_token(token_string, hint):

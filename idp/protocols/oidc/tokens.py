@@ -79,7 +79,6 @@ def save_token(core, token: dict, request) -> None:
         "access_expires_at": now + int(token.get("expires_in", core.settings.access_token_ttl)),
         "refresh_expires_at": (previous.refresh_expires_at if previous is not None
                                else now + core.settings.refresh_token_ttl) if refresh else None,
-        "revoked": False, "access_revoked": False, "refresh_used": False,
     })
     event = audit_log.append(conn, "token.issued", grant_type=getattr(request.payload, "grant_type", None),
                              client_id=client_id, person=user.person.public_id if user else None, scope=scope,
