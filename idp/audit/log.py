@@ -7,21 +7,24 @@ import logging
 import threading
 import time
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..identity.numbers import mask_id_number
+from ..storage import writes
+from ..storage.prepared import Prepared
 from .models import AuditEvent
 
 log = logging.getLogger("idp.audit")
 GENESIS = "0" * 64
 _T = AuditEvent.__table__
 _lock = threading.Lock()
-_TAIL = select(_T.c.seq, _T.c.hash).order_by(_T.c.seq.desc()).limit(1)
-_INSERT = insert(_T)
+_TAIL = Prepared(select(_T.c.seq, _T.c.hash).order_by(_T.c.seq.desc()).limit(1))
+_INSERT = Prepared(insert(_T).values({name: bindparam(name)
+                                      for name in ("seq", "at", "event", "data", "prev_hash", "hash")}))
 # pg_advisory_xact_lock takes a bigint; this one is "idpaudit" read as ASCII.
-_PG_LOCK = text("SELECT pg_advisory_xact_lock(7594318435537152372)")
+_PG_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(7594318435537152372)"))
 _MASKED_KEYS = {"id_number", "username"}
 # Called with (event, sanitized data) after each appended record, e.g. to count logins in metrics.
 listeners: list = []
@@ -51,7 +54,7 @@ def record(event: str, **data) -> None:
     with _lock:
         for _ in range(5):
             try:
-                with engine.begin() as conn:
+                with engine.connect() as conn, writes.serialized(conn), conn.begin():
                     _append(conn, event, payload)
                 announce(event, payload)
                 return
@@ -72,12 +75,12 @@ def _append(conn, event: str, payload: dict) -> None:
     if conn.dialect.name == "postgresql":
         # Workers append one at a time until their transaction ends; without this two of them would read
         # the same chain end and one would fail on the unique seq (a whole token transaction with it).
-        conn.execute(_PG_LOCK)
-    last = conn.execute(_TAIL).first()
-    seq = (last.seq + 1) if last else 1
-    prev = last.hash if last else GENESIS
+        _PG_LOCK.execute(conn)
+    last = _TAIL.first(conn)
+    seq = (last[0] + 1) if last else 1
+    prev = last[1] if last else GENESIS
     at = time.time()
-    conn.execute(_INSERT, {"seq": seq, "at": at, "event": event, "data": payload, "prev_hash": prev,
+    _INSERT.execute(conn, {"seq": seq, "at": at, "event": event, "data": payload, "prev_hash": prev,
                            "hash": _digest(seq, at, event, payload, prev)})
 
 

@@ -1,9 +1,10 @@
-"""Finding and claiming single-use authorization codes, with SQLAlchemy Core statements.
+"""Finding and claiming single-use authorization codes, with prepared Core statements.
 
 A code exchange reads the code, checks the request, and then claims the code in the same short
 transaction that stores the token and its audit record (``save_token``): one commit, and a concurrent
-second use of the code finds it claimed. Plain Core rather than ORM objects: this is the token
-endpoint's hot path, and the ORM's per-object bookkeeping cost more than the statements themselves.
+second use of the code finds it claimed. Prepared statements rather than ORM objects: this is the token
+endpoint's hot path, and the ORM's per-object bookkeeping cost more than the statements themselves
+(see ``storage.prepared``).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from authlib.oidc.core import AuthorizationCodeMixin
 from sqlalchemy import bindparam, select, update
 
 from ...extensions import db
+from ...storage import writes
+from ...storage.prepared import Prepared
 from ...identity.models import Person
 from ...identity.service import PERSON_CLAIMS_COLUMNS, PERSON_ENABLED, PersonClaims
 from .models import AuthorizationCode, token_hash
@@ -65,16 +68,16 @@ class StoredCode(AuthorizationCodeMixin):
 
 _FIELDS = tuple(f.name for f in fields(StoredCode) if f.name != "person")
 # The code and, when enabled, its person: the token response needs both, one statement instead of two.
-_FIND = (select(*(_C.c[name] for name in _FIELDS), *PERSON_CLAIMS_COLUMNS)
+_FIND = Prepared(select(*(_C.c[name] for name in _FIELDS), *PERSON_CLAIMS_COLUMNS)
          .select_from(_C.outerjoin(_P, (_P.c.id == _C.c.person_id) & PERSON_ENABLED))
          .where(_C.c.code_hash == bindparam("b_hash"), _C.c.client_id == bindparam("b_client")))
-_CLAIM = (update(_C).where(_C.c.id == bindparam("b_id"), _C.c.used_at.is_(None))
+_CLAIM = Prepared(update(_C).where(_C.c.id == bindparam("b_id"), _C.c.used_at.is_(None))
           .values(used_at=bindparam("b_now")))
 
 
 def find(code: str, client_id: str) -> StoredCode | None:
     """The code issued to this client with this value, used or not."""
-    row = db.session.connection().execute(_FIND, {"b_hash": token_hash(code), "b_client": client_id}).first()
+    row = _FIND.first(db.session.connection(), {"b_hash": token_hash(code), "b_client": client_id})
     if row is None:
         return None
     code_fields, person_fields = row[:len(_FIELDS)], row[len(_FIELDS):]
@@ -83,10 +86,16 @@ def find(code: str, client_id: str) -> StoredCode | None:
 
 def claim(conn, code_id: int) -> bool:
     """Mark the code used in the caller's transaction; False when another request claimed it first."""
-    return conn.execute(_CLAIM, {"b_id": code_id, "b_now": time.time()}).rowcount == 1
+    return _CLAIM.execute(conn, {"b_id": code_id, "b_now": time.time()}) == 1
 
 
 def burn(code_id: int) -> None:
     """Mark the code used after a failed exchange: a code gets one attempt."""
-    claim(db.session.connection(), code_id)
-    db.session.commit()
+    conn = db.session.connection()
+    with writes.serialized(conn):
+        try:
+            claim(conn, code_id)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise

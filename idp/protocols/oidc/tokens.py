@@ -7,16 +7,20 @@ import time
 from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc.jwk import KeySet
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from ...audit import log as audit_log
 from ...extensions import db
 from ...identity.claims import subject_for
+from ...storage import writes
+from ...storage.prepared import Prepared
 from . import codes
 from .models import Token, token_hash
 from .principal import Principal
 
-_INSERT_TOKEN = insert(Token.__table__)
+# Every column but the id: a prepared INSERT applies no column defaults.
+_TOKEN_COLUMNS = tuple(c.name for c in Token.__table__.columns if c.name != "id")
+_INSERT_TOKEN = Prepared(insert(Token.__table__).values({name: bindparam(name) for name in _TOKEN_COLUMNS}))
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
@@ -30,6 +34,10 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
 
     def get_jwks(self):
         return KeySet([self.core.keys.signing_key(self.alg)])
+
+    def get_jti(self, client, grant_type, user, scope):
+        # Authlib draws each character from SystemRandom one call at a time; one read is enough.
+        return secrets.token_urlsafe(16)
 
     def get_extra_claims(self, client, grant_type, user, scope):
         if isinstance(user, Principal):
@@ -56,13 +64,7 @@ def save_token(core, token: dict, request) -> None:
     refresh = token.get("refresh_token")
     client_id = request.client.get_client_id()
     scope = token.get("scope", "")
-    conn = db.session.connection()
-    if code is not None and not codes.claim(conn, code.id):
-        # Another request exchanged the same code since it was read.
-        db.session.rollback()
-        code_replayed(core, code)
-        raise InvalidGrantError("The authorization code has already been used.")
-    conn.execute(_INSERT_TOKEN, {
+    row = {
         "client_id": client_id,
         "person_id": user.person.id if user else None,
         "scope": scope,
@@ -79,11 +81,29 @@ def save_token(core, token: dict, request) -> None:
         "access_expires_at": now + int(token.get("expires_in", core.settings.access_token_ttl)),
         "refresh_expires_at": (previous.refresh_expires_at if previous is not None
                                else now + core.settings.refresh_token_ttl) if refresh else None,
-    })
-    event = audit_log.append(conn, "token.issued", grant_type=getattr(request.payload, "grant_type", None),
-                             client_id=client_id, person=user.person.public_id if user else None, scope=scope,
-                             refresh=bool(refresh))
-    db.session.commit()
+        "revoked": False,
+        "access_revoked": False,
+        "refresh_used": False,
+    }
+    audited = dict(grant_type=getattr(request.payload, "grant_type", None), client_id=client_id,
+                   person=user.person.public_id if user else None, scope=scope, refresh=bool(refresh))
+    conn = db.session.connection()
+    with writes.serialized(conn):
+        try:
+            claimed = code is None or codes.claim(conn, code.id)
+            if claimed:
+                _INSERT_TOKEN.execute(conn, row)
+                event = audit_log.append(conn, "token.issued", **audited)
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except BaseException:
+            db.session.rollback()
+            raise
+    if not claimed:
+        # Another request exchanged the same code since it was read.
+        code_replayed(core, code)
+        raise InvalidGrantError("The authorization code has already been used.")
     audit_log.announce("token.issued", event)
 
 

@@ -1,0 +1,32 @@
+"""One writer at a time per process on SQLite, queued on a Python lock instead of inside SQLite.
+
+SQLite lets one connection write at a time. A second writer waits in SQLite's busy handler, which
+sleeps 1, 2, 5, 10 … ms between attempts however soon the lock is free again; with several threads
+exchanging codes in one worker, they spent more time asleep there than working. The hot write paths
+take this lock before their first write: a waiting thread wakes the moment it is released. Writers in
+other processes still meet the busy handler. PostgreSQL locks rows, not the database: no lock there.
+
+Never take it while this thread holds an uncommitted write on another connection.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import nullcontext
+
+_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def _lock_for(database: str) -> threading.Lock:
+    lock = _locks.get(database)
+    if lock is None:
+        with _guard:
+            lock = _locks.setdefault(database, threading.Lock())
+    return lock
+
+
+def serialized(conn):
+    """A context manager around a write transaction on ``conn`` (a SQLAlchemy connection)."""
+    if conn.dialect.name != "sqlite":
+        return nullcontext()
+    return _lock_for(conn.engine.url.database or "")
