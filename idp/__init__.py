@@ -12,6 +12,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from .core import IdpCore
     from .extensions import csrf, db
     from .protocols.oidc.server import create_authorization_server
+    from .web.form_session import FormSessionInterface
     from .web.i18n import init_i18n
 
     settings = settings or Settings.from_env()
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
         JSON_AS_ASCII=False,
         IDP_SETTINGS=settings,
     )
+    app.session_interface = FormSessionInterface()
     db.init_app(app)
     csrf.init_app(app)
     init_i18n(app)

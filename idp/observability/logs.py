@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import sys
-import uuid
+import secrets
 from datetime import datetime, timezone
 
 from flask import g, has_request_context, request
@@ -70,7 +70,7 @@ def init_logging(app) -> None:
     @app.before_request
     def _assign_request_id():
         incoming = request.headers.get(HEADER, "")
-        g.request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _VALID.match(incoming) else secrets.token_hex(16)
 
     @app.after_request
     def _echo_request_id(response):
