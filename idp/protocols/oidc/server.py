@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
@@ -40,6 +41,18 @@ class StoredRequest(OAuth2Request):
     @property
     def form(self):
         return {}
+
+
+class TokenRequest(FlaskOAuth2Request):
+    """A token, revocation or introspection request. Authlib reads its URL only to check the scheme
+    (https unless insecure transport is allowed); Werkzeug's ``request.url`` re-encodes the whole URL
+    as an IRI on every request, so the URL is put together from its parts instead."""
+
+    def __init__(self, request):
+        OAuth2Request.__init__(self, request.method, f"{request.scheme}://{request.host}{request.path}",
+                               headers=request.headers)
+        self._request = request
+        self.payload = FlaskOAuth2Payload(request)
 
 
 class IdpAuthorizationServer(AuthorizationServer):

@@ -17,7 +17,7 @@ from ...web.session_cookie import current_session
 from .consent import has_consent
 from .discovery import provider_metadata
 from .principal import Principal
-from .server import StoredRequest
+from .server import StoredRequest, TokenRequest
 
 bp = Blueprint("oidc", __name__)
 LOGIN_TX = "login_tx"
@@ -62,7 +62,7 @@ def authorize_resume():
 
 @bp.post("/token")
 def token():
-    return _core().server.create_token_response()
+    return _core().server.create_token_response(TokenRequest(request))
 
 
 @bp.post("/revoke")

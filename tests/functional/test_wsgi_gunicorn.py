@@ -1,0 +1,99 @@
+"""The production entry point: gunicorn serving ``idp.wsgi:app`` (as the Dockerfile does) with a
+threaded worker, concurrent token requests on SQLite, every token issued once and audited once."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from idp import create_app
+from idp.audit import log as audit_log
+from idp.audit.models import AuditEvent
+from idp.clients.service import register_client
+from idp.extensions import db
+from idp.migrate import upgrade
+
+import helpers
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "gunicorn-test-secret-" + "y" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_server(tmp_path):
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{tmp_path}/idp.db"
+    app = create_app(helpers.make_settings(tmp_path, issuer=issuer, secret_key=SECRET, database_url=database_url))
+    upgrade(app)
+    with app.app_context():
+        batch = register_client(name="批量对账", redirect_uris=[], scopes=["profile"],
+                                grant_types=["client_credentials"])
+        credentials = (batch.client.client_id, batch.client_secret)
+        db.engine.dispose()
+    env = dict(os.environ, IDP_ISSUER=issuer, IDP_SECRET_KEY=SECRET, IDP_DATABASE_URL=database_url,
+               IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                                "--worker-class", "gthread", "--threads", "4", "--log-level", "warning",
+                                "idp.wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stdout.read().decode(errors="replace")
+            try:
+                if requests.get(issuer + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 60 s"
+            time.sleep(0.2)
+        yield app, issuer, credentials
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_concurrent_client_credentials_through_gunicorn(gunicorn_server):
+    app, issuer, (client_id, secret) = gunicorn_server
+
+    def token(_):
+        response = requests.post(issuer + "/token", auth=(client_id, secret), timeout=30,
+                                 data={"grant_type": "client_credentials", "scope": "profile"})
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(token, range(48)))
+    assert [status for status, _ in results] == [200] * 48, results[:3]
+    keys = KeySet.import_key_set(requests.get(issuer + "/jwks.json", timeout=5).json())
+    access_tokens = {body["access_token"] for _, body in results}
+    assert len(access_tokens) == 48
+    for value in access_tokens:
+        claims = jwt.decode(value, keys).claims
+        assert claims["iss"] == issuer and claims["client_id"] == client_id
+
+    with app.app_context():
+        issued = db.session.query(AuditEvent).filter_by(event="token.issued").count()
+        ok, problems = audit_log.verify()
+    assert issued == 48
+    assert ok, problems
