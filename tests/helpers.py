@@ -5,6 +5,7 @@ import base64
 import hashlib
 import re
 import secrets
+import socket
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from idp import create_app  # noqa: F401  (re-exported to the fixtures)
@@ -14,6 +15,13 @@ from idp.migrate import upgrade  # noqa: F401  (re-exported to the fixtures)
 ISSUER = "http://localhost"
 CITIZEN_ID = "11010519491231002X"
 CITIZEN_PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    """A loopback port free at the moment of asking (for servers started in a child process)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def make_settings(tmp_path, **overrides) -> Settings:

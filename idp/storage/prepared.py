@@ -13,6 +13,7 @@ LIMIT) belong here: column defaults are not applied, so an INSERT must name ever
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,18 +36,19 @@ class _Plan:
 class Prepared:
     def __init__(self, statement: ClauseElement):
         self.statement = statement
-        self._plans: dict[type, _Plan] = {}
+        # per dialect instance (one per engine: its settings, e.g. the JSON serializer, shape the plan)
+        self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         # per dialect, per selected column: the type's result processor (some depend on the type code
         # the driver reports, so they are made from the first result)
-        self._results: dict[type, tuple[Callable[[Any], Any] | None, ...]] = {}
+        self._results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def _plan(self, dialect) -> _Plan:
-        plan = self._plans.get(type(dialect))
+        plan = self._plans.get(dialect)
         if plan is None:
             with self._lock:
-                plan = self._plans.get(type(dialect)) or self._compile(dialect)
-                self._plans[type(dialect)] = plan
+                plan = self._plans.get(dialect) or self._compile(dialect)
+                self._plans[dialect] = plan
         return plan
 
     def _compile(self, dialect) -> _Plan:
@@ -61,12 +63,12 @@ class Prepared:
         return _Plan(compiled.string, tuple(binds), compiled.positiontup is not None)
 
     def _result_processors(self, dialect, description) -> tuple:
-        processors = self._results.get(type(dialect))
+        processors = self._results.get(dialect)
         if processors is None:
             columns = self.statement.selected_columns
             processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, described[1])
                                for column, described in zip(columns, description))
-            self._results[type(dialect)] = processors
+            self._results[dialect] = processors
         return processors
 
     def _run(self, conn: Connection, params: dict):

@@ -11,7 +11,7 @@ Never take it while this thread holds an uncommitted write on another connection
 from __future__ import annotations
 
 import threading
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 _locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
@@ -30,3 +30,17 @@ def serialized(conn):
     if conn.dialect.name != "sqlite":
         return nullcontext()
     return _lock_for(conn.engine.url.database or "")
+
+
+@contextmanager
+def session_write(session):
+    """The session's connection for a write, queued as above; commits at the end of the block, rolls
+    back (before the lock is released) if it raises."""
+    conn = session.connection()
+    with serialized(conn):
+        try:
+            yield conn
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

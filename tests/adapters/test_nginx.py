@@ -18,14 +18,10 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from helpers import free_port
+
 pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("nginx"), reason="nginx not installed")]
 TEMPLATE = Path(__file__).resolve().parents[2] / "adapters" / "nginx" / "legacy-site.conf.template"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def self_signed(tmp: Path) -> None:

@@ -3,7 +3,6 @@ threaded worker, concurrent token requests on SQLite, every token issued once an
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,15 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "gunicorn-test-secret-" + "y" * 32
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn_server(tmp_path):
-    port = free_port()
+    port = helpers.free_port()
     issuer = f"http://127.0.0.1:{port}"
     database_url = f"sqlite:///{tmp_path}/idp.db"
     app = create_app(helpers.make_settings(tmp_path, issuer=issuer, secret_key=SECRET, database_url=database_url))

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from helpers import free_port
+
 APACHE = shutil.which("apache2") or shutil.which("httpd") or "/usr/sbin/apache2"
 MODULES_DIR = Path("/usr/lib/apache2/modules")
 ADAPTER_DIR = Path(__file__).resolve().parents[2] / "adapters" / "apache"
@@ -31,12 +33,6 @@ def apache_missing(module: str | None = None) -> str | None:
         package = {"auth_cas": "libapache2-mod-auth-cas", "auth_openidc": "libapache2-mod-auth-openidc"}[module]
         return f"mod_{module} is not installed (Debian package {package})"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def render(template: str, **values) -> str:

@@ -27,18 +27,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from helpers import free_port
 from idp.pki import demo
 from live_server import LiveServer
 
 pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("nginx"), reason="nginx not installed")]
 TEMPLATE = Path(__file__).resolve().parents[2] / "adapters" / "nginx" / "mtls.conf.template"
 REDIRECT = "http://127.0.0.1:9/callback"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_certificate(tmp: Path) -> tuple[Path, Path]:

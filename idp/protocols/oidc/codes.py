@@ -91,11 +91,5 @@ def claim(conn, code_id: int) -> bool:
 
 def burn(code_id: int) -> None:
     """Mark the code used after a failed exchange: a code gets one attempt."""
-    conn = db.session.connection()
-    with writes.serialized(conn):
-        try:
-            claim(conn, code_id)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+    with writes.session_write(db.session) as conn:
+        claim(conn, code_id)

@@ -44,7 +44,7 @@ class StoredRequest(OAuth2Request):
 
 
 class TokenRequest(FlaskOAuth2Request):
-    """A token, revocation or introspection request. Authlib reads its URL only to check the scheme
+    """A token endpoint request. Authlib reads its URL only to check the scheme
     (https unless insecure transport is allowed); Werkzeug's ``request.url`` re-encodes the whole URL
     as an IRI on every request, so the URL is put together from its parts instead."""
 

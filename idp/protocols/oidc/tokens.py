@@ -87,23 +87,16 @@ def save_token(core, token: dict, request) -> None:
     }
     audited = dict(grant_type=getattr(request.payload, "grant_type", None), client_id=client_id,
                    person=user.person.public_id if user else None, scope=scope, refresh=bool(refresh))
-    conn = db.session.connection()
-    with writes.serialized(conn):
-        try:
-            claimed = code is None or codes.claim(conn, code.id)
-            if claimed:
-                _INSERT_TOKEN.execute(conn, row)
-                event = audit_log.append(conn, "token.issued", **audited)
-                db.session.commit()
-            else:
-                db.session.rollback()
-        except BaseException:
-            db.session.rollback()
-            raise
-    if not claimed:
-        # Another request exchanged the same code since it was read.
+    try:
+        with writes.session_write(db.session) as conn:
+            if code is not None and not codes.claim(conn, code.id):
+                raise InvalidGrantError("The authorization code has already been used.")
+            _INSERT_TOKEN.execute(conn, row)
+            event = audit_log.append(conn, "token.issued", **audited)
+    except InvalidGrantError:
+        # Another request exchanged the same code since it was read (rolled back, lock released).
         code_replayed(core, code)
-        raise InvalidGrantError("The authorization code has already been used.")
+        raise
     audit_log.announce("token.issued", event)
 
 
