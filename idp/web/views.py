@@ -19,6 +19,7 @@ from ..protocols.cas.services import get_service_by_key
 from ..protocols.oidc.consent import grant_consent
 from ..sessions.logout import end_session_everywhere
 from .client_ip import client_ip
+from .headers import SECURITY_HEADERS, add_missing
 from .session_cookie import clear_session_cookie, current_session, end_current_session, set_session_cookie
 
 bp = Blueprint("web", __name__)
@@ -33,9 +34,7 @@ def _core():
 def _clear_cookie(response):
     if g.get("clear_sso_cookie"):
         clear_session_cookie(response)
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")  # CSRF checks need same-origin Referer on https
+    add_missing(response.headers, SECURITY_HEADERS)
     return response
 
 

@@ -24,6 +24,7 @@ from ...identity.service import person_claims
 from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
                      IssuerInResponse, OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
 from .models import Token
+from ...web.headers import add_missing
 from .tokens import AccessTokenGenerator, find_by_access_token, find_by_refresh_token, revoke_family, save_token
 
 
@@ -55,6 +56,9 @@ class TokenRequest(FlaskOAuth2Request):
         self.payload = FlaskOAuth2Payload(request)
 
 
+_NO_STORE = (("Cache-Control", "no-store"),)
+
+
 class IdpAuthorizationServer(AuthorizationServer):
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):
@@ -63,7 +67,7 @@ class IdpAuthorizationServer(AuthorizationServer):
 
     def handle_response(self, status_code, payload, headers):
         response = super().handle_response(status_code, payload, headers)
-        response.headers.setdefault("Cache-Control", "no-store")
+        add_missing(response.headers, _NO_STORE)
         return response
 
 
