@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import socket
+import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from idp import create_app  # noqa: F401  (re-exported to the fixtures)
@@ -136,3 +137,40 @@ def decode_jwt(app, token):
     from joserfc import jwt
     with app.app_context():
         return jwt.decode(token, app.extensions["idp"].keys.public_key_set())
+
+
+def start_workers_at_once(settings, monkeypatch, count=2):
+    """``count`` apps (as gunicorn workers) on one database without keys run ``ensure_active_keys``,
+    each having looked for an active key before any of them writes one."""
+    from idp.keys.service import KeyManager
+    apps = [create_app(settings) for _ in range(count)]
+    all_looked = threading.Barrier(count, timeout=20)
+    original = KeyManager._create
+    first_call = threading.local()
+
+    def create(self, alg, status):
+        if not getattr(first_call, "seen", False):
+            first_call.seen = True
+            all_looked.wait()
+        return original(self, alg, status)
+
+    monkeypatch.setattr(KeyManager, "_create", create)
+    errors, kids = [], []
+
+    def start(app):
+        try:
+            with app.app_context():
+                manager = app.extensions["idp"].keys
+                manager.ensure_active_keys()
+                kids.append((manager.signing_key("RS256").kid, manager.signing_key("ES256").kid))
+        except Exception as exc:  # reported below with the states
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(app,)) for app in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    monkeypatch.undo()
+    return apps, errors, kids
+

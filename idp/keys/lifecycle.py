@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from .models import SigningKey
 
 _T = SigningKey.__table__
+_P = _T.alias("pending_key")
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -52,13 +53,16 @@ def apply_due_transitions(conn, lifecycle: Lifecycle, now: datetime) -> list[dic
                         .where(_T.c.status.in_(("pending", "previous"))).order_by(_T.c.id)).all()
     for row in rows:
         if row.status == "pending" and lifecycle.activates_at(row) <= now:
+            # Demote the current key first, then promote: a unique index allows one active key per
+            # algorithm at every moment. Both steps act only while this key is still pending, so a worker
+            # that lost the race (or a key retired meanwhile) changes nothing.
+            current = ((_T.c.alg == row.alg) & (_T.c.status == "active") & (_T.c.id != row.id)
+                       & exists().where(_P.c.id == row.id, _P.c.status == "pending"))
+            demoted = conn.execute(select(_T.c.kid).where(current)).scalars().all()
+            conn.execute(update(_T).where(current).values(status="previous", deactivated_at=now))
             claimed = conn.execute(update(_T).where(_T.c.id == row.id, _T.c.status == "pending")
                                    .values(status="active", activated_at=now)).rowcount
             if claimed:
-                demoted = conn.execute(select(_T.c.kid).where(_T.c.alg == row.alg, _T.c.status == "active",
-                                                              _T.c.id != row.id)).scalars().all()
-                conn.execute(update(_T).where(_T.c.alg == row.alg, _T.c.status == "active", _T.c.id != row.id)
-                             .values(status="previous", deactivated_at=now))
                 changes.append({"event": "key.activated", "kid": row.kid, "alg": row.alg, "replaces": demoted})
         elif row.status == "previous" and (due := lifecycle.retires_at(row)) is not None and due <= now:
             retired = conn.execute(update(_T).where(_T.c.id == row.id, _T.c.status == "previous")

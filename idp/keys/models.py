@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -13,8 +13,14 @@ from ..identity.models import utcnow
 KEY_STATES = ("pending", "active", "previous", "retired")
 
 
+# At most one active (signing) key per algorithm, whatever several workers or operators do at once.
+ONE_ACTIVE_PER_ALG = "uq_signing_keys_one_active"
+
+
 class SigningKey(db.Model):
     __tablename__ = "signing_keys"
+    __table_args__ = (Index(ONE_ACTIVE_PER_ALG, "alg", unique=True, sqlite_where=text("status = 'active'"),
+                            postgresql_where=text("status = 'active'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True, index=True)

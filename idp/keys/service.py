@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit.log import record as audit_record
 from ..errors import ConfigError, NotFound, ValidationError
@@ -171,13 +172,18 @@ class KeyManager:
         for alg in SUPPORTED_ALGS:
             exists = db.session.scalar(select(SigningKey.id).where(SigningKey.alg == alg,
                                                                    SigningKey.status == "active"))
-            if not exists:
-                created.append(self._create(alg, "active"))
-        if created:
-            db.session.commit()
-            self.invalidate()
-            for row in created:  # the first keys of a new installation; later ones are audited rotations
-                log.info("created the first %s signing key %s", row.alg, row.kid)
+            if exists:
+                continue
+            try:
+                row = self._create(alg, "active")
+                db.session.commit()
+            except IntegrityError:
+                # another worker starting at the same moment created it (one active key per algorithm)
+                db.session.rollback()
+                continue
+            created.append(row)
+            log.info("created the first %s signing key %s", row.alg, row.kid)
+        self.invalidate()
         return created
 
     def rotate(self, alg: str | None = None, *, immediate: bool = False) -> list[SigningKey]:
@@ -209,7 +215,12 @@ class KeyManager:
                     old.status, old.deactivated_at = "previous", now
                 if waiting is not None:
                     waiting.status, waiting.retired_at = "retired", now
-            created.append(self._create(a, "active" if at_once else "pending"))
+            try:
+                created.append(self._create(a, "active" if at_once else "pending"))
+            except IntegrityError:
+                db.session.rollback()
+                raise ValidationError(f"another {a} key became active while this rotation ran; list the keys "
+                                      "and rotate again if still needed") from None
         db.session.commit()
         self.invalidate()
         for row in created:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import pytest
 import requests
 
-from helpers import make_settings
+from helpers import make_settings, start_workers_at_once
 from live_server import LiveServer
 
 
@@ -302,3 +302,16 @@ def test_rotation_under_load_fails_nothing(tmp_path):
             manager = idp.app.extensions["idp"].keys
             assert manager.signing_key("RS256").kid == [k for k in rotations if k.startswith("rs256")][-1]
         assert len(seen_kids) >= 4  # the load really ran across several RS256 and ES256 keys
+
+
+def test_workers_starting_together_create_one_first_key_per_algorithm(tmp_path, monkeypatch):
+    from idp.migrate import upgrade
+    from idp import create_app
+    settings = make_settings(tmp_path)
+    upgrade(create_app(settings))
+    apps, errors, kids = start_workers_at_once(settings, monkeypatch)
+    assert errors == []
+    with apps[0].app_context():
+        states = [(k.alg, k.status) for k in apps[0].extensions["idp"].keys.list_keys()]
+    assert sorted(states) == [("ES256", "active"), ("RS256", "active")]
+    assert len(set(kids)) == 1  # every worker signs with the same keys

@@ -172,3 +172,28 @@ def test_first_jwks_request_on_a_new_installation_creates_the_keys(tmp_path):
     response = app.test_client().get("/jwks.json")
     assert response.status_code == 200
     assert {k["alg"] for k in response.get_json()["keys"]} == {"RS256", "ES256"}
+
+
+def test_upgrade_keeps_the_newest_of_several_active_keys(tmp_path):
+    """Installations from before the one-active-key index may hold several active keys of an algorithm."""
+    from sqlalchemy.exc import IntegrityError
+
+    app = create_app(settings_for(tmp_path))
+    upgrade(app, "0003_registration_tokens")
+    with app.app_context():
+        manager = app.extensions["idp"].keys
+        rows = [manager._create(alg, "active") for alg in ("RS256", "RS256", "RS256", "ES256")]
+        db.session.commit()
+        kids = [row.kid for row in rows]
+    upgrade(app)
+    with app.app_context():
+        db.session.expire_all()
+        states = {row.kid: row.status for row in db.session.scalars(select(SigningKey))}
+        assert states == {kids[0]: "previous", kids[1]: "previous", kids[2]: "active", kids[3]: "active"}
+        assert all(row.deactivated_at is not None for row in db.session.scalars(select(SigningKey))
+                   if row.status == "previous")
+        assert manager.signing_key("RS256").kid == kids[2]
+        assert {k["kid"] for k in manager.public_jwks()["keys"]} == set(kids)  # the demoted still verify
+        with pytest.raises(IntegrityError):
+            manager._create("RS256", "active")
+        db.session.rollback()

@@ -191,3 +191,19 @@ def test_concurrent_token_requests_on_postgres_keep_one_audit_chain(tmp_path, pg
             assert verify() == (True, [])
     finally:
         dispose(app)
+
+
+def test_workers_starting_together_on_postgres_create_one_first_key_per_algorithm(tmp_path, pg_database_url,
+                                                                                  monkeypatch):
+    settings = helpers.make_settings(tmp_path, database_url=pg_database_url)
+    dispose(migrated_app(tmp_path, database_url=pg_database_url))
+    apps, errors, kids = helpers.start_workers_at_once(settings, monkeypatch, count=3)
+    try:
+        assert errors == []
+        with apps[0].app_context():
+            states = [(k.alg, k.status) for k in apps[0].extensions["idp"].keys.list_keys()]
+        assert sorted(states) == [("ES256", "active"), ("RS256", "active")]
+        assert len(set(kids)) == 1
+    finally:
+        for app in apps:
+            dispose(app)
