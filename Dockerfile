@@ -11,7 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     IDP_MIGRATIONS_DIR=/app/migrations \
     IDP_TRUST_PROFILES_DIR=/app/trust \
-    IDP_DATABASE_URL=sqlite:////app/var/idp.db
+    IDP_DATABASE_URL=sqlite:////app/var/idp.db \
+    WEB_CONCURRENCY=2
 
 WORKDIR /app
 
@@ -34,4 +35,8 @@ USER idp
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "idp.wsgi:app"]
+# Threaded workers (gthread): keep-alive connections from the portals' back channels, and a slow
+# client does not hold a whole worker. WEB_CONCURRENCY sets the number of worker processes (one or
+# two per core); GUNICORN_CMD_ARGS adds or overrides options, e.g. "--threads 16".
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "8", \
+     "--access-logfile", "-", "idp.wsgi:app"]

@@ -1,8 +1,11 @@
-"""The production entry point: gunicorn serving ``idp.wsgi:app`` (as the Dockerfile does) with a
-threaded worker, concurrent token requests on SQLite, every token issued once and audited once."""
+"""The production entry point: the Dockerfile's own gunicorn command (its CMD, with its
+WEB_CONCURRENCY) serving ``idp.wsgi:app`` on loopback; concurrent token requests on SQLite, every
+token issued once and audited once, by all the workers together."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -27,6 +30,19 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "gunicorn-test-secret-" + "y" * 32
 
 
+def dockerfile_command(port: int) -> tuple[list[str], dict]:
+    """The Dockerfile's CMD (exec form) bound to loopback, and the ENV values gunicorn reads."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    [cmd] = [json.loads(line[len("CMD "):]) for line in text.splitlines() if line.startswith("CMD ")]
+    env_lines = " ".join(line for line in text.splitlines() if line.startswith("ENV "))
+    env = dict(re.findall(r"(WEB_CONCURRENCY|GUNICORN_CMD_ARGS)=(\S+)", env_lines))
+    assert cmd[0] == "gunicorn" and cmd[-1] == "idp.wsgi:app", cmd
+    bind = cmd.index("--bind")
+    cmd[bind + 1] = f"127.0.0.1:{port}"
+    cmd[0] = str(Path(sys.executable).with_name("gunicorn"))
+    return cmd, env
+
+
 @pytest.fixture
 def gunicorn_server(tmp_path):
     port = helpers.free_port()
@@ -41,15 +57,13 @@ def gunicorn_server(tmp_path):
         db.engine.dispose()
     env = dict(os.environ, IDP_ISSUER=issuer, IDP_SECRET_KEY=SECRET, IDP_DATABASE_URL=database_url,
                IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false")
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                                "--worker-class", "gthread", "--threads", "4", "--log-level", "warning",
-                                "idp.wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+    command, image_env = dockerfile_command(port)
+    env.update(image_env)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert process.poll() is None, process.stdout.read().decode(errors="replace")
+            assert process.poll() is None, process.stderr.read().decode(errors="replace")
             try:
                 if requests.get(issuer + "/healthz", timeout=1).status_code == 200:
                     break
@@ -90,3 +104,6 @@ def test_concurrent_client_credentials_through_gunicorn(gunicorn_server):
         ok, problems = audit_log.verify()
     assert issued == 48
     assert ok, problems
+    with app.app_context():  # the workers started together on a database without keys
+        states = sorted((k.alg, k.status) for k in app.extensions["idp"].keys.list_keys())
+    assert states == [("ES256", "active"), ("RS256", "active")]
