@@ -139,9 +139,11 @@ def decode_jwt(app, token):
         return jwt.decode(token, app.extensions["idp"].keys.public_key_set())
 
 
-def start_workers_at_once(settings, monkeypatch, count=2):
+def start_workers_at_once(settings, count=2):
     """``count`` apps (as gunicorn workers) on one database without keys run ``ensure_active_keys``,
-    each having looked for an active key before any of them writes one."""
+    each having looked for an active key before any of them writes one. Returns the apps, the
+    exceptions the workers raised and the (RS256, ES256) kids each one signs with."""
+    import pytest
     from idp.keys.service import KeyManager
     apps = [create_app(settings) for _ in range(count)]
     all_looked = threading.Barrier(count, timeout=20)
@@ -154,7 +156,6 @@ def start_workers_at_once(settings, monkeypatch, count=2):
             all_looked.wait()
         return original(self, alg, status)
 
-    monkeypatch.setattr(KeyManager, "_create", create)
     errors, kids = [], []
 
     def start(app):
@@ -163,14 +164,14 @@ def start_workers_at_once(settings, monkeypatch, count=2):
                 manager = app.extensions["idp"].keys
                 manager.ensure_active_keys()
                 kids.append((manager.signing_key("RS256").kid, manager.signing_key("ES256").kid))
-        except Exception as exc:  # reported below with the states
+        except Exception as exc:  # the caller asserts there were none
             errors.append(exc)
 
-    threads = [threading.Thread(target=start, args=(app,)) for app in apps]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(KeyManager, "_create", create)
+        threads = [threading.Thread(target=start, args=(app,)) for app in apps]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     return apps, errors, kids
-

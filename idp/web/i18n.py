@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlencode
 
 from flask import request, session
 
@@ -26,7 +27,6 @@ def select_locale() -> str:
 
 def lang_url(code: str) -> str:
     """This page (same path and parameters) in another language."""
-    from urllib.parse import urlencode
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]
     return request.path + "?" + urlencode(args, doseq=True)

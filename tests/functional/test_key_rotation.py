@@ -304,12 +304,12 @@ def test_rotation_under_load_fails_nothing(tmp_path):
         assert len(seen_kids) >= 4  # the load really ran across several RS256 and ES256 keys
 
 
-def test_workers_starting_together_create_one_first_key_per_algorithm(tmp_path, monkeypatch):
+def test_workers_starting_together_create_one_first_key_per_algorithm(tmp_path):
     from idp.migrate import upgrade
     from idp import create_app
     settings = make_settings(tmp_path)
     upgrade(create_app(settings))
-    apps, errors, kids = start_workers_at_once(settings, monkeypatch)
+    apps, errors, kids = start_workers_at_once(settings)
     assert errors == []
     with apps[0].app_context():
         states = [(k.alg, k.status) for k in apps[0].extensions["idp"].keys.list_keys()]

@@ -21,10 +21,10 @@ from ...clients.service import find_client
 from ...extensions import db
 from ...identity.claims import claims_for, subject_for
 from ...identity.service import person_claims
+from ...web.headers import add_missing
 from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
                      IssuerInResponse, OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
 from .models import Token
-from ...web.headers import add_missing
 from .tokens import AccessTokenGenerator, find_by_access_token, find_by_refresh_token, revoke_family, save_token
 
 

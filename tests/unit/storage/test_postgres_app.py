@@ -193,11 +193,11 @@ def test_concurrent_token_requests_on_postgres_keep_one_audit_chain(tmp_path, pg
         dispose(app)
 
 
-def test_workers_starting_together_on_postgres_create_one_first_key_per_algorithm(tmp_path, pg_database_url,
-                                                                                  monkeypatch):
+@pytest.mark.postgres
+def test_workers_starting_together_on_postgres_create_one_first_key_per_algorithm(tmp_path, pg_database_url):
     settings = helpers.make_settings(tmp_path, database_url=pg_database_url)
     dispose(migrated_app(tmp_path, database_url=pg_database_url))
-    apps, errors, kids = helpers.start_workers_at_once(settings, monkeypatch, count=3)
+    apps, errors, kids = helpers.start_workers_at_once(settings, count=3)
     try:
         assert errors == []
         with apps[0].app_context():
