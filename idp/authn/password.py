@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from ..errors import AuthnError
 from ..extensions import db
+from ..identity.identifiers import MalformedIdNumber, parse_login_identifier
 from ..identity.passwords import burn_time, verify_password
-from ..identity.service import find_person_by_username
+from ..identity.service import find_person
 from .result import ACR_PASSWORD, AuthResult
 from .throttle import LoginThrottle
 
@@ -13,22 +14,28 @@ INVALID = "invalid_credentials"
 
 def password_login(username: str, password: str, ip: str, throttle: LoginThrottle) -> AuthResult:
     """Authenticate or raise AuthnError; the message never says whether the account exists."""
-    username = (username or "").strip()
     password = password or ""
-    if not username or not password or len(password) > 1024:
+    try:
+        identifier = parse_login_identifier(username)
+    except MalformedIdNumber:
+        raise AuthnError(INVALID, "wrong username or password") from None
+    if identifier is None or not password or len(password) > 1024:
         raise AuthnError(INVALID, "wrong username or password")
-    throttle.check(username, ip)
-    person = find_person_by_username(username)
+    person = find_person(identifier)
+    # Throttle the account, not the string typed: every spelling of every identifier of one person
+    # counts against that person. Unknown identifiers are throttled by their canonical form.
+    account = f"person:{person.id}" if person is not None else identifier.key
+    throttle.check(account, ip)
     if person is None or person.disabled:
         burn_time(password)
-        throttle.failure(username, ip)
+        throttle.failure(account, ip)
         raise AuthnError(INVALID, "wrong username or password")
     ok, new_hash = verify_password(password, person.password_hash)
     if not ok:
-        throttle.failure(username, ip)
+        throttle.failure(account, ip)
         raise AuthnError(INVALID, "wrong username or password")
     if new_hash:
         person.password_hash = new_hash
         db.session.commit()
-    throttle.success(username)
+    throttle.success(account)
     return AuthResult(person_id=person.id, method="password", acr=ACR_PASSWORD, amr=("pwd",))

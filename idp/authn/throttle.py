@@ -2,6 +2,11 @@
 
 Failures slow responses down (a growing delay) and, past a limit, lock the account or IP for a
 period. State lives in the ephemeral store so every worker shares it.
+
+The account is whatever the caller resolved the typed username to: the person (so every spelling
+of every identifier of one person shares one count), or, when no person matched, the canonical
+identifier (so guessing through non-existent accounts is throttled the same way and a lock says
+nothing about whether the account exists).
 """
 from __future__ import annotations
 
@@ -27,15 +32,15 @@ class LoginThrottle:
         self.slowdown = slowdown
         self._sleep = sleep
 
-    def check(self, username: str, ip: str) -> None:
+    def check(self, account: str, ip: str) -> None:
         """Raise LockedOut when the account or the IP is locked."""
-        for key in (_key("acct:", username.strip().lower()), _key("ip:", ip)):
+        for key in (_key("acct:", account), _key("ip:", ip)):
             lock = self.store.get(KIND, "lock:" + key)
             if lock:
                 raise LockedOut(max(1, int(lock["until"] - time.time())))
 
-    def failure(self, username: str, ip: str) -> None:
-        acct = _key("acct:", username.strip().lower())
+    def failure(self, account: str, ip: str) -> None:
+        acct = _key("acct:", account)
         ipk = _key("ip:", ip)
         acct_count = self.store.incr(KIND, acct, self.lock_seconds)
         ip_count = self.store.incr(KIND, ipk, self.lock_seconds)
@@ -47,5 +52,5 @@ class LoginThrottle:
         if self.slowdown and acct_count > 1:
             self._sleep(min(0.25 * (acct_count - 1), 2.0))
 
-    def success(self, username: str) -> None:
-        self.store.reset(KIND, _key("acct:", username.strip().lower()))
+    def success(self, account: str) -> None:
+        self.store.reset(KIND, _key("acct:", account))

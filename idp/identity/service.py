@@ -1,7 +1,6 @@
 """Creating and finding people and legal entities."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 
 from sqlalchemy import bindparam, func, select
@@ -9,29 +8,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import AlreadyExists, NotFound, ValidationError
 from ..extensions import db
+from .identifiers import (EMAIL, ID_NUMBER, PHONE, LoginIdentifier, MalformedIdNumber, normalize_email,
+                          normalize_phone, parse_login_identifier)
 from .models import Entity, Person, Representation, RepresentationRole
 from .numbers import normalize_id_number, normalize_uscc
 from .passwords import MIN_PASSWORD_LENGTH, hash_password
-
-_PHONE = re.compile(r"^\+?[0-9]{6,20}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def normalize_phone(phone: str) -> str:
-    value = re.sub(r"[\s-]", "", phone or "")
-    if value.startswith("+86"):
-        value = value[3:]
-    if not _PHONE.match(value):
-        raise ValidationError(f"invalid phone number {phone!r}")
-    return value
-
-
-def normalize_email(email: str) -> str:
-    value = (email or "").strip().lower()
-    if not _EMAIL.match(value) or len(value) > 254:
-        raise ValidationError(f"invalid email address {email!r}")
-    return value
-
 
 def create_person(*, id_number: str, name: str, password: str | None = None, phone: str | None = None,
                   email: str | None = None, is_admin: bool = False, commit: bool = True) -> Person:
@@ -61,23 +42,23 @@ def create_person(*, id_number: str, name: str, password: str | None = None, pho
 
 
 def find_person_by_username(username: str) -> Person | None:
-    """Resolve an ID number, phone number or email address to a person (or None)."""
-    value = (username or "").strip()
-    if not value or len(value) > 254:
-        return None
-    if "@" in value:
-        return db.session.scalar(select(Person).where(Person.email == value.lower()))
-    if len(value) == 18 and value[:17].isdigit():
-        try:
-            value = normalize_id_number(value)
-        except ValidationError:
-            return None
-        return db.session.scalar(select(Person).where(Person.id_number == value))
+    """Resolve an ID number, phone number or email address, in any spelling, to a person (or None)."""
     try:
-        phone = normalize_phone(value)
-    except ValidationError:
+        identifier = parse_login_identifier(username)
+    except MalformedIdNumber:
         return None
-    return db.session.scalar(select(Person).where(Person.phone == phone))
+    return find_person(identifier) if identifier is not None else None
+
+
+_COLUMN_OF = {ID_NUMBER: Person.id_number, PHONE: Person.phone, EMAIL: Person.email}
+
+
+def find_person(identifier: LoginIdentifier) -> Person | None:
+    """The person a canonical login identifier belongs to, or None."""
+    column = _COLUMN_OF.get(identifier.kind)
+    if column is None:
+        return None
+    return db.session.scalar(select(Person).where(column == identifier.value))
 
 
 def find_person_by_id_number(id_number: str) -> Person | None:

@@ -1,0 +1,61 @@
+"""Login identifiers over the login form: every spelling of one person's identifiers counts against
+that person's lock; unknown identifiers lock the same way."""
+from __future__ import annotations
+
+import pytest
+
+from helpers import CITIZEN_ID, CITIZEN_PASSWORD, csrf_token
+
+# The citizen's ID number, phone 13800138000 and e-mail address, spelled as people type them.
+SPELLINGS = [
+    "138-0013-8000", "1-3800138000", "+86 138 0013 8000", "0086 13800138000", "(138) 0013 8000",
+    "１３８００１３８０００", "138.0013.8000", CITIZEN_ID.lower(), f" {CITIZEN_ID[:6]} {CITIZEN_ID[6:]} ",
+    "ZhangSan@Example.GOV.cn", "zhangsan＠example.gov.cn", "+8613800138000",
+]
+UNKNOWN_PHONE_SPELLINGS = ["139-1783-0529", "1-3917830529", "+86 139 1783 0529", "13917830529",
+                           "１３９１７８３０５２９", "0086-139-1783-0529"]
+
+
+def _post_login(browser, username, password, lang="en"):
+    page = browser.client.get("/login?lang=" + lang)
+    return browser.client.post("/login", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                               "username": username, "password": password})
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_logs_in(browser, citizen, spelling):
+    response = _post_login(browser, spelling, CITIZEN_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account")
+
+
+def test_a_lock_taken_through_many_spellings_holds_for_every_spelling(browser, citizen):
+    # five wrong guesses (the limit), each through another spelling of one of the citizen's identifiers
+    for spelling in SPELLINGS[:5]:
+        assert _post_login(browser, spelling, "wrong password").status_code == 401
+    # more guesses through other spellings are refused without being tried
+    for spelling in SPELLINGS[5:]:
+        locked = _post_login(browser, spelling, "wrong password")
+        assert locked.status_code == 429 and "Too many failed attempts" in locked.get_data(as_text=True)
+    # and the right password after the lock is refused, whichever spelling carries it
+    for spelling in [CITIZEN_ID, "13800138000", "zhangsan@example.gov.cn", "138 0013 8000"]:
+        refused = _post_login(browser, spelling, CITIZEN_PASSWORD)
+        assert refused.status_code == 429 and "idp_session" not in refused.headers.get("Set-Cookie", "")
+
+
+def test_unknown_accounts_lock_like_known_ones(browser, citizen):
+    """Spellings of a number nobody registered get the same answers, in the same order, as the
+    citizen's own: a lock reveals nothing about whether the account exists."""
+    unknown = [_post_login(browser, s, "wrong password").status_code for s in UNKNOWN_PHONE_SPELLINGS]
+    known = [_post_login(browser, s, "wrong password").status_code for s in SPELLINGS[:6]]
+    assert unknown == known == [401] * 5 + [429]
+
+
+def test_the_lock_is_per_account(browser, citizen, app):
+    from idp.identity.service import create_person
+    with app.app_context():
+        create_person(id_number="44030419900307123X", name="李四", password="another password 1",
+                      phone="13917830529")
+    for spelling in UNKNOWN_PHONE_SPELLINGS[:5]:
+        assert _post_login(browser, spelling, "wrong password").status_code == 401
+    assert _post_login(browser, "44030419900307123x", "another password 1").status_code == 429
+    assert _post_login(browser, "138 0013 8000", CITIZEN_PASSWORD).status_code == 302
