@@ -10,15 +10,20 @@ from .result import ACR_PASSWORD, AuthResult
 from .throttle import LoginThrottle
 
 INVALID = "invalid_credentials"
+INVALID_ID_NUMBER = "invalid_id_number"
 
 
 def password_login(username: str, password: str, ip: str, throttle: LoginThrottle) -> AuthResult:
-    """Authenticate or raise AuthnError; the message never says whether the account exists."""
+    """Authenticate or raise AuthnError; the message never says whether the account exists.
+
+    A username that can only be meant as an ID number and is not a valid one is refused as such
+    (INVALID_ID_NUMBER): the check character and length are public arithmetic, not account data.
+    """
     password = password or ""
     try:
         identifier = parse_login_identifier(username)
-    except MalformedIdNumber:
-        raise AuthnError(INVALID, "wrong username or password") from None
+    except MalformedIdNumber as exc:
+        raise AuthnError(INVALID_ID_NUMBER, str(exc)) from None
     if identifier is None or not password or len(password) > 1024:
         raise AuthnError(INVALID, "wrong username or password")
     person = find_person(identifier)

@@ -8,7 +8,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..authn.password import password_login
+from ..authn.password import INVALID_ID_NUMBER, password_login
 from ..authn.result import ACR_PASSWORD, acr_level
 from ..clients.service import find_client
 from ..errors import AuthnError, LockedOut
@@ -114,6 +114,9 @@ def login():
                                                      "minutes.", minutes=minutes), **context), 429
     except AuthnError as exc:
         _core().audit("login.failure", method="password", reason=exc.code, ip=ip, client_id=client_id)
+        if exc.code == INVALID_ID_NUMBER:
+            return render_template("login.html", error=_("This is not a valid ID number. Check its 18 characters: "
+                                                         "the last one is a digit or X."), **context), 400
         return render_template("login.html", error=_("Wrong username or password."), **context), 401
     _core().audit("login.success", method="password", acr=auth.acr, ip=ip, client_id=client_id,
                   person=db.session.get(Person, auth.person_id).public_id)

@@ -1,5 +1,5 @@
 """Login identifiers over the login form: every spelling of one person's identifiers counts against
-that person's lock; unknown identifiers lock the same way."""
+that person's lock; unknown identifiers lock the same way; malformed ID numbers are named as such."""
 from __future__ import annotations
 
 import pytest
@@ -59,3 +59,27 @@ def test_the_lock_is_per_account(browser, citizen, app):
         assert _post_login(browser, spelling, "wrong password").status_code == 401
     assert _post_login(browser, "44030419900307123x", "another password 1").status_code == 429
     assert _post_login(browser, "138 0013 8000", CITIZEN_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("number", [
+    CITIZEN_ID[:-1] + "3",        # wrong check character
+    CITIZEN_ID[:-1],              # 17 characters
+    CITIZEN_ID + "1",             # 19 characters
+    CITIZEN_ID[:10] + "1399" + CITIZEN_ID[14:],  # no 99th day of month
+    "1101051949123100",           # 16 digits: too long for a phone number
+])
+@pytest.mark.parametrize("lang, message", [
+    ("en", "This is not a valid ID number. Check its 18 characters: the last one is a digit or X."),
+    ("zh", "这不是有效的居民身份证号码。请核对全部18位：最后一位是数字或X。"),
+])
+def test_a_malformed_id_number_is_named_as_such(browser, citizen, number, lang, message):
+    response = _post_login(browser, number, CITIZEN_PASSWORD, lang=lang)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and message in html
+    assert "Wrong username or password." not in html and "账号或密码错误" not in html
+
+
+def test_a_valid_unknown_id_number_gets_the_usual_message(browser, citizen):
+    for lang, message in (("en", "Wrong username or password."), ("zh", "账号或密码错误。")):
+        response = _post_login(browser, "44030419900307123X", CITIZEN_PASSWORD, lang=lang)
+        assert response.status_code == 401 and message in response.get_data(as_text=True)
