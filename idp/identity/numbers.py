@@ -6,6 +6,7 @@ GB 32100 MOD 31 scheme); we only normalise and translate its exceptions.
 from __future__ import annotations
 
 import datetime
+import unicodedata
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
@@ -17,7 +18,7 @@ def normalize_id_number(value: str) -> str:
     """Return the canonical 18-character ID number (upper-case X) or raise ValidationError."""
     if not isinstance(value, str):
         raise ValidationError("ID number must be text")
-    candidate = value.strip().upper()
+    candidate = _plain(value)
     if len(candidate) != 18:
         raise ValidationError("ID number must have 18 characters (GB 11643-1999)")
     try:
@@ -28,6 +29,12 @@ def normalize_id_number(value: str) -> str:
     if ric.get_birth_date(number) > datetime.date.today():
         raise ValidationError(f"invalid ID number {_mask(candidate)}: birth date is in the future")
     return number
+
+
+def _plain(value: str) -> str:
+    """Full-width characters (Chinese input methods) to plain ones, spaces and dashes dropped, upper case."""
+    return "".join(c for c in unicodedata.normalize("NFKC", value)
+                   if not (c.isspace() or unicodedata.category(c) == "Pd")).upper()
 
 
 def normalize_uscc(value: str) -> str:

@@ -34,8 +34,9 @@ def test_wrong_check_character_is_invalid():
     assert mask_id_number("110105194912310021") in str(info.value)
 
 
-@pytest.mark.parametrize("raw", ["11010519491231002x", " 11010519491231002x ", "\t11010519491231002X\n"])
-def test_lower_case_x_and_whitespace_are_normalised(raw):
+@pytest.mark.parametrize("raw", ["11010519491231002x", " 11010519491231002x ", "\t11010519491231002X\n",
+                                 "110105 19491231 002X", "110105-19491231-002x", "１１０１０５１９４９１２３１００２Ｘ"])
+def test_lower_case_x_whitespace_dashes_and_full_width_are_normalised(raw):
     assert normalize_id_number(raw) == VALID_ID
 
 
