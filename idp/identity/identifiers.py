@@ -76,7 +76,9 @@ def parse_login_identifier(text: str | None) -> LoginIdentifier | None:
 
     Raises MalformedIdNumber when the text can only be meant as an ID number and is not a valid one.
     """
-    value = _unify(text or "")
+    if not text or len(text) > 4 * MAX_LENGTH:  # bound the work before normalising
+        return None
+    value = _unify(text)
     if not value or len(value) > MAX_LENGTH:
         return None
     if "@" in value:
