@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
             from .migrate import upgrade
             upgrade(app)
         core.server = create_authorization_server(app)
+    from .protocols.oidc.logout import oidc_logout_listener
+    core.logout_listeners.append(oidc_logout_listener(core))
 
     from .protocols.cas import init_cas
     from .protocols.oidc.views import bp as oidc_bp

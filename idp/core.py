@@ -27,7 +27,7 @@ class IdpCore:
         self.pairwise_salt = settings.pairwise_salt or hashlib.sha256(
             ("pairwise\x00" + settings.secret_key).encode("utf-8")).hexdigest()
         self.server = None  # the Authlib AuthorizationServer, set by create_app
-        self.logout_listeners: list = []  # called with each ended SsoSession (e.g. CAS single logout)
+        self.logout_listeners: list = []  # each protocol's single logout, called with every ended SsoSession
 
     def audit(self, event: str, **data) -> None:
         audit_record(event, **data)

@@ -2,7 +2,7 @@
 admin-scoped bearer tokens. CAS routes are in ``api_cas`` (registered on this blueprint)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, url_for
 from sqlalchemy import select
 
 from ..clients.models import Client
@@ -10,6 +10,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..keys.service import SUPPORTED_ALGS
 from . import metadata, service
+from .api_support import error_response, json_body
 from .certificates import trust_status
 from .authz import api_guard
 from .metadata import MetadataError
@@ -19,15 +20,9 @@ bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 bp.before_request(api_guard)
 
 
-def _error(status: int, error: str, description: str):
-    response = jsonify(error=error, error_description=description)
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(MetadataError)
-def _metadata_error(exc: MetadataError):
-    return _error(400, exc.error, exc.description)
+def _metadataerror_response(exc: MetadataError):
+    return error_response(400, exc.error, exc.description)
 
 
 @bp.after_request
@@ -36,10 +31,8 @@ def _no_store(response):
     return response
 
 
-def _json_body(*, required: bool = True):
-    if not request.get_data(cache=True) and not required:
-        return {}
-    body = request.get_json(silent=True)
+def _metadata_body():
+    body = json_body()
     if body is None:
         raise MetadataError("invalid_client_metadata", "the request body must be JSON (application/json)")
     return body
@@ -52,7 +45,7 @@ def _client_or_404(client_id: str):
 
 
 def _not_found(client_id: str):
-    return _error(404, "not_found", "no client with this client_id")
+    return error_response(404, "not_found", "no client with this client_id")
 
 
 @bp.get("/openapi.json")
@@ -68,7 +61,7 @@ def list_clients():
 
 @bp.post("/clients")
 def create_client():
-    meta = metadata.parse(_json_body(), partial=False)
+    meta = metadata.parse(_metadata_body(), partial=False)
     registered = service.create_client(meta, g.admin_actor)
     body = service.client_view(registered.client)
     if registered.client_secret:
@@ -92,7 +85,7 @@ def update_client(client_id):
     client = _client_or_404(client_id)
     if client is None:
         return _not_found(client_id)
-    changes = metadata.parse(_json_body(), partial=True)
+    changes = metadata.parse(_metadata_body(), partial=True)
     secret = service.update_client(client, changes, g.admin_actor)
     body = service.client_view(client)
     if secret:
@@ -125,19 +118,16 @@ def list_keys():
 
 @bp.post("/keys/rotate")
 def rotate_keys():
-    try:
-        body = _json_body(required=False)
-    except MetadataError:
-        body = None
+    body = json_body(required=False)
     if not isinstance(body, dict) or set(body) - {"alg"}:
-        return _error(400, "invalid_request", "the body is optional; when given it is {\"alg\": \"RS256\" or \"ES256\"}")
+        return error_response(400, "invalid_request", "the body is optional; when given it is {\"alg\": \"RS256\" or \"ES256\"}")
     alg = body.get("alg")
     if alg is not None and alg not in SUPPORTED_ALGS:
-        return _error(400, "invalid_request", f"alg must be one of {', '.join(SUPPORTED_ALGS)}")
+        return error_response(400, "invalid_request", f"alg must be one of {', '.join(SUPPORTED_ALGS)}")
     try:
         created = service.rotate_keys(alg, g.admin_actor)
     except ValidationError as exc:
-        return _error(400, "invalid_request", str(exc))
+        return error_response(400, "invalid_request", str(exc))
     response = jsonify(keys=[service.key_view(k) for k in created])
     response.status_code = 201
     return response
@@ -146,13 +136,13 @@ def rotate_keys():
 @bp.post("/keys/<kid>/retire")
 def retire_key(kid):
     if len(kid) > 64:
-        return _error(404, "not_found", "no signing key with this kid")
+        return error_response(404, "not_found", "no signing key with this kid")
     try:
         row = service.retire_key(kid, g.admin_actor)
     except NotFound:
-        return _error(404, "not_found", "no signing key with this kid")
+        return error_response(404, "not_found", "no signing key with this kid")
     except ValidationError as exc:
-        return _error(400, "invalid_request", str(exc))
+        return error_response(400, "invalid_request", str(exc))
     return jsonify(service.key_view(row))
 
 

@@ -5,21 +5,20 @@ from flask import Response, g, jsonify, url_for
 
 from ..protocols.cas.services import list_services, service_by_id
 from . import cas
-from .api import _error, _json_body, bp
+from .api import bp
+from .api_support import error_response, json_body
 from .cas import CasServiceError
-from .metadata import MetadataError
 
 
 @bp.errorhandler(CasServiceError)
-def _cas_error(exc: CasServiceError):
-    return _error(400, exc.error, exc.description)
+def _caserror_response(exc: CasServiceError):
+    return error_response(400, exc.error, exc.description)
 
 
 def _body(*, partial: bool) -> dict:
-    try:
-        body = _json_body()
-    except MetadataError:
-        raise CasServiceError("the request body must be JSON (application/json)") from None
+    body = json_body()
+    if body is None:
+        raise CasServiceError("the request body must be JSON (application/json)")
     return cas.parse(body, partial=partial)
 
 
@@ -29,7 +28,7 @@ def _service(raw_id: str):
 
 
 def _not_found():
-    return _error(404, "not_found", "no CAS service with this id")
+    return error_response(404, "not_found", "no CAS service with this id")
 
 
 @bp.get("/cas-services")

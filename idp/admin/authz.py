@@ -18,7 +18,7 @@ from flask import current_app, g, jsonify, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from ..authn.result import acr_level
-from ..clients.service import ADMIN_SCOPE
+from ..clients.metadata import ADMIN_SCOPE
 from ..extensions import db
 from ..identity.models import Person
 from ..protocols.oidc.server import JwtAccessTokenValidator

@@ -5,41 +5,10 @@ from functools import lru_cache
 
 from flask import current_app
 
-from ..clients.service import ADMIN_SCOPE, REGISTRABLE_SCOPES, SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES, SUPPORTED_ID_TOKEN_ALGS
+from ..clients.metadata import ADMIN_SCOPE, json_schema
 from ..keys.service import SUPPORTED_ALGS
-from .metadata import MAX_URI_LENGTH, MAX_URIS
 
-_URI_LIST = {"type": "array", "maxItems": MAX_URIS,
-             "items": {"type": "string", "format": "uri", "maxLength": MAX_URI_LENGTH}}
-_NULLABLE_STRING = {"type": ["string", "null"], "maxLength": MAX_URI_LENGTH}
-
-CLIENT_METADATA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "client_name": {"type": "string", "minLength": 1, "maxLength": 128},
-        "redirect_uris": {**_URI_LIST, "description": "Absolute https URIs (http only for loopback hosts), "
-                                                      "no fragment; exact match at /authorize."},
-        "post_logout_redirect_uris": _URI_LIST,
-        "backchannel_logout_uri": {**_NULLABLE_STRING, "format": "uri"},
-        "scope": {"type": "string", "maxLength": 200,
-                  "description": "Space-separated; known scopes: " + " ".join(REGISTRABLE_SCOPES)},
-        "grant_types": {"type": ["array", "null"], "maxItems": MAX_URIS,
-                        "items": {"type": "string", "enum": list(SUPPORTED_GRANT_TYPES)},
-                        "description": "null: derived (authorization_code and refresh_token with redirect "
-                                       "URIs, else client_credentials)."},
-        "token_endpoint_auth_method": {"type": "string", "enum": list(SUPPORTED_AUTH_METHODS),
-                                       "description": "'none' makes a public client (PKCE)."},
-        "jwks": {"type": ["object", "null"],
-                 "description": "Public keys, required for private_key_jwt.",
-                 "properties": {"keys": {"type": "array", "items": {"type": "object"}}}},
-        "id_token_signed_response_alg": {"type": "string", "enum": list(SUPPORTED_ID_TOKEN_ALGS)},
-        "sector_identifier": {**_NULLABLE_STRING, "maxLength": 255,
-                              "description": "A host name; gives the client pairwise subjects."},
-        "first_party": {"type": "boolean", "description": "false: the person is asked for consent."},
-        "disabled": {"type": "boolean"},
-    },
-}
+CLIENT_METADATA = json_schema()
 
 CLIENT = {
     "type": "object",

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from flask import current_app
 from sqlalchemy import delete, update
 
+from ..clients.metadata import SECRET_METHODS
 from ..clients.models import Client, hash_secret
 from ..clients.service import RegisteredClient, build_client, register_client
 from ..errors import ValidationError
@@ -15,7 +16,6 @@ from ..protocols.oidc.models import Consent, Token
 from . import metadata
 from .metadata import MetadataError
 
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 _COPIED = ("name", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "grant_types",
            "response_types", "scope", "token_endpoint_auth_method", "jwks", "id_token_signed_response_alg",
            "subject_type", "sector_identifier", "first_party")
@@ -45,7 +45,7 @@ def create_client(meta: dict, actor: str) -> RegisteredClient:
         registered = register_client(**metadata.register_arguments(meta))
     except ValidationError as exc:
         db.session.rollback()
-        raise MetadataError("invalid_client_metadata", str(exc)) from None
+        raise MetadataError.of(exc) from None
     if meta.get("disabled"):
         registered.client.disabled = True
         db.session.commit()
@@ -62,7 +62,7 @@ def update_client(client: Client, changes: dict, actor: str) -> str | None:
     try:
         built = build_client(**metadata.register_arguments(merged), client_id=client.client_id)
     except ValidationError as exc:
-        raise MetadataError("invalid_client_metadata", str(exc)) from None
+        raise MetadataError.of(exc) from None
     for name in _COPIED:
         setattr(client, name, getattr(built.client, name))
     new_secret = None

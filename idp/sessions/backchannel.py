@@ -1,28 +1,16 @@
-"""OIDC Back-Channel Logout 1.0: signed logout tokens POSTed to every client of an ended session.
-
-Delivery runs on a small thread pool with retries so the person's logout never waits on a
-relying party.
+"""Background delivery of logout messages (OIDC logout tokens, CAS logout requests) to the sites of an
+ended session: a small thread pool with retries, so the person's logout never waits on a site.
 """
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import requests
-from joserfc import jwt
 
 log = logging.getLogger(__name__)
-EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-
-def build_logout_token(*, issuer: str, client_id: str, sub: str, sid: str, key, alg: str) -> str:
-    now = int(time.time())
-    claims = {"iss": issuer, "aud": client_id, "iat": now, "exp": now + 120,
-              "jti": secrets.token_urlsafe(16), "sub": sub, "sid": sid, "events": {EVENT: {}}}
-    return jwt.encode({"alg": alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key)
 
 
 class BackchannelNotifier:

@@ -1,32 +1,29 @@
-"""Ending an SSO session everywhere: tokens, back-channel logout to every client, other listeners."""
+"""Ending an SSO session everywhere: each protocol that handed the session to a site (OIDC back-channel
+logout, CAS single logout, …) registered a listener in ``core.logout_listeners``; all of them hear of
+every ended session, and one that fails does not keep the others from hearing."""
 from __future__ import annotations
 
-from ..clients.service import find_client
+import logging
+
 from ..extensions import db
-from ..identity.claims import subject_for
 from ..identity.models import Person
-from .backchannel import build_logout_token
 from .sso import SsoSession
+
+log = logging.getLogger(__name__)
 
 
 def end_session_everywhere(core, session: SsoSession, reason: str = "logout") -> SsoSession | None:
     ended = core.sessions.end(session)
     if ended is None:
         return None
-    from ..protocols.oidc.tokens import revoke_for_session
-    revoke_for_session(ended.sid)
-    person = db.session.get(Person, ended.person_id)
-    for client_id in sorted(ended.clients):
-        client = find_client(client_id)
-        if client is None or not client.backchannel_logout_uri or person is None:
-            continue
-        alg = client.id_token_signed_response_alg or "RS256"
-        token = build_logout_token(issuer=core.settings.issuer, client_id=client_id,
-                                   sub=subject_for(person.public_id, client, core.pairwise_salt),
-                                   sid=ended.sid, key=core.keys.signing_key(alg), alg=alg)
-        core.notifier.send(client_id, client.backchannel_logout_uri, token)
     for listener in core.logout_listeners:
-        listener(ended)
+        try:
+            listener(ended)
+        except Exception:  # noqa: BLE001 - the other protocols' sites must still be told
+            db.session.rollback()
+            log.exception("logout listener %s failed for session %s", getattr(listener, "__qualname__", listener),
+                          ended.sid)
+    person = db.session.get(Person, ended.person_id)
     core.audit("logout", person=person.public_id if person else None, reason=reason,
                clients=sorted(ended.clients))
     return ended

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from ...clients.service import validate_uri
+from ...clients.metadata import validate_uri
 from ...errors import NotFound, ValidationError
 from ...extensions import db
 from .models import MATCH_EXACT, MATCH_PREFIX, CasService

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...authn.result import ACR_LEVELS
-from ...clients.service import SUPPORTED_SCOPES
+from ...clients.metadata import SUPPORTED_SCOPES
 
 
 def provider_metadata(issuer: str, *, registration: bool = True) -> dict:

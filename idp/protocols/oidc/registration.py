@@ -25,17 +25,14 @@ from joserfc.errors import InvalidClaimError, JoseError
 from sqlalchemy import delete, select, update
 
 from ...clients.models import Client, hash_secret
-from ...clients.service import (SUPPORTED_AUTH_METHODS, SUPPORTED_GRANT_TYPES, SUPPORTED_ID_TOKEN_ALGS,
-                                SUPPORTED_SCOPES, validate_uri)
+from ...clients.metadata import (SECRET_METHODS, SUPPORTED_SCOPES, RedirectUriError, client_columns,
+                                 validate_redirect_uri, validate_uri)
 from ...errors import ValidationError
 from ...extensions import db
 from .discovery import provider_metadata
 from .models import Consent, Token
 from .registration_tokens import (INITIAL, REGISTRATION, claim_initial_use, find_token, new_registration_token,
                                   revoke_registration_tokens)
-
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
-
 
 def _ascii(text: str) -> str:
     return text.encode("ascii", "backslashreplace").decode("ascii")  # RFC 6749 5.2 error_description
@@ -89,49 +86,24 @@ def check_redirect_uris(data: dict) -> None:
         raise InvalidRedirectURIError("redirect_uris must be an array of URI strings")
     for uri in uris:
         try:
-            validate_uri(uri, "redirect_uri")
+            validate_redirect_uri(uri)
         except ValidationError as exc:
             raise InvalidRedirectURIError(_ascii(str(exc))) from None
 
 
 def client_fields(metadata: dict) -> dict:
-    """Validated metadata -> Client column values (server defaults for what is omitted)."""
+    """Metadata Authlib's claim classes accepted -> Client column values, by the rules every registration
+    obeys (``clients.metadata.client_columns``) plus what only this protocol has: third-party clients,
+    the scopes a client may ask for itself, response_types, and pairwise subjects from the redirect host."""
     redirect_uris = _string_list(metadata, "redirect_uris") or []
-    auth_method = metadata.get("token_endpoint_auth_method") or "client_secret_basic"
-    if auth_method not in SUPPORTED_AUTH_METHODS:
-        raise InvalidClientMetadataError(f"token_endpoint_auth_method must be one of {', '.join(SUPPORTED_AUTH_METHODS)}")
-    grant_types = _string_list(metadata, "grant_types")
-    if grant_types is None:
-        grant_types = ["authorization_code", "refresh_token"] if redirect_uris else ["client_credentials"]
-    bad = [g for g in grant_types if g not in SUPPORTED_GRANT_TYPES]
-    if bad:
-        raise InvalidClientMetadataError(_ascii(f"unsupported grant type(s): {', '.join(bad)}"))
-    if "authorization_code" in grant_types and not redirect_uris:
-        raise InvalidRedirectURIError("redirect_uris are required for the authorization_code grant")
-    if auth_method == "none" and "client_credentials" in grant_types:
-        raise InvalidClientMetadataError("public clients (token_endpoint_auth_method none) cannot use client_credentials")
-    response_types = _string_list(metadata, "response_types")
-    expected = ["code"] if "authorization_code" in grant_types else []
-    if response_types is not None and sorted(response_types) != expected:
-        raise InvalidClientMetadataError(f"response_types must be {expected} for grant_types {grant_types}")
     scope = metadata.get("scope")
     if scope is not None and not isinstance(scope, str):
         raise InvalidClientMetadataError("scope must be a space-separated string")
-    scopes = (scope or "openid profile").split()
-    unknown = [s for s in scopes if s not in SUPPORTED_SCOPES]
-    if unknown:
-        raise InvalidClientMetadataError(_ascii(f"unknown scope(s): {', '.join(unknown)}"))
     if metadata.get("jwks_uri"):
         raise InvalidClientMetadataError("jwks_uri is not supported; register the public keys as jwks")
-    jwks = metadata.get("jwks")
-    if auth_method == "private_key_jwt" and not jwks:
-        raise InvalidClientMetadataError("private_key_jwt needs the client's public keys (jwks)")
-    id_token_alg = metadata.get("id_token_signed_response_alg") or "RS256"
-    if id_token_alg not in SUPPORTED_ID_TOKEN_ALGS:
-        raise InvalidClientMetadataError(f"id_token_signed_response_alg must be one of {', '.join(SUPPORTED_ID_TOKEN_ALGS)}")
-    sector = None
     if metadata.get("sector_identifier_uri"):
         raise InvalidClientMetadataError("sector_identifier_uri is not supported; pairwise clients use one redirect host")
+    sector = None
     if metadata.get("subject_type", "public") == "pairwise":
         hosts = {urlsplit(u).hostname for u in redirect_uris}
         if len(hosts) != 1:
@@ -140,22 +112,27 @@ def client_fields(metadata: dict) -> dict:
     elif metadata.get("subject_type", "public") != "public":
         raise InvalidClientMetadataError("subject_type must be public or pairwise")
     name = metadata.get("client_name")
-    if name is not None and (not isinstance(name, str) or not name.strip() or len(name.strip()) > 128):
+    if name is not None and (not isinstance(name, str) or not name.strip()):
         raise InvalidClientMetadataError("client_name must be 1 to 128 characters")
-    return {
-        "name": name.strip() if name else None,
-        "redirect_uris": redirect_uris,
-        "post_logout_redirect_uris": _string_list(metadata, "post_logout_redirect_uris") or [],
-        "backchannel_logout_uri": metadata.get("backchannel_logout_uri"),
-        "grant_types": list(dict.fromkeys(grant_types)),
-        "response_types": expected,
-        "scope": " ".join(dict.fromkeys(scopes)),
-        "token_endpoint_auth_method": auth_method,
-        "jwks": jwks if auth_method == "private_key_jwt" else None,
-        "id_token_signed_response_alg": id_token_alg,
-        "subject_type": "pairwise" if sector else "public",
-        "sector_identifier": sector,
-    }
+    auth_method = metadata.get("token_endpoint_auth_method") or "client_secret_basic"
+    try:
+        fields = client_columns(
+            name=name, name_required=False, redirect_uris=redirect_uris,
+            post_logout_redirect_uris=_string_list(metadata, "post_logout_redirect_uris") or [],
+            backchannel_logout_uri=metadata.get("backchannel_logout_uri"),
+            scopes=scope.split() if scope else None, grant_types=_string_list(metadata, "grant_types"),
+            auth_method=auth_method, jwks=metadata.get("jwks") if auth_method == "private_key_jwt" else None,
+            id_token_alg=metadata.get("id_token_signed_response_alg") or "RS256", sector_identifier=sector,
+            first_party=False, allowed_scopes=SUPPORTED_SCOPES)
+    except RedirectUriError as exc:
+        raise InvalidRedirectURIError(_ascii(str(exc))) from None
+    except ValidationError as exc:
+        raise InvalidClientMetadataError(_ascii(str(exc))) from None
+    response_types = _string_list(metadata, "response_types")
+    if response_types is not None and sorted(response_types) != fields["response_types"]:
+        raise InvalidClientMetadataError(f"response_types must be {fields['response_types']} "
+                                         f"for grant_types {fields['grant_types']}")
+    return fields
 
 
 def client_body(client: Client) -> dict:
@@ -225,7 +202,7 @@ class Registration(_MetadataMixin, ClientRegistrationEndpoint):
         secret = secrets.token_urlsafe(32) if fields["token_endpoint_auth_method"] in SECRET_METHODS else None
         client_id = client_info["client_id"]
         client = Client(client_id=client_id, client_secret_hash=hash_secret(secret) if secret else None,
-                        first_party=False, **{**fields, "name": fields["name"] or client_id})
+                        **{**fields, "name": fields["name"] or client_id})
         db.session.add(client)
         request.registration_token = new_registration_token(client_id)
         request.client_secret = secret
