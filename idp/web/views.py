@@ -22,6 +22,7 @@ from ..sessions.logout import end_session_everywhere
 from .assurance_words import level_words, method_words
 from .client_ip import client_ip
 from .headers import SECURITY_HEADERS, add_missing
+from .scope_words import scope_words
 from .login_methods import METHODS, PASSWORD, PERSON, open_panels
 from .session_cookie import clear_session_cookie, current_session, end_current_session, set_session_cookie
 
@@ -166,7 +167,8 @@ def consent():
         return render_template("error.html", title=_("Unknown application"), description=""), 400
     scope = client.get_allowed_scope(tx["params"].get("scope"))
     if request.method == "GET":
-        return render_template("consent.html", tx=tx_id, client=client, scopes=describe_scopes(scope))
+        return render_template("consent.html", tx=tx_id, client=client,
+                               scopes=[(name, scope_words(name)) for name, _claims in describe_scopes(scope)])
     _core().store.delete(LOGIN_TX, tx_id)
     if request.form.get("decision") != "allow":
         _core().audit("consent.denied", client_id=client.client_id)
