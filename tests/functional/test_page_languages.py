@@ -253,6 +253,10 @@ def _walk(app, locale: str) -> Walk:
         "redirect_uris": "https://portal.example.gov.cn/cb", "scopes": ["openid", "profile"],
         "client_type": "confidential", "id_token_alg": "RS256"})
     client_id = re.search(r'id="client-id">([^<]+)<', created.get_data(as_text=True)).group(1)
+    admin.post("new client, refused value", "/admin/clients/new", 400, {
+        "csrf_token": admin.form_token("/admin/clients/new"), "name": "人社局门户",
+        "redirect_uris": "http://portal.example.gov.cn/cb", "scopes": ["openid"], "client_type": "confidential",
+        "id_token_alg": "RS256"})
     admin.get("client", f"/admin/clients/{client_id}")
     admin.get("edit client", f"/admin/clients/{client_id}/edit")
     admin.get("no such client", "/admin/clients/no-such-client", 404)
@@ -261,6 +265,9 @@ def _walk(app, locale: str) -> Walk:
     admin.get("CAS services", "/admin/cas/")
     admin.get("new CAS service", "/admin/cas/new")
     admin.post("new CAS service, empty", "/admin/cas/new", 400, {"csrf_token": admin.form_token("/admin/cas/new")})
+    admin.post("new CAS service, refused value", "/admin/cas/new", 400, {
+        "csrf_token": admin.form_token("/admin/cas/new"), "name": "办事大厅", "service_url": "ftp://hall.example/",
+        "match": "exact"})
     saved = admin.post("new CAS service", "/admin/cas/new", 302, {
         "csrf_token": admin.form_token("/admin/cas/new"), "name": "办事大厅",
         "service_url": "https://hall.example.gov.cn/", "match": "prefix", "single_logout": "y"})
