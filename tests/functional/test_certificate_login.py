@@ -187,6 +187,26 @@ def test_first_certificate_login_creates_the_person_once(app, pki):
         assert person.name == "张三" and person.password_hash is None
 
 
+@pytest.mark.parametrize("ca, method, level, zh_method", [
+    ("demo-cn", "USB key", "Level 3 of 3", "USB Key"),           # key in hardware (amr hwk)
+    ("demo-serial", "Digital certificate", "Level 2 of 3", "数字证书"),  # software certificate
+])
+def test_account_page_names_the_login_method_in_words(app, pki, citizen, ca, method, level, zh_method):
+    client = app.test_client()
+    assert challenge_login(client, pki, ca).status_code == 200
+    page = client.get("/account", headers=EN).get_data(as_text=True)
+    assert method in page and level in page and "urn:idp:loa" not in page and "certificate (" not in page
+    assert zh_method in client.get("/account", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+
+
+def test_enterprise_session_names_the_enterprise_on_the_account_page(app, pki, citizen):
+    _company(app)
+    client = app.test_client()
+    assert challenge_login(client, pki, "demo-gmt0015", "entity").status_code == 200
+    page = client.get("/account", headers=EN).get_data(as_text=True)
+    assert "for " + demo.COMPANY_NAME in page
+
+
 def test_profile_without_creation_refuses_unknown_people(app, pki):
     path = pki.profiles / "demo-serial.toml"
     raw = tomllib.loads(path.read_text())

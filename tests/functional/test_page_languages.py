@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from flask import template_rendered
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from admin_support import ADMIN_ID, ADMIN_PASSWORD, create_admin
 from helpers import CITIZEN_ID, CITIZEN_PASSWORD, csrf_token, query_of, register
@@ -321,3 +323,44 @@ def test_every_authorization_and_http_error_message_is_translated(app):
             for message in messages:
                 text = str(message)
                 assert text and not wrong_language(text, locale), (locale, text)
+
+
+# -- whatever a portal sends to the authorization endpoint ------------------------------------------
+
+_PARAMETER = st.sampled_from(["response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+                              "prompt", "max_age", "code_challenge", "code_challenge_method", "acr_values"])
+_VALUE = st.one_of(st.sampled_from(["code", "token", "id_token", "openid", "openid profile", "S256", "plain",
+                                    "none", "login", "0", "-1", "x", "", "http://localhost:9001/cb",
+                                    "http://evil.example/cb", "CLIENT"]),
+                   st.text(max_size=12))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(_PARAMETER, _VALUE), max_size=8), locale=st.sampled_from(LOCALES))
+def test_any_authorization_request_gets_a_redirect_or_a_page_in_the_persons_language(app, pairs, locale):
+    from urllib.parse import urlencode
+    portal = getattr(app, "_language_portal", None)
+    if portal is None:
+        portal = app._language_portal = register(app, None, name="门户甲", redirect_uri="http://localhost:9001/cb")
+    pairs = [(k, portal.client_id if v == "CLIENT" else v) for k, v in pairs]
+    response = app.test_client().get("/authorize?" + urlencode(pairs),
+                                     headers={"Accept-Language": locale})
+    assert response.status_code in (302, 400), response.get_data(as_text=True)[:500]
+    if response.status_code == 400:
+        html = response.get_data(as_text=True)
+        assert wrong_language(visible_text(html, locale), locale, DATA) == [], html
+        assert 'class="error-code"' in html  # the protocol code, for the portal's operators, in small print
+
+
+def test_logout_errors_are_told_by_situation(app):
+    from authlib.oauth2.rfc6749 import InvalidRequestError
+    from idp.protocols.oidc.error_pages import LOGOUT_SITUATIONS, logout_error_page
+    other_audience = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJvdGhlciJ9.c2ln"  # {"alg":"RS256"}.{"aud":"other"}
+    cases = [({"id_token_hint": other_audience, "client_id": "mine"}, "client_mismatch"),
+             ({"id_token_hint": other_audience, "client_id": "other"}, "bad_id_token_hint"),
+             ({"id_token_hint": "not a token", "client_id": "mine"}, "bad_id_token_hint"),
+             ({}, "other")]
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        for params, situation in cases:
+            page = logout_error_page(InvalidRequestError("whatever"), params)
+            assert page["description"] == str(LOGOUT_SITUATIONS[situation]) and page["error"] == "invalid_request"
