@@ -22,8 +22,8 @@ from ..sessions.logout import end_session_everywhere
 from .assurance_words import level_words, method_words
 from .client_ip import client_ip
 from .headers import SECURITY_HEADERS, add_missing
-from .scope_words import scope_words
 from .login_methods import METHODS, PASSWORD, PERSON, open_panels
+from .scope_words import scope_words
 from .session_cookie import clear_session_cookie, current_session, end_current_session, set_session_cookie
 
 bp = Blueprint("web", __name__)
