@@ -26,7 +26,8 @@ from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
 from .client_ip import client_ip
 from .session_cookie import current_session
-from .views import LOGIN_TX, _after_login_target, establish_session, safe_next
+from .login_methods import CERTIFICATE, USB_KEY
+from .views import LOGIN_TX, _after_login_target, establish_session, login_tabs, safe_next
 
 bp = Blueprint("certificate", __name__)
 MAX_CHAIN = 8
@@ -73,7 +74,7 @@ def challenge():
         return jsonify(challenge_id=issued["challenge_id"], challenge=issued["challenge"],
                        tx=login_tx_of(issued), expires_in=TTL,
                        login_url=urljoin(request.url_root, url_for("certificate.challenge_login")))
-    return render_template("login.html", **_login_context(tx_id))
+    return render_template("login.html", **_login_context(tx_id, USB_KEY))
 
 
 @bp.post("/login/certificate/challenge")
@@ -224,13 +225,17 @@ def _refuse(refusal: Refusal, tx_id: str | None, *, audit: bool = True):
     if tx_id and tx is None:
         return render_template("error.html", title=_("This login request has expired"),
                                description=_("Go back to the portal and start again.")), 400
-    return render_template("login.html", error=message, **_login_context(tx_id if tx else None)), status
+    method = CERTIFICATE if request.endpoint == "certificate.tls_login" else USB_KEY
+    return render_template("login.html", error=message, **_login_context(tx_id if tx else None, method)), status
 
 
-def _login_context(tx_id: str | None) -> dict:
+def _login_context(tx_id: str | None, method: str) -> dict:
+    """The login page again, with the tab and method the person was using open."""
     tx = _load_tx(tx_id)
+    needs_certificate = bool(tx and tx.get("reason") == "step_up")
     return {"tx": tx_id if tx else None, "client_name": tx.get("client_name") if tx else None,
-            "needs_certificate": bool(tx and tx.get("reason") == "step_up"), "username": ""}
+            "needs_certificate": needs_certificate, "username": "", "next": None if tx else _requested_next(),
+            **login_tabs(request.values.get("tab"), method, needs_certificate=needs_certificate)}
 
 
 def _client_id(tx: dict | None) -> str | None:

@@ -14,12 +14,16 @@ from ..clients.service import find_client
 from ..errors import AuthnError, LockedOut
 from ..extensions import csrf, db
 from ..identity.claims import describe_scopes
-from ..identity.models import Person
+from ..identity.models import Entity, Person
 from ..protocols.cas.services import get_service_by_key
 from ..protocols.oidc.consent import grant_consent
+from ..protocols.oidc.error_pages import logout_error_page
 from ..sessions.logout import end_session_everywhere
+from .assurance_words import level_words, method_words
 from .client_ip import client_ip
 from .headers import SECURITY_HEADERS, add_missing
+from .login_methods import METHODS, PASSWORD, PERSON, open_panels
+from .scope_words import scope_words
 from .session_cookie import clear_session_cookie, current_session, end_current_session, set_session_cookie
 
 bp = Blueprint("web", __name__)
@@ -99,7 +103,9 @@ def login():
                "needs_certificate": needs_certificate, "username": "", "next": next_path,
                "wanted_acr": wanted_acr if needs_certificate and not tx else None}
     if request.method == "GET":
-        return render_template("login.html", **context)
+        return render_template("login.html", **context, **login_tabs(
+            request.args.get("tab"), request.args.get("method"), needs_certificate=needs_certificate))
+    context.update(login_tabs(PERSON, PASSWORD))
 
     username = request.form.get("username", "")
     context["username"] = username[:254]
@@ -121,6 +127,12 @@ def login():
     _core().audit("login.success", method="password", acr=auth.acr, ip=ip, client_id=client_id,
                   person=db.session.get(Person, auth.person_id).public_id)
     return establish_session(auth, _after_login_target(tx_id, next_path))
+
+
+def login_tabs(tab: str | None, method: str | None, *, needs_certificate: bool = False) -> dict:
+    """The login page's tabs and which of them is open (see ``login_methods``)."""
+    open_tab, open_method = open_panels(tab, method, needs_certificate=needs_certificate)
+    return {"login_methods": METHODS, "open_tab": open_tab, "open_method": open_method}
 
 
 @bp.post("/login/cancel")
@@ -158,7 +170,8 @@ def consent():
         return render_template("error.html", title=_("Unknown application"), description=""), 400
     scope = client.get_allowed_scope(tx["params"].get("scope"))
     if request.method == "GET":
-        return render_template("consent.html", tx=tx_id, client=client, scopes=describe_scopes(scope))
+        return render_template("consent.html", tx=tx_id, client=client,
+                               scopes=[(name, scope_words(name)) for name, _claims in describe_scopes(scope)])
     _core().store.delete(LOGIN_TX, tx_id)
     if request.form.get("decision") != "allow":
         _core().audit("consent.denied", client_id=client.client_id)
@@ -180,8 +193,11 @@ def account():
     sessions = []
     for s in core.sessions.for_person(session.person_id):
         clients = [find_client(cid) or get_service_by_key(cid) for cid in sorted(s.clients)]
+        entity = db.session.get(Entity, s.entity_id) if s.entity_id else None
         sessions.append({"session": s, "current": s.key == session.key,
-                         "clients": [c.name for c in clients if c is not None]})
+                         "clients": [c.name for c in clients if c is not None],
+                         "method": method_words(s.method, s.amr), "level": level_words(s.acr),
+                         "entity": entity.name if entity else None})
     return render_template("account.html", person=person, sessions=sessions, session=session,
                            password_level=acr_level(session.acr) <= acr_level(ACR_PASSWORD))
 
@@ -206,8 +222,7 @@ def logout():
     try:
         end_request = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
-        return render_template("error.html", title=_("Invalid logout request"),
-                               description=error.get_error_description()), 400
+        return render_template("error.html", **logout_error_page(error, request.values)), 400
     if end_request.needs_confirmation:
         return render_template("logout_confirm.html", client=end_request.client)
     response = server.create_endpoint_response("end_session", end_request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import time
 import tomllib
 from pathlib import Path
@@ -186,6 +187,26 @@ def test_first_certificate_login_creates_the_person_once(app, pki):
         assert person.name == "张三" and person.password_hash is None
 
 
+@pytest.mark.parametrize("ca, method, level, zh_method", [
+    ("demo-cn", "USB key", "Level 3 of 3", "USB Key"),           # key in hardware (amr hwk)
+    ("demo-serial", "Digital certificate", "Level 2 of 3", "数字证书"),  # software certificate
+])
+def test_account_page_names_the_login_method_in_words(app, pki, citizen, ca, method, level, zh_method):
+    client = app.test_client()
+    assert challenge_login(client, pki, ca).status_code == 200
+    page = client.get("/account", headers=EN).get_data(as_text=True)
+    assert method in page and level in page and "urn:idp:loa" not in page and "certificate (" not in page
+    assert zh_method in client.get("/account", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+
+
+def test_enterprise_session_names_the_enterprise_on_the_account_page(app, pki, citizen):
+    _company(app)
+    client = app.test_client()
+    assert challenge_login(client, pki, "demo-gmt0015", "entity").status_code == 200
+    page = client.get("/account", headers=EN).get_data(as_text=True)
+    assert "for " + demo.COMPANY_NAME in page
+
+
 def test_profile_without_creation_refuses_unknown_people(app, pki):
     path = pki.profiles / "demo-serial.toml"
     raw = tomllib.loads(path.read_text())
@@ -244,7 +265,7 @@ def test_refusal_in_the_browser_is_a_readable_login_page(app, pki):
     response = header_login(client, pki.cert("demo-serial", "revoked"), accept_json=False)
     page = response.get_data(as_text=True)
     assert response.status_code == 401 and "The certificate has been revoked." in page
-    assert 'id="challenge"' in page and "Traceback" not in page
+    assert 'data-challenge="idp-login:' in page and "Traceback" not in page
     zh = client.get("/login/certificate/tls", headers={"X-SSL-Client-Cert": quote(pki.cert("demo-serial", "expired")),
                                                        "Accept-Language": "zh"},
                     environ_base={"REMOTE_ADDR": PROXY})
@@ -354,24 +375,44 @@ def test_signature_over_another_challenge_is_refused(app, pki):
     assert_refused(app, response, "bad_signature", status=401)
 
 
-def test_login_page_shows_challenge_and_signer_command_and_accepts_pasted_output(app, pki, portal):
+def test_login_page_hands_the_challenge_to_the_signing_software_and_accepts_its_output(app, pki, portal):
+    import html
     import json
     import re
     client = app.test_client()
     response, params, verifier = start_authorize(client, portal)
-    page = client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
-    text = re.search(r'<pre id="challenge"[^>]*>([^<]+)</pre>', page).group(1)
+    page = client.get(response.headers["Location"] + "&tab=person&method=usbkey", headers=EN).get_data(as_text=True)
+    form_html = re.search(r'<form[^>]*id="person-usbkey-form".*?</form>', page, re.S).group(0)
+    text = html.unescape(re.search(r'data-challenge="([^"]+)"', form_html).group(1))
     assert text.startswith("idp-login:http://localhost:")
-    assert "idp-sign --p12" in page and f"--challenge '{text}'" in page
-    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]+)">',
-                           page.split('id="certificate-login"')[1]))
-    assert form["tx"] == query_of(response.headers["Location"])["tx"]
+    # the signing software reads the challenge from the form; the command line is only in the collapsed help
+    help_text = re.search(r"<details[^>]*>(.*?)</details>", form_html, re.S).group(1)
+    assert "idp-sign --p12" in help_text and f"--challenge '{text}'" in html.unescape(help_text)
+    assert page.count("idp-sign") == page.count("<details") == 2  # one help per USB-key panel
+    assert 'id="panel-person-usbkey"' in page and not re.search(r'id="panel-person-usbkey"\s+hidden', page)
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]+)">', form_html))
+    assert form["tx"] == query_of(response.headers["Location"])["tx"] and form["tab"] == "person"
     form["signed"] = json.dumps(pki.sign("demo-cn", "person", text))
     del form["csrf_token"]
     assert client.post("/login/certificate/challenge", data=form).status_code == 400  # CSRF required
     form["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     claims = finish(client, portal, client.post("/login/certificate/challenge", data=form), params, verifier)
     assert claims["acr"] == ACR_HARDWARE_CERTIFICATE
+
+
+def test_refused_usb_key_login_reopens_the_tab_it_came_from(app, pki):
+    import re
+    client = app.test_client()
+    page = client.get("/login?tab=enterprise&method=usbkey", headers=EN).get_data(as_text=True)
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]+)">',
+                           page.split('id="enterprise-usbkey-form"')[1].split("</form>")[0]))
+    form["signed"] = "not the signer's output"
+    refused = client.post("/login/certificate/challenge", data=form, headers=EN)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "malformed" in body
+    assert not re.search(r'id="panel-enterprise"\s+hidden', body)
+    assert not re.search(r'id="panel-enterprise-usbkey"\s+hidden', body)
+    assert re.search(r'id="panel-person"\s+hidden', body)
 
 
 # -- step-up ---------------------------------------------------------------------------------------
@@ -385,7 +426,9 @@ def test_step_up_from_password_keeps_the_session_and_raises_acr(app, browser, pk
     response, params, verifier = start_authorize(client, portal_b, acr_values="urn:idp:loa:2")
     login_url = response.headers["Location"]
     page = client.get(login_url, headers=EN).get_data(as_text=True)
-    assert "Log in with your digital certificate" in page and 'id="challenge"' in page
+    assert "Log in with your digital certificate" in page and 'data-challenge="idp-login:' in page
+    # a password cannot give the level asked for: the certificate method is open, not the password form
+    assert re.search(r'id="panel-person-password"\s+hidden', page)
     tx = query_of(login_url)["tx"]
     claims = finish(client, portal_b, challenge_login(client, pki, "demo-cn", tx=tx), params, verifier)
     assert claims["acr"] == ACR_HARDWARE_CERTIFICATE and claims["amr"] == ["hwk", "x509"]

@@ -21,7 +21,8 @@ def test_third_party_consent_is_asked_once_and_remembered(app, browser, citizen)
     assert "/consent" in response.headers["Location"]
     page = browser.client.get(response.headers["Location"] + "&lang=en")
     html = page.get_data(as_text=True)
-    assert "Third party app" in html and "phone_number" in html and "name" in html
+    assert "Third party app" in html and "Your mobile phone number" in html and "Your name" in html
+    assert "phone_number" not in html  # what the person gives, in their words, not claim names
     tx = query_of(response.headers["Location"])["tx"]
     allowed = browser.client.post("/consent", data={"csrf_token": csrf_token(html), "tx": tx, "decision": "allow"})
     done = browser.client.get(allowed.headers["Location"])

@@ -118,3 +118,43 @@ def test_expired_login_transaction_gets_a_readable_page(browser):
 def test_unknown_page_is_a_readable_page_not_a_traceback(browser):
     response = browser.client.get("/no-such-page?lang=en")
     assert response.status_code == 404 and "<html" in response.get_data(as_text=True)
+
+
+def test_account_page_names_the_login_method_and_explains_the_level(browser, citizen):
+    _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD)
+    english = browser.client.get("/account?lang=en").get_data(as_text=True)
+    assert "Password login" in english and "Level 1 of 3: a password." in english
+    assert "urn:idp:loa" not in english and "password (" not in english
+    chinese = browser.client.get("/account?lang=zh").get_data(as_text=True)
+    assert "密码登录" in chinese and "安全等级 1（共 3 级）" in chinese
+
+
+@pytest.mark.parametrize("query, open_panels", [
+    ("", ["panel-person", "panel-person-password", "panel-enterprise-certificate"]),
+    ("?tab=enterprise", ["panel-enterprise", "panel-enterprise-certificate", "panel-person-password"]),
+    ("?tab=enterprise&method=usbkey", ["panel-enterprise", "panel-enterprise-usbkey", "panel-person-password"]),
+    ("?tab=person&method=certificate", ["panel-person", "panel-person-certificate", "panel-enterprise-certificate"]),
+    ("?tab=nonsense&method=password", ["panel-person", "panel-person-password", "panel-enterprise-certificate"]),
+    ("?tab=enterprise&method=password", ["panel-enterprise", "panel-enterprise-certificate", "panel-person-password"]),
+])
+def test_tabs_open_from_the_address_without_javascript(browser, query, open_panels):
+    import re
+    html = browser.client.get("/login" + query).get_data(as_text=True)
+    panels = dict(re.findall(r'<div class="tab-panel" id="([\w-]+)"\s*(hidden)?', html))
+    assert sorted(p for p, hidden in panels.items() if not hidden) == sorted(open_panels)
+    # each tab is a link to the page with that tab open, so it works without JavaScript
+    assert 'href="/login?tab=enterprise&amp;method=usbkey"' in html
+
+
+def test_step_up_opens_a_certificate_method_first():
+    from idp.web.login_methods import open_panels
+    assert open_panels(None, None, needs_certificate=True) == ("person", "certificate")
+    assert open_panels("person", "password", needs_certificate=True) == ("person", "password")
+    assert open_panels("enterprise", None, needs_certificate=True) == ("enterprise", "certificate")
+
+
+def test_method_not_allowed_is_the_projects_page_with_an_allow_header(browser):
+    response = browser.client.post("/account?lang=en")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 405 and response.headers["Allow"]
+    assert "This action is not possible here" in html and "Method Not Allowed" not in html

@@ -16,6 +16,7 @@ from ...identity.models import Entity, Person
 from ...web.session_cookie import current_session
 from .consent import has_consent
 from .discovery import provider_metadata
+from .error_pages import authorize_error_page
 from .principal import Principal
 from .server import StoredRequest, TokenRequest
 
@@ -98,8 +99,8 @@ def _error_redirect(server, oauth_request, error: OAuth2Error):
             params.append(("state", state))
         params.append(("iss", _core().settings.issuer))  # RFC 9207: errors carry iss too
         return redirect(add_params_to_uri(error.redirect_uri, params), 302)
-    return render_template("error.html", title=_("The portal sent an invalid login request"),
-                           error=error.error, description=error.get_error_description()), 400
+    params = oauth_request.payload.data if isinstance(oauth_request, StoredRequest) else request.values
+    return render_template("error.html", **authorize_error_page(error.error, params)), 400
 
 
 def _authorize(stored: StoredRequest | None, tx: dict | None, tx_id: str | None = None):
@@ -116,9 +117,8 @@ def _authorize(stored: StoredRequest | None, tx: dict | None, tx_id: str | None 
     except ValueError:
         # Authlib quotes some parameters (response_type, redirect_uri) in its error descriptions and
         # refuses to build one holding characters RFC 6749 forbids there: the request is malformed.
-        return render_template("error.html", title=_("The portal sent an invalid login request"),
-                               error="invalid_request",
-                               description=_("The request contains characters that are not allowed.")), 400
+        return render_template("error.html", **authorize_error_page("invalid_request", request.values,
+                                                                    situation="invalid_characters")), 400
 
     oauth_request = grant.request
     client = oauth_request.client

@@ -1,0 +1,30 @@
+"""A person's words for how a session was started and what its assurance level (``acr``) means.
+
+The account page shows these instead of ``password (urn:idp:loa:1)``.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as N_
+
+from ..authn.result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_PASSWORD
+
+METHODS = {"password": N_("Password login"), "certificate": N_("Digital certificate"), "usbkey": N_("USB key")}
+LEVELS = {
+    ACR_PASSWORD: N_("Level 1 of 3: a password. Enough for most services."),
+    ACR_CERTIFICATE: N_("Level 2 of 3: a digital certificate. Services that must be sure who you are ask "
+                        "for it."),
+    ACR_HARDWARE_CERTIFICATE: N_("Level 3 of 3, the highest: a certificate on a USB key. The most "
+                                 "sensitive services ask for it."),
+}
+UNKNOWN_LEVEL = N_("Assurance level not known")
+
+
+def method_words(method: str, amr) -> str:
+    """密码登录 / 数字证书 / USB Key: a certificate whose key is in hardware (amr ``hwk``) is a USB key."""
+    if method == "certificate" and "hwk" in (amr or ()):
+        method = "usbkey"
+    return str(METHODS.get(method, METHODS["certificate"]))
+
+
+def level_words(acr: str | None) -> str:
+    return str(LEVELS.get(acr or "", UNKNOWN_LEVEL))
