@@ -247,3 +247,49 @@ def test_set_admin_grants_and_revokes(env_file, run):
     assert events.count("person.admin_granted") == 1 and events.count("person.admin_revoked") == 1
     unknown = run("users", "set-admin", "44030419900307123X")
     assert unknown.code == 1 and unknown.err.startswith("error: no person with") and unknown.err.count("\n") == 1
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+from urllib.parse import quote, urlsplit  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+# Values as people write them: no quote, backslash or line break (the file's single quotes keep the rest
+# literal: '#', '$', '=', spaces).
+plain_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E, blacklist_characters="'\\"),
+                     min_size=32, max_size=80)
+setting_values = st.fixed_dictionaries({"IDP_SECRET_KEY": plain_text}, optional={
+    "IDP_CODE_TTL": st.integers(1, 10**6).map(str),
+    "IDP_LOG_LEVEL": st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    "IDP_ISSUER": st.from_regex(r"https://[a-z]{1,12}\.gov\.cn(/[a-z]{1,8})?", fullmatch=True),
+    "IDP_TRUSTED_PROXIES": st.lists(st.ip_addresses(v=4).map(str), max_size=3).map(",".join),
+    "IDP_LOGIN_SLOWDOWN": st.sampled_from(["true", "false", "on", "off", "1", "0"]),
+    "IDP_PAIRWISE_SALT": plain_text,
+})
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=setting_values, ttl=st.integers(1, 10**6).map(str))
+def test_a_settings_file_means_what_the_same_environment_means(tmp_path, values, ttl):
+    path = write_env_file(tmp_path / "prop.env", **values)
+    assert Settings.from_env({"IDP_ENV_FILE": str(path)}) == Settings.from_env(values)
+    # a variable of the environment wins over the file's line
+    assert Settings.from_env({"IDP_ENV_FILE": str(path), "IDP_CODE_TTL": ttl}) == \
+        Settings.from_env({**values, "IDP_CODE_TTL": ttl})
+
+
+@given(user=st.from_regex(r"[a-z]{1,10}", fullmatch=True), password=st.text(min_size=1, max_size=30),
+       host=st.from_regex(r"[a-z]{1,10}(\.[a-z]{1,6})?", fullmatch=True), port=st.integers(1, 65535))
+def test_masked_database_urls_hide_exactly_the_password(user, password, host, port):
+    url = f"postgresql+psycopg://{user}:{quote(password, safe='')}@{host}:{port}/idp"
+    shown = urlsplit(masked("IDP_DATABASE_URL", url))
+    assert (shown.username, shown.password, shown.hostname, shown.port, shown.path) == \
+        (user, "********", host, port, "/idp")
+
+
+def test_the_server_reads_the_settings_file(env_file):
+    from idp import create_app
+    app = create_app()  # as idp.wsgi does: settings from the environment, which names the file
+    assert app.extensions["idp"].settings.issuer == "http://localhost:8123"
+    assert app.extensions["idp"].settings.trust_profiles_dir.endswith("deployment/profiles")
