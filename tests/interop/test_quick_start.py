@@ -135,6 +135,39 @@ def open_page(page, url: str) -> None:
     page.wait_for_load_state("load")
 
 
+# Contrast ratio (WCAG 2.x) of every visible text against the first opaque background behind it.
+CONTRAST_JS = """() => {
+  const channels = c => c.match(/[\\d.]+/g).map(Number);
+  const luminance = c => {
+    const [r, g, b] = channels(c).slice(0, 3).map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor, v = channels(c);
+      if (v.length < 4 || v[3] > 0) return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const found = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join("");
+    if (!text || !el.checkVisibility()) continue;
+    const a = luminance(getComputedStyle(el).color), b = luminance(background(el));
+    found.push([text.slice(0, 40), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]);
+  }
+  return found;
+}"""
+
+
+def assert_readable(page) -> None:
+    texts = page.evaluate(CONTRAST_JS)
+    assert texts
+    low = [(text, round(ratio, 2)) for text, ratio in texts if ratio < 4.5]
+    assert not low, f"text under WCAG AA contrast (4.5:1) on {page.url}: {low}"
+
+
 def test_single_sign_on_walk_through(chromium, demo):
     """README: open portal 9001, log in as the demo citizen, open portal 9002: already logged in; log out
     at either portal and both sessions end."""
@@ -150,6 +183,7 @@ def test_single_sign_on_walk_through(chromium, demo):
         open_page(page, first + "/")
         assert page.url == first + "/"
         assert "您尚未登录" in page.inner_text("#status") and "You are not signed in" in page.inner_text("#status")
+        assert_readable(page)
         page.click("#login")
         page.wait_for_url(demo.issuer + "/login*")
         page.fill("#username", CITIZEN_ID)
@@ -158,12 +192,16 @@ def test_single_sign_on_walk_through(chromium, demo):
         page.wait_for_url(first + "/profile")
         assert page.inner_text("#name").strip() == "张三"
         assert not page.locator("#sub").is_visible()  # developer fields are folded away
+        assert_readable(page)
+        page.click("#technical summary")
+        assert page.locator("#sub").is_visible() and page.inner_text("#acr") == "urn:idp:loa:1"
         typed = len(login_pages)
 
         open_page(page, second + "/")  # portal 9002, first visit: no click
         assert page.url == second + "/"
         assert page.inner_text("#name").strip() == "张三"
         assert "You are signed in" in page.inner_text("#status")
+        assert_readable(page)
         assert len(login_pages) == typed, "portal 9002 showed the login page: no single sign-on"
 
         page.click("#logout")  # log out at portal 9002: through the identity server back to its home page
