@@ -1,23 +1,65 @@
-"""The `idp` operator command. Every command accepts --json; bad input gives a one-line error."""
+"""The `idp` operator command. Every command accepts --json; bad input gives a one-line error.
+
+Every command reads its settings as the server does (`Settings.from_env`: the environment, then the
+file named by IDP_ENV_FILE, then the defaults). Only `idp db upgrade` (and `idp demo`) may create a
+SQLite database file; any other command stops with a message naming the missing database.
+"""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from .config import Settings
+from .config import ENV_FILE_VARIABLE, Settings, explain, layered_environ, masked
 from .errors import ConfigError, IdpError
 
 _app = None
+DEMO_ENV_FILE = os.path.join("var", "demo.env")
 
 
-def get_app():
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        if os.environ.get(ENV_FILE_VARIABLE) or not os.path.isfile(DEMO_ENV_FILE):
+            raise
+        raise ConfigError(exc.problems + [f"the demo's settings are in {DEMO_ENV_FILE}: "
+                                          f"export {ENV_FILE_VARIABLE}={DEMO_ENV_FILE}"]) from None
+
+
+def sqlite_path(database_url: str) -> str | None:
+    """The file of a sqlite:///path URL (None for other databases and in-memory SQLite)."""
+    if not database_url.startswith("sqlite:///") or database_url in ("sqlite:///", "sqlite:///:memory:"):
+        return None
+    return os.path.abspath(database_url[len("sqlite:///"):].split("?", 1)[0])
+
+
+def require_database(settings: Settings) -> None:
+    """Stop before SQLite creates an empty database file for a command that only reads or adds rows."""
+    path = sqlite_path(settings.database_url)
+    if path is None or os.path.isfile(path):
+        return
+    _merged, sources = layered_environ(os.environ)
+    source = sources.get("IDP_DATABASE_URL", "default")
+    hint = ""
+    if source == "default" and not os.environ.get(ENV_FILE_VARIABLE):
+        hint = f"; for the demo's database set {ENV_FILE_VARIABLE}={DEMO_ENV_FILE}"
+    raise IdpError(f"no database at {path} (IDP_DATABASE_URL={settings.database_url}, from {source}): "
+                   f"create it with 'idp db upgrade'{hint}")
+
+
+def get_app(create_database: bool = False):
+    """The application for a command. `create_database`: the command may create the SQLite file."""
     global _app
     if _app is None:
         from . import create_app
-        _app = create_app(Settings.from_env())
+        settings = load_settings()
+        if not (create_database or settings.create_schema):
+            require_database(settings)
+        _app = create_app(settings)
     return _app
 
 
@@ -43,7 +85,7 @@ def db():
 @json_option
 def db_upgrade(as_json):
     from .migrate import current, upgrade
-    app = get_app()
+    app = get_app(create_database=True)
     upgrade(app)
     revision = current(app)
     emit(as_json, {"revision": revision}, f"database at revision {revision}")
@@ -80,6 +122,25 @@ def users_add(id_number, name, password, phone, email, admin, as_json):
                                is_admin=admin)
         emit(as_json, {"sub": person.public_id, "name": person.name},
              f"added {person.name} (sub {person.public_id})")
+
+
+@users.command("set-admin", help="Grant an existing person the administrator role (or take it away with "
+                                 "--revoke). ID: the person's ID number, phone or email.")
+@click.argument("username", metavar="ID")
+@click.option("--revoke", is_flag=True, help="Take the administrator role away.")
+@json_option
+def users_set_admin(username, revoke, as_json):
+    from .identity.service import set_admin
+    app = get_app()
+    with app.app_context():
+        person, changed = set_admin(username, not revoke)
+        if changed:
+            app.extensions["idp"].audit("person.admin_revoked" if revoke else "person.admin_granted",
+                                        person=person.public_id, by="cli")
+        state = "is an administrator" if person.is_admin else "is not an administrator"
+        emit(as_json, {"sub": person.public_id, "name": person.name, "is_admin": person.is_admin,
+                       "changed": changed},
+             f"{person.name} (sub {person.public_id}) {state}" + ("" if changed else " (unchanged)"))
 
 
 # --- entities ---------------------------------------------------------------------
@@ -301,12 +362,30 @@ def run(host, port):
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
-@cli.command("config", help="Show every setting, its environment variable and default.")
+@cli.command("config", help="Show every setting in effect, where it came from (env, the IDP_ENV_FILE file, "
+                            "default) and its default; secrets masked. Exit 2 when the server would refuse "
+                            "the settings.")
+@click.option("--doc", is_flag=True, help="Also print what each setting means.")
 @json_option
-def config_doc(as_json):
-    rows = Settings.documentation()
-    emit(as_json, [{"env": e, "default": d, "doc": doc} for e, d, doc in rows],
-         "\n".join(f"{e:28} {d:28} {doc}" for e, d, doc in rows))
+def config_doc(doc, as_json):
+    rows, problems = explain()
+    if as_json:
+        emit(True, rows, "")
+    else:
+        def show(value):
+            return "(unset)" if value is None else ("''" if value == "" else value)
+        env_file = os.environ.get(ENV_FILE_VARIABLE)
+        click.echo(f"{ENV_FILE_VARIABLE}={env_file}" if env_file else
+                   f"{ENV_FILE_VARIABLE} is not set: environment and defaults only")
+        for row in rows:
+            line = f"{row['env']:30} {show(row['value']):40} {row['source']}"
+            if row["source"] != "default" and row["default"] is not None:
+                line += f" (default {show(row['default'])})"
+            click.echo(line)
+            if doc:
+                click.echo(f"{'':30} {row['doc']}")
+    if problems:
+        raise ConfigError(problems)
 
 
 def _register_optional_groups():
@@ -344,7 +423,10 @@ def main(argv=None) -> int:
         return 1
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        click.echo(f"error: database: {reason} (is the schema current? run 'idp db upgrade')", err=True)
+        where = ""
+        if _app is not None:
+            where = f" of {masked('IDP_DATABASE_URL', _app.extensions['idp'].settings.database_url)}"
+        click.echo(f"error: database: {reason} (is the schema{where} current? run 'idp db upgrade')", err=True)
         return 1
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -2,6 +2,10 @@
 
 Every option has a documented default (see README "Configuration"); ``Settings.from_env``
 reports every invalid or missing setting at once, naming each variable.
+
+Settings may also come from a file of ``IDP_*=value`` lines named by ``IDP_ENV_FILE`` (the demo
+writes one, ``var/demo.env``). The server and every ``idp`` command read it the same way, through
+``layered_environ``: a variable set in the environment wins over the file, the file over the default.
 """
 from __future__ import annotations
 
@@ -14,6 +18,12 @@ from urllib.parse import urlsplit
 
 from .authn.result import ACR_LEVELS
 from .errors import ConfigError
+
+ENV_FILE_VARIABLE = "IDP_ENV_FILE"
+#: Settings whose values are never printed (`idp config` masks them).
+SECRET_SETTINGS = frozenset({"IDP_SECRET_KEY", "IDP_MASTER_KEY", "IDP_MASTER_KEY_PREVIOUS", "IDP_PAIRWISE_SALT"})
+#: Settings holding URLs that may carry a password.
+URL_SETTINGS = frozenset({"IDP_DATABASE_URL", "IDP_REDIS_URL"})
 
 
 def _parse_bool(raw: str) -> bool:
@@ -186,7 +196,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
-        environ = os.environ if environ is None else environ
+        """Settings from `environ` (default: the process environment) and the IDP_ENV_FILE it names."""
+        environ, _sources = layered_environ(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
         problems: list[str] = []
         for f in fields(cls):
@@ -228,6 +239,10 @@ class Settings:
         return urlsplit(self.issuer).scheme == "https"
 
     @staticmethod
+    def env_names() -> set[str]:
+        return {f.metadata["env"] for f in fields(Settings)}
+
+    @staticmethod
     def documentation() -> list[tuple[str, str, str]]:
         """(variable, default, description) for every setting, for the README and `idp config`."""
         rows = []
@@ -235,3 +250,103 @@ class Settings:
             default = "(required)" if f.metadata["required"] else repr(f.default)
             rows.append((f.metadata["env"], default, f.metadata["doc"]))
         return rows
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """The ``IDP_*`` settings of an env file (``NAME=value`` lines, ``#`` comments, optional quotes and
+    ``export``), parsed by python-dotenv. A missing file, or a name that is no setting, is an error."""
+    from dotenv import dotenv_values
+
+    if not os.path.isfile(path):
+        raise ConfigError(f"{ENV_FILE_VARIABLE}={path!r}: no such file")
+    try:
+        values = dotenv_values(path, interpolate=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{ENV_FILE_VARIABLE}={path!r} cannot be read: {exc}") from None
+    known = Settings.env_names()
+    unknown = sorted(name for name in values if name not in known)
+    if unknown:
+        raise ConfigError([f"{ENV_FILE_VARIABLE}={path!r} sets {name}, which is no setting"
+                           + (" (the file must not name another settings file)" if name == ENV_FILE_VARIABLE
+                              else "") for name in unknown])
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def layered_environ(environ: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(variables in effect, where each came from). The environment wins over the IDP_ENV_FILE file:
+    an operator can override one value of a settings file without editing it."""
+    merged: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    path = environ.get(ENV_FILE_VARIABLE)
+    if path:
+        for name, value in read_env_file(path).items():
+            merged[name], sources[name] = value, f"file {path}"
+    for name, value in environ.items():
+        if value != "" or name not in merged:
+            merged[name] = value
+            sources[name] = "env"
+    return merged, sources
+
+
+def masked(env_name: str, raw: str | None) -> str | None:
+    """`raw` fit to print: secrets hidden, the password of a URL hidden."""
+    if raw is None or raw == "":
+        return raw
+    if env_name in SECRET_SETTINGS:
+        return "********"
+    if env_name in URL_SETTINGS:
+        parts = urlsplit(raw)
+        if parts.password:
+            netloc = parts.netloc.rsplit("@", 1)
+            user = netloc[0].split(":", 1)[0]
+            return parts._replace(netloc=f"{user}:********@{netloc[1]}").geturl()
+    return raw
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, bytes):
+        return base64.urlsafe_b64encode(value).decode().rstrip("=")
+    return str(value)
+
+
+def explain(environ: Mapping[str, str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every setting with the value in effect (masked) and its source: 'env', 'file PATH' or 'default';
+    plus the problems that would stop the server (empty when it would start)."""
+    environ = os.environ if environ is None else environ
+    merged, sources = layered_environ(environ)
+    rows = []
+    for f in fields(Settings):
+        env_name = f.metadata["env"]
+        raw = merged.get(env_name)
+        if raw is None or raw == "":
+            value, source = (None, "missing") if f.metadata["required"] else (_text(f.default), "default")
+        else:
+            value, source = raw, sources[env_name]
+        rows.append({"env": env_name, "value": masked(env_name, value), "source": source,
+                     "default": None if f.metadata["required"] else _text(f.default), "doc": f.metadata["doc"]})
+    try:
+        Settings.from_env(environ)
+        problems: list[str] = []
+    except ConfigError as exc:
+        problems = list(exc.problems)
+    return rows, problems
+
+
+def setting_value(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting as the server reads it (environment, then IDP_ENV_FILE, then the default), for commands
+    that need only it (``idp certs status`` needs no secret key)."""
+    field_ = next(f for f in fields(Settings) if f.name == name)
+    merged, _sources = layered_environ(os.environ if environ is None else environ)
+    raw = merged.get(field_.metadata["env"])
+    if raw is None or raw == "":
+        return field_.default
+    try:
+        return field_.metadata["parse"](raw)
+    except ValueError as exc:
+        raise ConfigError(f"{field_.metadata['env']}={raw!r} is invalid: {exc}") from None

@@ -1,4 +1,9 @@
-"""`idp demo`: seed a demo realm and run the server with two demo department portals."""
+"""`idp demo`: seed a demo realm and run the server with two demo department portals.
+
+The realm: the demo citizen (legal representative of the demo company), a demo administrator for the
+admin console, and the two portals, registered as clients with their current URLs. The portals sign
+in silently (prompt=none) on a first visit, so a person logged in at one is shown at once by the other.
+"""
 from __future__ import annotations
 
 import os
@@ -11,6 +16,7 @@ import click
 
 DEMO_CITIZEN = {"id_number": "11010519491231002X", "name": "张三", "password": "zhangsan-2026",
                 "phone": "13800138000", "email": "zhangsan@example.gov.cn"}
+DEMO_ADMIN = {"id_number": "110101198001010010", "name": "演示管理员", "password": "admin-demo-2026"}
 DEMO_ENTITY = {"uscc": "91350100M000100Y43", "name": "示范科技有限公司"}
 DEMO_PORTALS = (
     {"client_id": "demo-portal-a", "name": "社保服务门户 Social Security Portal", "port": 9001},
@@ -23,8 +29,21 @@ def portal_secret(secret_key: str, client_id: str) -> str:
     return hashlib.sha256(f"demo portal\x00{client_id}\x00{secret_key}".encode()).hexdigest()
 
 
-def seed(app, host: str = "localhost") -> list[dict]:
-    """Idempotently create the demo citizen, entity and portal clients; returns portal settings."""
+def parse_portal_ports(value: str) -> tuple[int, int]:
+    """Two distinct TCP ports, "9001,9002"."""
+    try:
+        ports = tuple(int(item) for item in value.split(","))
+    except ValueError:
+        raise click.BadParameter("expected two port numbers, e.g. 9001,9002") from None
+    if len(ports) != 2 or ports[0] == ports[1] or not all(0 < port < 65536 for port in ports):
+        raise click.BadParameter("expected two different port numbers, e.g. 9001,9002")
+    return ports  # type: ignore[return-value]
+
+
+def seed(app, host: str = "localhost", ports: tuple[int, int] | None = None) -> list[dict]:
+    """Idempotently create the demo citizen, admin, entity and portal clients; returns portal settings.
+
+    A portal already registered gets its URLs updated when it now runs on another host or port."""
     from .clients.models import Client
     from .clients.service import register_client
     from .extensions import db
@@ -36,35 +55,47 @@ def seed(app, host: str = "localhost") -> list[dict]:
         app.extensions["idp"].keys.ensure_active_keys()
         if find_person_by_id_number(DEMO_CITIZEN["id_number"]) is None:
             create_person(**DEMO_CITIZEN)
+        if find_person_by_id_number(DEMO_ADMIN["id_number"]) is None:
+            create_person(**DEMO_ADMIN, is_admin=True)
         if find_entity(DEMO_ENTITY["uscc"]) is None:
             create_entity(**DEMO_ENTITY)
             link_representative(uscc=DEMO_ENTITY["uscc"], id_number=DEMO_CITIZEN["id_number"],
                                 role="legal_representative")
         portals = []
-        for portal in DEMO_PORTALS:
-            base = f"http://{host}:{portal['port']}"
+        for index, portal in enumerate(DEMO_PORTALS):
+            port = ports[index] if ports else portal["port"]
+            base = f"http://{host}:{port}"
             secret = portal_secret(settings.secret_key, portal["client_id"])
-            if db.session.scalar(db.select(Client.id).where(Client.client_id == portal["client_id"])) is None:
+            urls = {"redirect_uris": [base + "/oidc/callback"], "post_logout_redirect_uris": [base + "/"],
+                    "backchannel_logout_uri": base + "/oidc/backchannel-logout"}
+            client = db.session.scalar(db.select(Client).where(Client.client_id == portal["client_id"]))
+            if client is None:
                 register_client(name=portal["name"], client_id=portal["client_id"], client_secret=secret,
-                                redirect_uris=[base + "/oidc/callback"], post_logout_redirect_uris=[base + "/"],
-                                backchannel_logout_uri=base + "/oidc/backchannel-logout",
-                                scopes=["openid", "profile", "phone", "email", "idcard", "entity"])
-            portals.append({**portal, "base_url": base, "client_secret": secret})
+                                scopes=["openid", "profile", "phone", "email", "idcard", "entity"], **urls)
+            elif any(getattr(client, name) != value for name, value in urls.items()):
+                for name, value in urls.items():
+                    setattr(client, name, value)
+                db.session.commit()
+            portals.append({**portal, "port": port, "base_url": base, "client_secret": secret})
         return portals
 
 
 @click.command("demo", help="Seed the demo realm and run the server plus two demo portals (Ctrl-C stops all).")
 @click.option("--host", default="localhost", show_default=True)
 @click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
+@click.option("--portal-ports", default="9001,9002", show_default=True, help="Ports of the two demo portals.")
 @click.option("--seed-only", is_flag=True, help="Only create the demo data.")
-def demo(host, port, seed_only):
+def demo(host, port, portal_ports, seed_only):
     from .cli import get_app
     from .migrate import upgrade
-    app = get_app()
+    ports = parse_portal_ports(portal_ports)
+    app = get_app(create_database=True)
     upgrade(app)
-    portals = seed(app, host)
+    portals = seed(app, host, ports)
     issuer = app.extensions["idp"].settings.issuer
     click.echo(f"demo citizen: ID number {DEMO_CITIZEN['id_number']} / password {DEMO_CITIZEN['password']}")
+    click.echo(f"demo administrator ({issuer}/admin/): ID number {DEMO_ADMIN['id_number']} / "
+               f"password {DEMO_ADMIN['password']}")
     if seed_only:
         return
     children = []
@@ -74,7 +105,7 @@ def demo(host, port, seed_only):
                    DEMO_PORTAL_BASE_URL=portal["base_url"], DEMO_PORTAL_ISSUER=issuer,
                    DEMO_PORTAL_CLIENT_ID=portal["client_id"], DEMO_PORTAL_CLIENT_SECRET=portal["client_secret"],
                    DEMO_PORTAL_OTHER_PORTAL_URL=other["base_url"] + "/profile",
-                   DEMO_PORTAL_OTHER_PORTAL_TITLE=other["name"],
+                   DEMO_PORTAL_OTHER_PORTAL_TITLE=other["name"], DEMO_PORTAL_SILENT_LOGIN="true",
                    DEMO_PORTAL_SECRET_KEY=portal_secret(app.extensions["idp"].settings.secret_key, "cookie"))
         children.append(subprocess.Popen([sys.executable, "-m", "demo_portal", "--host", host], env=env))
         click.echo(f"portal {portal['name']}: {portal['base_url']}/")

@@ -1,4 +1,5 @@
-"""WSGI entry point: ``gunicorn idp.wsgi:app`` (settings from ``IDP_*`` environment variables).
+"""WSGI entry point: ``gunicorn idp.wsgi:app`` (settings from ``IDP_*`` environment variables and the file
+named by ``IDP_ENV_FILE``, read as every ``idp`` command reads them).
 
 Run ``idp db upgrade`` first. Like ``idp run``, start-up creates the signing keys a fresh database lacks.
 """

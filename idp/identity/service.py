@@ -41,6 +41,18 @@ def create_person(*, id_number: str, name: str, password: str | None = None, pho
     return person
 
 
+def set_admin(username: str, admin: bool) -> tuple[Person, bool]:
+    """Give (or take away) the administrator role of an existing person; (person, whether it changed)."""
+    person = find_person_by_username(username)
+    if person is None:
+        raise NotFound(f"no person with ID number, phone or email {username!r}")
+    changed = person.is_admin != admin
+    if changed:
+        person.is_admin = admin
+        db.session.commit()
+    return person, changed
+
+
 def find_person_by_username(username: str) -> Person | None:
     """Resolve an ID number, phone number or email address, in any spelling, to a person (or None)."""
     try:

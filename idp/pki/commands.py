@@ -1,12 +1,13 @@
 """``idp certs ...``: generate the demo PKI, report on trusted CA certificates and CRLs, refresh CRLs.
 
-The ``certs`` click group is self-contained; the main ``idp`` command registers it.
+The ``certs`` click group is self-contained; the main ``idp`` command registers it. ``status`` and
+``refresh`` read the trust profiles the server trusts: IDP_TRUST_PROFILES_DIR as the server reads it
+(environment, then the IDP_ENV_FILE file, then the default), unless ``--profiles`` names another directory.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import click
@@ -16,7 +17,23 @@ from .sm2 import SM2Error
 from .status import collect_status
 from .store import TrustStore
 
-DEFAULT_PROFILES = os.environ.get("IDP_CERT_PROFILES", "certs/profiles")
+DEMO_PROFILES = "certs/profiles"
+
+
+def _profiles_dir(option: str | None) -> str:
+    if option:
+        return option
+    from ..config import setting_value
+    from ..errors import ConfigError
+    try:
+        return setting_value("trust_profiles_dir")
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+profiles_option = click.option(
+    "--profiles", "profiles_dir", default=None, metavar="DIR",
+    help="Directory of trust profiles (default: IDP_TRUST_PROFILES_DIR, as the server reads it).")
 
 
 @click.group("certs")
@@ -27,7 +44,7 @@ def certs() -> None:
 @certs.command("demo")
 @click.option("--out", "out_dir", default="certs/demo", show_default=True,
               type=click.Path(file_okay=False), help="Where to write the demo PKI.")
-@click.option("--profiles", "profiles_dir", default=DEFAULT_PROFILES, show_default=True,
+@click.option("--profiles", "profiles_dir", default=DEMO_PROFILES, show_default=True,
               type=click.Path(file_okay=False), help="Where to write the demo trust profiles.")
 def demo_command(out_dir: str, profiles_dir: str) -> None:
     """Generate three demo CAs, their users' certificates, CRLs and trust profiles."""
@@ -45,10 +62,10 @@ def demo_command(out_dir: str, profiles_dir: str) -> None:
 
 @certs.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--profiles", "profiles_dir", default=DEFAULT_PROFILES, show_default=True,
-              help="Directory of trust profiles.")
-def status_command(as_json: bool, profiles_dir: str) -> None:
+@profiles_option
+def status_command(as_json: bool, profiles_dir: str | None) -> None:
     """List trusted CA certificates and CRLs with days to expiry (warns under 30 days)."""
+    profiles_dir = _profiles_dir(profiles_dir)
     if not Path(profiles_dir).is_dir():
         raise click.ClickException(f"no trust profile directory at {profiles_dir}")
     try:
@@ -57,8 +74,9 @@ def status_command(as_json: bool, profiles_dir: str) -> None:
     except (ProfileError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc).splitlines()[0])
     if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"profiles_dir": str(profiles_dir), **report}, ensure_ascii=False, indent=2))
     else:
+        click.echo(f"trust profiles in {profiles_dir}")
         for ca in report["ca_certificates"]:
             flag = {"ok": "", "warning": "  WARNING: expires soon", "expired": "  EXPIRED"}[ca["state"]]
             click.echo(f"CA   {ca['profile']:<16} {ca['role']:<12} {ca['days_left']:>6} days  "
@@ -81,10 +99,10 @@ def status_command(as_json: bool, profiles_dir: str) -> None:
 
 @certs.command("refresh")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--profiles", "profiles_dir", default=DEFAULT_PROFILES, show_default=True,
-              help="Directory of trust profiles.")
-def refresh_command(as_json: bool, profiles_dir: str) -> None:
+@profiles_option
+def refresh_command(as_json: bool, profiles_dir: str | None) -> None:
     """Fetch every configured CRL once and report it (exit status 1 when one cannot be loaded)."""
+    profiles_dir = _profiles_dir(profiles_dir)
     from .refresh import refresh_once
     if not Path(profiles_dir).is_dir():
         raise click.ClickException(f"no trust profile directory at {profiles_dir}")
@@ -97,8 +115,10 @@ def refresh_command(as_json: bool, profiles_dir: str) -> None:
              "next_update": crl.next_update_utc.isoformat() if crl.next_update_utc else None}
             for source, crl in sorted(store.revocation.cached_crls().items())]
     if as_json:
-        click.echo(json.dumps({"crls": crls, "problems": problems}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"profiles_dir": str(profiles_dir), "crls": crls, "problems": problems},
+                              ensure_ascii=False, indent=2))
     else:
+        click.echo(f"trust profiles in {profiles_dir}")
         for crl in crls:
             click.echo(f"CRL  {crl['issuer']:<40} next update {crl['next_update'] or '-'}  {crl['source']}")
         for problem in problems:

@@ -58,6 +58,8 @@ class FakeOP:
         self.access_token_ttl = 300
         self.iss_param_supported = True
         self.send_iss_param = True
+        #: Whether the browser has a session here: without one a prompt=none request gets login_required.
+        self.has_session = True
         self.refresh_error: str | None = None
         self._routes()
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -181,6 +183,9 @@ class FakeOP:
             client = self.clients.get(args.get("client_id", ""))
             if client is None or args.get("redirect_uri") not in client.redirect_uris:
                 return "unknown client or redirect_uri", 400
+            if "none" in args.get("prompt", "").split() and not self.has_session:
+                params = {"error": "login_required", "state": args.get("state", ""), "iss": self.issuer}
+                return redirect(args["redirect_uri"] + "?" + urlencode(params))
             acr = args["acr_values"].split()[0] if args.get("acr_values") else self.acr
             code = secrets.token_urlsafe(16)
             self.codes[code] = {**args, "acr": acr}

@@ -298,12 +298,14 @@ def test_command_before_db_upgrade_is_one_line_error(tmp_path, monkeypatch, caps
     import idp.cli as cli_module
     monkeypatch.setattr(cli_module, "_app", None)
     monkeypatch.setenv("IDP_SECRET_KEY", "s" * 40)
+    (tmp_path / "empty.db").write_bytes(b"")  # a database file without the schema
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
     code = cli_module.main(["users", "add", "--id-number", "11010519491231002X", "--name", "张三",
                             "--password", "long enough password"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1
     assert err[0].startswith("error: database:") and "idp db upgrade" in err[0]
+    assert f"{tmp_path}/empty.db" in err[0]  # names the database it looked at
 
 
 def test_click_exceptions_from_subcommands_are_one_line(tmp_path, monkeypatch, capsys):

@@ -3,7 +3,9 @@ assurance level, logout, and a link to the other portal to show single sign-on.
 
 Settings (keyword arguments of `create_app`, or DEMO_PORTAL_* environment variables):
   title, port, base_url, issuer, client_id, client_secret, other_portal_url, other_portal_title,
-  secret_key, step_up_acr (acr required by /sensitive), scopes, verify_tls.
+  secret_key, step_up_acr (acr required by /sensitive), scopes, verify_tls, silent_login (try a
+  prompt=none login on a first visit, so a person logged in at another portal is shown at once; on by
+  default).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "step_up_acr": "urn:idp:loa:3",
     "scopes": "openid profile",
     "verify_tls": True,
+    "silent_login": True,
 }
 
 
@@ -48,7 +51,8 @@ def create_app(**settings: Any) -> Flask:
     app = Flask(__name__)
     app.secret_key = cfg["secret_key"] or secrets.token_urlsafe(32)
     app.config["PORTAL"] = cfg
-    rp_settings = {k: cfg[k] for k in ("issuer", "client_id", "client_secret", "base_url", "scopes", "verify_tls")}
+    rp_settings = {k: cfg[k] for k in ("issuer", "client_id", "client_secret", "base_url", "scopes", "verify_tls",
+                                       "silent_login")}
     rp_settings["fetch_userinfo"] = cfg.get("fetch_userinfo", True)
     if "store" in settings:
         rp_settings["store"] = settings["store"]

@@ -42,6 +42,11 @@ class RPConfig:
     scopes: tuple[str, ...] = ("openid", "profile")
     #: Assurance levels accepted by `login_required`; empty = any.
     required_acr: tuple[str, ...] = ()
+    #: On a browser's first visit of a page, try a silent login (prompt=none): a person with a session at
+    #: the provider is shown signed in without a click; otherwise the page is shown as not signed in.
+    #: Tried once per local session: again after logout, or when the unauthenticated session expires
+    #: (login_timeout). Only page navigations (GET, Accept text/html) try it.
+    silent_login: bool = False
     #: Send prompt=login with a step-up request so the provider re-authenticates.
     step_up_prompt_login: bool = True
     #: Accepted ID-token signature algorithms.

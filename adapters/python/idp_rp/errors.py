@@ -63,6 +63,15 @@ class AuthorizationError(LoginError):
         super().__init__(text)
 
 
+class SilentLoginDeclined(AuthorizationError):
+    """A silent login (prompt=none) found no usable session at the provider (login_required and the like):
+    the person is simply not signed in and goes back to `return_to`."""
+
+    def __init__(self, error: str, description: str | None = None, *, return_to: str = "/"):
+        super().__init__(error, description)
+        self.return_to = return_to
+
+
 class TokenError(ProviderError):
     """The token endpoint answered with an error."""
 

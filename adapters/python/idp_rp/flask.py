@@ -3,7 +3,9 @@
 
 Settings come from keyword arguments, an `RPConfig`, or `IDP_RP_*` keys in `app.config`
 (e.g. IDP_RP_ISSUER, IDP_RP_CLIENT_ID, IDP_RP_CLIENT_SECRET). The session cookie is signed with
-IDP_RP_SESSION_SECRET or, failing that, the app's SECRET_KEY.
+IDP_RP_SESSION_SECRET or, failing that, the app's SECRET_KEY. With ``silent_login=True``
+(IDP_RP_SILENT_LOGIN) a browser's first page view tries a prompt=none login, so a person already
+logged in at the provider is shown signed in at once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .errors import RPError
 from .relying_party import RelyingParty
 from .resource_server import AccessTokenValidator
 from .sessions import LocalSession, SessionStore
-from .web import RPWeb, WebResponse, page_for_error, safe_local_path
+from .web import RPWeb, WebResponse, is_page_navigation, page_for_error, safe_local_path
 
 
 @dataclass
@@ -97,6 +99,8 @@ class IdpRP:
         bp.add_url_rule("/backchannel-logout", "backchannel_logout", self._backchannel_view, methods=["POST"])
         app.register_blueprint(bp)
         app.context_processor(lambda: {"current_user": self.current_user})
+        if self.rp.config.silent_login:
+            app.before_request(self._silent_login)
 
     def _config_from(self, app: Flask) -> RPConfig:
         data = {k[len("IDP_RP_"):].lower(): v for k, v in app.config.items() if k.startswith("IDP_RP_")}
@@ -157,6 +161,16 @@ class IdpRP:
     def login_required(self, view: Callable) -> Callable:
         """Decorator: the view needs a logged-in user (at the configured required_acr, if any)."""
         return self.require_acr()(view)
+
+    def _silent_login(self) -> Response | None:
+        if request.blueprint == "idp_rp" or request.endpoint in (None, "static"):
+            return None
+        if not is_page_navigation(request.method, request.headers.get("Accept"),
+                                  request.headers.get("Sec-Fetch-Mode"), request.headers.get("Sec-Fetch-Dest")):
+            return None
+        assert self.web is not None
+        resp = self.web.silent_login(self.current_session, self._request_base(), self._here())
+        return to_flask(resp) if resp is not None else None
 
     # -- views --
 

@@ -26,6 +26,7 @@ from .errors import (
     LoginError,
     LogoutTokenError,
     ProviderError,
+    SilentLoginDeclined,
     StateMismatchError,
     TokenError,
 )
@@ -42,6 +43,9 @@ from .sessions import (
 )
 
 MAX_PENDING_LOGINS = 10
+#: Answers to prompt=none that mean "no session the provider can use without the person" (OIDC Core 3.1.2.6).
+SILENT_LOGIN_ERRORS = frozenset({"login_required", "interaction_required", "consent_required",
+                                 "account_selection_required"})
 REFRESH_MARGIN = 30  # seconds before expiry at which the access token is refreshed
 
 
@@ -96,7 +100,8 @@ class RelyingParty:
         """Record a pending login in `session` (saved to the store) and return the authorization URL."""
         acr = tuple(acr_values) if acr_values is not None else tuple(self.config.required_acr)
         pending = PendingLogin(state=random_token(), nonce=random_token(), code_verifier=code_verifier(),
-                               redirect_uri=redirect_uri, return_to=return_to or "/", acr_values=acr)
+                               redirect_uri=redirect_uri, return_to=return_to or "/", acr_values=acr,
+                               silent="none" in (prompt or "").split())
         self._prune_pending(session)
         session.pending[pending.state] = pending
         if not session.is_authenticated:
@@ -121,6 +126,11 @@ class RelyingParty:
         if extra:
             params.update(extra)
         return _add_query(self.provider["authorization_endpoint"], params)
+
+    def start_silent_login(self, session: LocalSession, *, redirect_uri: str, return_to: str = "/") -> str:
+        """Authorization URL with prompt=none; the session remembers the attempt so it is made once."""
+        session.silent_login_tried = True
+        return self.start_login(session, redirect_uri=redirect_uri, return_to=return_to, prompt="none")
 
     def start_step_up(self, session: LocalSession, *, redirect_uri: str, return_to: str,
                       accepted_acr: Iterable[str]) -> str:
@@ -152,6 +162,9 @@ class RelyingParty:
 
         self._check_response_issuer(params)
         if params.get("error"):
+            if pending.silent and params["error"] in SILENT_LOGIN_ERRORS:
+                raise SilentLoginDeclined(params["error"], params.get("error_description"),
+                                          return_to=pending.return_to)
             raise AuthorizationError(params["error"], params.get("error_description"))
         code = params.get("code")
         if not code:

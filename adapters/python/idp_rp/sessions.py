@@ -25,6 +25,8 @@ class PendingLogin:
     return_to: str
     acr_values: tuple[str, ...] = ()
     created_at: float = field(default_factory=time.time)
+    #: Started with prompt=none: a "login required" answer is not an error.
+    silent: bool = False
 
 
 @dataclass
@@ -45,6 +47,8 @@ class LocalSession:
     authenticated_at: float | None = None
     #: Logins in flight, keyed by state (several tabs may log in at once).
     pending: dict[str, PendingLogin] = field(default_factory=dict)
+    #: A silent login (prompt=none) was tried in this session; it is not tried again.
+    silent_login_tried: bool = False
 
     @property
     def is_authenticated(self) -> bool:

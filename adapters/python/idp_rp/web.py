@@ -21,6 +21,7 @@ from .errors import (
     LogoutTokenError,
     ProviderError,
     RPError,
+    SilentLoginDeclined,
     TokenValidationError,
 )
 from .relying_party import RelyingParty
@@ -86,6 +87,17 @@ def safe_local_path(value: str | None, default: str = "/") -> str:
     return value
 
 
+def is_page_navigation(method: str, accept: str | None, fetch_mode: str | None = None,
+                       fetch_dest: str | None = None) -> bool:
+    """A browser opening a page (not a script's request, an image, a frame or a form post): the only kind
+    of request worth a silent-login round trip through the provider."""
+    if method.upper() != "GET" or "text/html" not in (accept or ""):
+        return False
+    if fetch_mode is not None and fetch_mode != "navigate":
+        return False
+    return fetch_dest is None or fetch_dest == "document"
+
+
 class RPWeb:
     """HTTP-level flows of a relying party."""
 
@@ -145,6 +157,28 @@ class RPWeb:
         resp.headers.append(self.set_cookie_header(session))
         return resp
 
+    def silent_login(self, session: LocalSession | None, request_base: str, return_to: str) -> WebResponse | None:
+        """The redirect of a silent login (prompt=none) when the site wants one and this browser has not
+        tried it in its local session; None otherwise (the page is served as it is)."""
+        if not self.rp.config.silent_login:
+            return None
+        if session is not None and (session.is_authenticated or session.silent_login_tried):
+            return None
+        session = session or self.rp.new_session()
+        try:
+            url = self.rp.start_silent_login(session, redirect_uri=self.rp.redirect_uri(request_base),
+                                             return_to=return_to)
+        except RPError as exc:
+            # The provider cannot be asked now: come back to the page with the attempt remembered, so the
+            # page is served unauthenticated instead of trying again on every request.
+            log.warning("silent login not possible: %s", exc)
+            session.silent_login_tried = True
+            self.rp.store.save(session)
+            url = return_to
+        resp = redirect(url)
+        resp.headers.append(self.set_cookie_header(session))
+        return resp
+
     def require(self, session: LocalSession | None, cookie_value: str | None, request_base: str,
                 return_to: str, accepted_acr: Iterable[str] = ()) -> WebResponse | None:
         """None when the session satisfies the requirement, else the redirect that fixes it."""
@@ -166,6 +200,8 @@ class RPWeb:
         session = self.rp.session_from_cookie(cookie_value)
         try:
             result = self.rp.finish_login(session, params)
+        except SilentLoginDeclined as exc:  # not signed in at the provider: back to the page, no error
+            return redirect(exc.return_to)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a page, never a traceback
             return page_for_error(exc)
         resp = redirect(result.return_to)

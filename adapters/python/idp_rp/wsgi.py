@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote
 from .errors import RPError
 from .relying_party import RelyingParty
 from .resource_server import AccessTokenValidator
-from .web import RPWeb, WebResponse, safe_local_path
+from .web import RPWeb, WebResponse, is_page_navigation, safe_local_path
 
 _REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             405: "Method Not Allowed", 500: "Internal Server Error", 502: "Bad Gateway",
@@ -91,8 +91,13 @@ class OIDCMiddleware:
                         start_response)
 
         session = self.web.load_session(cookie)
+        here = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
+        if is_page_navigation(environ.get("REQUEST_METHOD", "GET"), environ.get("HTTP_ACCEPT"),
+                              environ.get("HTTP_SEC_FETCH_MODE"), environ.get("HTTP_SEC_FETCH_DEST")):
+            resp = self.web.silent_login(session, base, here)
+            if resp is not None:
+                return send(resp, start_response)
         if any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.protect):
-            here = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
             resp = self.web.require(session, cookie, base, here, self.required_acr)
             if resp is not None:
                 return send(resp, start_response)
