@@ -26,7 +26,7 @@ from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
 from .client_ip import client_ip
 from .session_cookie import current_session
-from .views import LOGIN_TX, _after_login_target, establish_session, safe_next
+from .views import LOGIN_TX, _after_login_target, allow_return_to_client, establish_session, safe_next
 
 bp = Blueprint("certificate", __name__)
 MAX_CHAIN = 8
@@ -229,6 +229,7 @@ def _refuse(refusal: Refusal, tx_id: str | None, *, audit: bool = True):
 
 def _login_context(tx_id: str | None) -> dict:
     tx = _load_tx(tx_id)
+    allow_return_to_client(tx)
     return {"tx": tx_id if tx else None, "client_name": tx.get("client_name") if tx else None,
             "needs_certificate": bool(tx and tx.get("reason") == "step_up"), "username": ""}
 

@@ -1,5 +1,12 @@
-"""Response headers every response carries unless its view chose its own value."""
+"""Response headers every response carries unless its view chose its own value, and the
+Content-Security-Policy of every HTML page."""
 from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from flask import g
 
 SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
@@ -7,9 +14,18 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "same-origin"),  # CSRF checks need a same-origin Referer on https
 )
 
+# No inline script or style unless it carries this response's nonce, nothing from other origins, no
+# framing, no <base>, no plugins. Forms go to this server only, unless the page lets one continue to a
+# relying party (``allow_form_action``).
+_POLICY = ("default-src 'none'; script-src 'self'{nonce}; style-src 'self'{nonce}; img-src 'self'; "
+           "font-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; "
+           "form-action 'self'{targets}")
+_HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
 
-def add_missing(headers, defaults) -> None:
-    """Add each (name, value) of ``defaults`` whose name ``headers`` lacks (case-insensitively).
+
+def add_missing(headers, defaults) -> set[str]:
+    """Add each (name, value) of ``defaults`` whose name ``headers`` lacks (case-insensitively); returns
+    the lower-cased names that were there.
 
     Werkzeug's ``Headers.setdefault`` and ``in`` raise and catch a ``BadRequestKeyError`` for every
     absent name, which is most of their cost on every response; one pass over the names is enough."""
@@ -17,3 +33,54 @@ def add_missing(headers, defaults) -> None:
     for name, value in defaults:
         if name.lower() not in present:
             headers.add(name, value)
+    return present
+
+
+def add_security_headers(response) -> None:
+    """The security headers on every response, and the Content-Security-Policy on HTML ones only (a JSON
+    or JWKS answer renders nothing a policy could restrict)."""
+    present = add_missing(response.headers, SECURITY_HEADERS)
+    if "content-security-policy" not in present and response.mimetype == "text/html":
+        response.headers.add("Content-Security-Policy", content_security_policy())
+
+
+def csp_nonce() -> str:
+    """This response's nonce for an inline ``<script>`` or ``<style>`` (templates call ``csp_nonce()``)."""
+    nonce = g.get("csp_nonce")
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(18)
+    return nonce
+
+
+def allow_form_action(url: str | None) -> None:
+    """Let this page's forms lead to ``url``'s origin: a form posted there, or a form whose answer
+    redirects there (Chromium checks every redirect of a form submission against form-action)."""
+    origin = _origin(url) if url else None
+    if origin is None:
+        return
+    targets = g.setdefault("csp_form_targets", [])
+    if origin not in targets:
+        targets.append(origin)
+
+
+def content_security_policy() -> str:
+    nonce = g.get("csp_nonce")
+    targets = g.get("csp_form_targets") or ()
+    return _POLICY.format(nonce=f" 'nonce-{nonce}'" if nonce else "", targets="".join(" " + t for t in targets))
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host[:port]`` as a CSP source expression, or None when ``url`` has no such origin."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+        if parts.scheme not in ("http", "https") or not host:
+            return None
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except (ValueError, UnicodeError):
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if not _HOST.fullmatch(host):
+        return None  # a wildcard or a character a policy cannot hold: the browser then refuses the form
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
