@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -17,6 +17,7 @@ from ..identity.claims import describe_scopes
 from ..identity.models import Person
 from ..protocols.cas.services import get_service_by_key
 from ..protocols.oidc.consent import grant_consent
+from ..protocols.oidc.response_modes import error_response
 from ..sessions.logout import end_session_everywhere
 from .client_ip import client_ip
 from .headers import add_security_headers, allow_form_action, csp_nonce
@@ -132,14 +133,12 @@ def login_cancel():
 
 
 def _deny(tx: dict, description: str):
+    """access_denied to the client, in the response mode its request asked for."""
     redirect_uri = _client_redirect_uri(tx)
     if redirect_uri is None:
         return redirect(url_for("web.account"))
-    query = [("error", "access_denied"), ("error_description", description)]
-    if tx["params"].get("state"):
-        query.append(("state", tx["params"]["state"]))
-    query.append(("iss", _core().settings.issuer))
-    return redirect(add_params_to_uri(redirect_uri, query))
+    error = AccessDeniedError(description, redirect_uri=redirect_uri)
+    return _core().server.handle_response(*error_response(error, tx["params"]))
 
 
 def _client_redirect_uri(tx: dict) -> str | None:

@@ -5,7 +5,6 @@ import json
 import secrets
 import time
 
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +16,7 @@ from ...web.session_cookie import current_session
 from .consent import has_consent
 from .discovery import provider_metadata
 from .principal import Principal
+from .response_modes import error_response
 from .server import StoredRequest, TokenRequest
 
 bp = Blueprint("oidc", __name__)
@@ -90,14 +90,9 @@ def save_login_tx(params: dict, uri: str, *, reason: str, client_name: str, acr_
 
 def _error_redirect(server, oauth_request, error: OAuth2Error):
     """Protocol errors go back to the client's redirect_uri when it is known to be safe."""
-    if error.redirect_uri:
-        params = error.get_body()
-        state = (oauth_request.payload.data.get("state") if oauth_request is not None
-                 else request.values.get("state"))
-        if state and not any(k == "state" for k, _ in params):
-            params.append(("state", state))
-        params.append(("iss", _core().settings.issuer))  # RFC 9207: errors carry iss too
-        return redirect(add_params_to_uri(error.redirect_uri, params), 302)
+    if error.redirect_uri:  # in the request's response_mode, with state and iss
+        data = oauth_request.payload.data if oauth_request is not None else request.values
+        return server.handle_response(*error_response(error, data))
     return render_template("error.html", title=_("The portal sent an invalid login request"),
                            error=error.error, description=error.get_error_description()), 400
 
