@@ -21,11 +21,12 @@ _POLICY = ("default-src 'none'; script-src 'self'{nonce}; style-src 'self'{nonce
            "font-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; "
            "form-action 'self'{targets}")
 _HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
+# Documents a browser renders and could run script in (XML too: an XHTML <script> in it runs).
+_MARKUP = ("text/html", "text/xml", "application/xml", "application/xhtml+xml", "image/svg+xml")
 
 
-def add_missing(headers, defaults) -> set[str]:
-    """Add each (name, value) of ``defaults`` whose name ``headers`` lacks (case-insensitively); returns
-    the lower-cased names that were there.
+def add_missing(headers, defaults) -> None:
+    """Add each (name, value) of ``defaults`` whose name ``headers`` lacks (case-insensitively).
 
     Werkzeug's ``Headers.setdefault`` and ``in`` raise and catch a ``BadRequestKeyError`` for every
     absent name, which is most of their cost on every response; one pass over the names is enough."""
@@ -33,15 +34,25 @@ def add_missing(headers, defaults) -> set[str]:
     for name, value in defaults:
         if name.lower() not in present:
             headers.add(name, value)
-    return present
 
 
 def add_security_headers(response) -> None:
-    """The security headers on every response, and the Content-Security-Policy on HTML ones only (a JSON
-    or JWKS answer renders nothing a policy could restrict)."""
-    present = add_missing(response.headers, SECURITY_HEADERS)
-    if "content-security-policy" not in present and response.mimetype == "text/html":
-        response.headers.add("Content-Security-Policy", content_security_policy())
+    """The security headers on every response, and the Content-Security-Policy on HTML (and XML) ones
+    only: a JSON or JWKS answer renders nothing a policy could restrict. One pass reads the names and
+    the content type; ``response.mimetype`` would parse the header again."""
+    headers = response.headers
+    present = set()
+    markup = False
+    for name, value in headers.items():
+        lower = name.lower()
+        present.add(lower)
+        if lower == "content-type":
+            markup = value.startswith(_MARKUP)
+    for name, value in SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if markup and "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", content_security_policy())
 
 
 def csp_nonce() -> str:

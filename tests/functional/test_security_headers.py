@@ -48,6 +48,25 @@ def test_a_value_set_by_the_view_is_kept_whatever_its_case():
     assert len(headers) == 4
 
 
+def test_a_policy_set_by_the_view_is_kept_and_only_markup_gets_one(app):
+    from flask import Response
+    from idp.web.headers import add_security_headers
+    with app.test_request_context("/"):
+        own = Response("<p>", headers=[("content-type", "text/html; charset=utf-8"),
+                                       ("content-security-policy", "sandbox")])
+        add_security_headers(own)
+        assert own.headers.getlist("Content-Security-Policy") == ["sandbox"]
+        assert own.headers["X-Frame-Options"] == "DENY"
+        for content_type in ("text/html", "text/xml; charset=UTF-8", "application/xml"):  # CAS answers XML
+            page = Response("<p/>", headers=[("CONTENT-TYPE", content_type)])
+            add_security_headers(page)
+            assert page.headers["Content-Security-Policy"].startswith("default-src 'none'"), content_type
+        for mimetype in ("application/json", "application/jwk-set+json", "text/plain"):
+            other = Response("{}", mimetype=mimetype)
+            add_security_headers(other)
+            assert "Content-Security-Policy" not in other.headers and other.headers["X-Frame-Options"] == "DENY"
+
+
 # -- Content-Security-Policy ----------------------------------------------------------------------
 
 def directives(response) -> dict[str, list[str]]:
