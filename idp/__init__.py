@@ -21,7 +21,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url),
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
-        SESSION_COOKIE_NAME="idp_ui",
+        SESSION_COOKIE_NAME=settings.cookie_name("idp_ui"),  # the form session (CSRF token, language)
+        SESSION_COOKIE_PATH="/",  # a __Host- cookie needs Path=/ whatever the application root
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         SESSION_COOKIE_SAMESITE="Lax",

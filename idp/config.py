@@ -238,6 +238,12 @@ class Settings:
         """Secure cookies everywhere except plain-http localhost development."""
         return urlsplit(self.issuer).scheme == "https"
 
+    def cookie_name(self, name: str) -> str:
+        """``__Host-`` + ``name`` on https: browsers then keep the cookie only when it is Secure, has
+        Path=/ and no Domain, so neither a sibling subdomain nor a plain-http page can set or shadow it
+        (ASVS 3.4.4). The plain name only on http, which is localhost development."""
+        return "__Host-" + name if self.cookie_secure else name
+
     @staticmethod
     def env_names() -> set[str]:
         return {f.metadata["env"] for f in fields(Settings)}

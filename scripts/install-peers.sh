@@ -83,7 +83,7 @@ if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
         (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) || { log "npm ci failed"; status=1; }
     fi
 else
-    log "node/npm not available; the openid-client interop test will skip"
+    log "node/npm not available; the openid-client and express-openid-connect interop tests will skip"
 fi
 
 exit "$status"

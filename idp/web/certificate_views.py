@@ -27,7 +27,7 @@ from .client_certificate import UntrustedCertificateHeader, presented_certificat
 from .client_ip import client_ip
 from .session_cookie import current_session
 from .login_methods import CERTIFICATE, USB_KEY
-from .views import LOGIN_TX, _after_login_target, establish_session, login_tabs, safe_next
+from .views import LOGIN_TX, _after_login_target, allow_return_to_client, establish_session, login_tabs, safe_next
 
 bp = Blueprint("certificate", __name__)
 MAX_CHAIN = 8
@@ -233,6 +233,7 @@ def _login_context(tx_id: str | None, method: str) -> dict:
     """The login page again, with the tab and method the person was using open."""
     tx = _load_tx(tx_id)
     needs_certificate = bool(tx and tx.get("reason") == "step_up")
+    allow_return_to_client(tx)
     return {"tx": tx_id if tx else None, "client_name": tx.get("client_name") if tx else None,
             "needs_certificate": needs_certificate, "username": "", "next": None if tx else _requested_next(),
             **login_tabs(request.values.get("tab"), method, needs_certificate=needs_certificate)}

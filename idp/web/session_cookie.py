@@ -1,4 +1,4 @@
-"""The SSO session cookie: HttpOnly, SameSite=Lax, Secure except on http://localhost."""
+"""The SSO session cookie: HttpOnly, SameSite=Lax; ``__Host-`` and Secure except on http://localhost."""
 from __future__ import annotations
 
 from flask import current_app, g, request
@@ -10,20 +10,20 @@ from ..sessions.sso import COOKIE_NAME, SsoSession
 def current_session() -> SsoSession | None:
     if "sso_session" not in g:
         core = current_app.extensions["idp"]
-        g.sso_session = core.sessions.load(request.cookies.get(COOKIE_NAME))
+        g.sso_session = core.sessions.load(request.cookies.get(core.settings.cookie_name(COOKIE_NAME)))
     return g.sso_session
 
 
 def set_session_cookie(response, token: str) -> None:
     core = current_app.extensions["idp"]
-    response.set_cookie(COOKIE_NAME, token, max_age=core.settings.session_ttl, httponly=True,
-                        secure=core.settings.cookie_secure, samesite="Lax", path="/")
+    response.set_cookie(core.settings.cookie_name(COOKIE_NAME), token, max_age=core.settings.session_ttl,
+                        httponly=True, secure=core.settings.cookie_secure, samesite="Lax", path="/")
 
 
 def clear_session_cookie(response) -> None:
     core = current_app.extensions["idp"]
-    response.delete_cookie(COOKIE_NAME, path="/", secure=core.settings.cookie_secure, httponly=True,
-                           samesite="Lax")
+    response.delete_cookie(core.settings.cookie_name(COOKIE_NAME), path="/", secure=core.settings.cookie_secure,
+                           httponly=True, samesite="Lax")
 
 
 def end_current_session() -> SsoSession | None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -18,15 +18,17 @@ from ..identity.models import Entity, Person
 from ..protocols.cas.services import get_service_by_key
 from ..protocols.oidc.consent import grant_consent
 from ..protocols.oidc.error_pages import logout_error_page
+from ..protocols.oidc.response_modes import error_response
 from ..sessions.logout import end_session_everywhere
 from .assurance_words import level_words, method_words
 from .client_ip import client_ip
-from .headers import SECURITY_HEADERS, add_missing
+from .headers import add_security_headers, allow_form_action, csp_nonce
 from .login_methods import METHODS, PASSWORD, PERSON, open_panels
 from .scope_words import scope_words
 from .session_cookie import clear_session_cookie, current_session, end_current_session, set_session_cookie
 
 bp = Blueprint("web", __name__)
+bp.add_app_template_global(csp_nonce)
 LOGIN_TX = "login_tx"
 
 
@@ -38,7 +40,7 @@ def _core():
 def _clear_cookie(response):
     if g.get("clear_sso_cookie"):
         clear_session_cookie(response)
-    add_missing(response.headers, SECURITY_HEADERS)
+    add_security_headers(response)
     return response
 
 
@@ -96,6 +98,7 @@ def login():
     if tx_id and tx is None:
         return render_template("error.html", title=_("This login request has expired"),
                                description=_("Go back to the portal and start again.")), 400
+    allow_return_to_client(tx)
     next_path = None if tx_id else safe_next(request.values.get("next"))
     wanted_acr = request.values.get("acr") if next_path else None  # step-up asked by a local page
     needs_certificate = bool(tx and tx.get("reason") == "step_up") or acr_level(wanted_acr) > acr_level(ACR_PASSWORD)
@@ -145,16 +148,29 @@ def login_cancel():
 
 
 def _deny(tx: dict, description: str):
+    """access_denied to the client, in the response mode its request asked for."""
+    redirect_uri = _client_redirect_uri(tx)
+    if redirect_uri is None:
+        return redirect(url_for("web.account"))
+    error = AccessDeniedError(description, redirect_uri=redirect_uri)
+    return _core().server.handle_response(*error_response(error, tx["params"]))
+
+
+def _client_redirect_uri(tx: dict) -> str | None:
+    """The registered redirect URI an OpenID Connect login transaction answers to."""
     params = tx["params"]
-    client = find_client(params.get("client_id", ""))
+    client = find_client(params.get("client_id", "")) if params.get("client_id") else None
     redirect_uri = params.get("redirect_uri") or (client.get_default_redirect_uri() if client else None)
     if client is None or not redirect_uri or not client.check_redirect_uri(redirect_uri):
-        return redirect(url_for("web.account"))
-    query = [("error", "access_denied"), ("error_description", description)]
-    if params.get("state"):
-        query.append(("state", params["state"]))
-    query.append(("iss", _core().settings.issuer))
-    return redirect(add_params_to_uri(redirect_uri, query))
+        return None
+    return redirect_uri
+
+
+def allow_return_to_client(tx: dict | None) -> None:
+    """A login or consent form of this transaction ends, through redirects, at the relying party (its
+    redirect URI, or the CAS service): the page's form-action must allow that origin."""
+    if tx is not None:
+        allow_form_action(tx["cas"]["service"] if "cas" in tx else _client_redirect_uri(tx))
 
 
 @bp.route("/consent", methods=["GET", "POST"])
@@ -170,6 +186,7 @@ def consent():
         return render_template("error.html", title=_("Unknown application"), description=""), 400
     scope = client.get_allowed_scope(tx["params"].get("scope"))
     if request.method == "GET":
+        allow_return_to_client(tx)
         return render_template("consent.html", tx=tx_id, client=client,
                                scopes=[(name, scope_words(name)) for name, _claims in describe_scopes(scope)])
     _core().store.delete(LOGIN_TX, tx_id)

@@ -79,23 +79,56 @@ def test_session_cookie_flags_on_localhost(browser, citizen):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_session_cookie_is_secure_on_https(tmp_path, citizen):
-    app = create_app(make_settings(tmp_path / "https", issuer="https://id.example.gov.cn"))
+def _cookie_attributes(set_cookie: str) -> tuple[str, dict]:
+    first, *attributes = [part.strip() for part in set_cookie.split(";")]
+    name = first.split("=", 1)[0]
+    return name, {a.split("=", 1)[0].lower(): (a.split("=", 1)[1] if "=" in a else True) for a in attributes}
+
+
+def test_every_cookie_is_a_host_cookie_on_https(tmp_path, citizen):
+    """ASVS 3.4.4: on https every cookie the server sets is ``__Host-`` (Secure, Path=/, no Domain), so
+    neither a sibling subdomain nor a plain-http page can plant or overwrite one. Driven as found: the
+    login page, the login, the account page read back through the cookie, then logging out."""
+    host = "https://id.example.gov.cn"
+    app = create_app(make_settings(tmp_path / "https", issuer=host))
     upgrade(app)
-    from helpers import Browser
     from idp.identity.service import create_person
     with app.app_context():
         create_person(id_number=CITIZEN_ID, name="张三", password=CITIZEN_PASSWORD)
-    browser = Browser(app.test_client())
-    page = browser.client.get("/login", base_url="https://id.example.gov.cn")
-    response = browser.client.post("/login", base_url="https://id.example.gov.cn",
-                                   headers={"Referer": "https://id.example.gov.cn/login"},
-                                   data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                         "username": CITIZEN_ID, "password": CITIZEN_PASSWORD})
+    client = app.test_client()
+    same_origin = {"Referer": host + "/login"}
+    set_cookies = []
+    page = client.get("/login?lang=en", base_url=host)
+    set_cookies += page.headers.getlist("Set-Cookie")
+    response = client.post("/login", base_url=host, headers=same_origin,
+                           data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                 "username": CITIZEN_ID, "password": CITIZEN_PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("idp_session="))
-    assert "Secure" in cookie and "HttpOnly" in cookie
+    set_cookies += response.headers.getlist("Set-Cookie")
+    account = client.get("/account", base_url=host)
+    assert account.status_code == 200 and "张三" in account.get_data(as_text=True)  # the cookie is read back
+    logout = client.post("/account/logout-all", base_url=host, headers={"Referer": host + "/account"},
+                         data={"csrf_token": csrf_token(account.get_data(as_text=True))})
+    assert logout.status_code == 200
+    set_cookies += logout.headers.getlist("Set-Cookie")
+    assert client.get("/account", base_url=host).status_code == 302  # the session cookie was cleared
+
+    names = set()
+    for set_cookie in set_cookies:
+        name, attributes = _cookie_attributes(set_cookie)
+        names.add(name)
+        assert name.startswith("__Host-"), set_cookie
+        assert attributes.get("secure") is True and attributes.get("path") == "/", set_cookie
+        assert "domain" not in attributes, set_cookie
+        assert attributes.get("httponly") is True and attributes.get("samesite") == "Lax", set_cookie
+    assert names == {"__Host-idp_ui", "__Host-idp_session"}
     assert "same-origin" == response.headers["Referrer-Policy"]
+
+
+def test_plain_cookie_names_for_http_localhost_development(browser, citizen):
+    response = _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD)
+    names = {_cookie_attributes(c)[0] for c in response.headers.getlist("Set-Cookie")}
+    assert "idp_session" in names and not any(name.startswith("__Host-") for name in names)
 
 
 def test_failed_and_successful_logins_are_audited(app, browser, citizen):

@@ -17,7 +17,7 @@ if str(TESTS) not in sys.path:
 
 from live_server import LiveServer  # noqa: E402
 
-from .browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from .browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, CspViolations  # noqa: E402
 
 
 @pytest.fixture
@@ -38,3 +38,21 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def csp_page(chromium):
+    """A fresh Chromium page (zh-CN) whose Content-Security-Policy violations fail the test: call
+    ``page.csp.check()`` at the end; any violation left unchecked fails the teardown too (a form the
+    policy blocked usually shows first as a wait that timed out)."""
+    context = chromium.new_context(locale="zh-CN")
+    violations = CspViolations(context)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.csp = violations
+    try:
+        yield page
+    finally:
+        seen = list(violations.seen)
+        context.close()
+    assert not seen, "Content-Security-Policy violations:\n" + "\n".join(seen)

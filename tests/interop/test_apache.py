@@ -46,8 +46,7 @@ def logout_everywhere(browser: requests.Session, idp) -> None:
     assert idp.app.extensions["idp"].notifier.wait_idle(15)
 
 
-@pytest.fixture
-def oidc_site(live_idp):
+def _openidc_site(live_idp, *, response_mode: str | None = None):
     reason = apache_missing("auth_openidc")
     if reason:
         pytest.skip(reason)
@@ -56,11 +55,26 @@ def oidc_site(live_idp):
             name="Apache OIDC site", redirect_uris=[apache.url("/oidc/callback")],
             post_logout_redirect_uris=[apache.url("/")],
             backchannel_logout_uri=apache.url("/oidc/callback?logout=backchannel"))
-        apache.start(render("dept-site-openidc.conf.template", SITE_NAME="127.0.0.1", SITE_URL=apache.base_url,
-                            DOCUMENT_ROOT=str(apache.docroot), ISSUER=live_idp.issuer,
-                            CLIENT_ID=client.client_id, CLIENT_SECRET=client.client_secret,
-                            CRYPTO_PASSPHRASE=secrets.token_hex(32)))
+        site = render("dept-site-openidc.conf.template", SITE_NAME="127.0.0.1", SITE_URL=apache.base_url,
+                      DOCUMENT_ROOT=str(apache.docroot), ISSUER=live_idp.issuer,
+                      CLIENT_ID=client.client_id, CLIENT_SECRET=client.client_secret,
+                      CRYPTO_PASSPHRASE=secrets.token_hex(32))
+        if response_mode:  # the directive the template's comment describes
+            site = site.replace("    OIDCResponseType code\n",
+                                f"    OIDCResponseType code\n    OIDCResponseMode {response_mode}\n", 1)
+            assert f"OIDCResponseMode {response_mode}" in site
+        apache.start(site)
         yield apache, client
+
+
+@pytest.fixture
+def oidc_site(live_idp):
+    yield from _openidc_site(live_idp)
+
+
+@pytest.fixture
+def oidc_form_post_site(live_idp):
+    yield from _openidc_site(live_idp, response_mode="form_post")
 
 
 @pytest.fixture
@@ -100,6 +114,28 @@ def test_mod_auth_openidc_login_and_backchannel_logout(live_idp, oidc_site):
     assert (client.client_id, apache.url("/oidc/callback?logout=backchannel")) in notifier.delivered, notifier.failed
     after = browser.get(apache.url("/"), allow_redirects=False, timeout=10)
     assert after.status_code == 302 and after.headers["Location"].startswith(live_idp.issuer + "/authorize?")
+
+
+def test_mod_auth_openidc_login_with_form_post(csp_page, live_idp, oidc_form_post_site):
+    """OIDCResponseMode form_post: Chromium, under the identity server's CSP, signs in; the form_post
+    page posts the code to the module's redirect URI and the page shows the person. (Before, the
+    server redirected with the code in the query, and the module, waiting for a POST, did not log in.)"""
+    apache, _client = oidc_form_post_site
+    page, person = csp_page, live_idp.person
+    seen = []
+    page.on("request", lambda r: seen.append((r.method, r.url)))
+    page.goto(apache.url("/"))
+    page.wait_for_url(live_idp.url("/login") + "*")
+    assert any("response_mode=form_post" in url for _, url in seen if url.startswith(live_idp.url("/authorize?")))
+    page.fill("#username", person.id_number)
+    page.fill("#password", person.password)
+    page.click("form[action$='/login'] button[type=submit]")
+    page.wait_for_url(apache.url("/"))
+    assert page.inner_text("#user") == person.public_id
+    assert page.inner_text("#name") == person.name
+    callbacks = [(method, url) for method, url in seen if url.startswith(apache.url("/oidc/callback"))]
+    assert callbacks == [("POST", apache.url("/oidc/callback"))], callbacks
+    page.csp.check(page)
 
 
 def test_mod_auth_cas_login_forged_headers_and_single_logout(live_idp, cas_site):

@@ -4,10 +4,9 @@ from __future__ import annotations
 import time
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, grants
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
-from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import OpenIDCode
 from flask import current_app
 from joserfc.jwk import KeySet
@@ -20,6 +19,7 @@ from ...identity.service import PersonClaims, person_claims
 from . import codes
 from .models import AuthorizationCode, token_hash
 from .principal import Principal
+from .response_modes import authorization_response, check_response_mode
 from .tokens import claim_refresh_token, code_replayed, find_by_refresh_token, revoke_family
 
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -42,6 +42,24 @@ def _principal(person: PersonClaims | None, client, *, auth_time, acr, amr, sid,
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
     _code = None  # the unused code this request presented, once read (a grant object lives for one request)
+
+    def validate_authorization_request(self):
+        redirect_uri = super().validate_authorization_request()
+        check_response_mode(self.request.payload.data, redirect_uri)
+        return redirect_uri
+
+    def create_authorization_response(self, redirect_uri: str, grant_user):
+        """Authlib's steps (RFC 6749 4.1.2), with the response sent in the requested response_mode
+        (Authlib's code grant writes the query only) and carrying ``iss`` (RFC 9207)."""
+        if not grant_user:
+            raise AccessDeniedError(redirect_uri=redirect_uri)
+        self.request.user = grant_user
+        code = self.generate_authorization_code()
+        self.save_authorization_code(code, self.request)
+        params = [("code", code)]
+        if self.request.payload.state:
+            params.append(("state", self.request.payload.state))
+        return authorization_response(redirect_uri, params, self.request.payload.data)
 
     def save_authorization_code(self, code, request):
         user: Principal = request.user
@@ -185,11 +203,6 @@ class OpenIDConnectCode(OpenIDCode):
 
     def generate_user_info(self, user: Principal, scope):
         return claims_for(user.person, scope, user.client, _core().pairwise_salt, user.entity)
-
-
-class IssuerInResponse(IssuerParameter):
-    def get_issuer(self):
-        return _core().settings.issuer
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):

@@ -23,8 +23,9 @@ from ...identity.claims import claims_for, subject_for
 from ...identity.service import person_claims
 from ...web.headers import add_missing
 from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
-                     IssuerInResponse, OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
+                     OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
 from .models import Token
+from .response_modes import error_response
 from .tokens import AccessTokenGenerator, find_by_access_token, find_by_refresh_token, revoke_family, save_token
 
 
@@ -69,6 +70,11 @@ class IdpAuthorizationServer(AuthorizationServer):
         response = super().handle_response(status_code, payload, headers)
         add_missing(response.headers, _NO_STORE)
         return response
+
+    def handle_error_response(self, request, error):
+        if error.redirect_uri and request is not None:  # an authorization request's error, to the client
+            return self.handle_response(*error_response(error, request.payload.data))
+        return super().handle_error_response(request, error)
 
 
 class TokenRef:
@@ -244,7 +250,6 @@ def create_authorization_server(app) -> IdpAuthorizationServer:
     server.register_grant(AuthorizationCodeGrant, [PkceS256(required=True), OpenIDConnectCode(require_nonce=False)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
-    server.register_extension(IssuerInResponse())
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
     protector = ResourceProtector()

@@ -5,7 +5,6 @@ import json
 import secrets
 import time
 
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,6 +17,7 @@ from .consent import has_consent
 from .discovery import provider_metadata
 from .error_pages import authorize_error_page
 from .principal import Principal
+from .response_modes import error_response
 from .server import StoredRequest, TokenRequest
 
 bp = Blueprint("oidc", __name__)
@@ -91,14 +91,9 @@ def save_login_tx(params: dict, uri: str, *, reason: str, client_name: str, acr_
 
 def _error_redirect(server, oauth_request, error: OAuth2Error):
     """Protocol errors go back to the client's redirect_uri when it is known to be safe."""
-    if error.redirect_uri:
-        params = error.get_body()
-        state = (oauth_request.payload.data.get("state") if oauth_request is not None
-                 else request.values.get("state"))
-        if state and not any(k == "state" for k, _ in params):
-            params.append(("state", state))
-        params.append(("iss", _core().settings.issuer))  # RFC 9207: errors carry iss too
-        return redirect(add_params_to_uri(error.redirect_uri, params), 302)
+    if error.redirect_uri:  # in the request's response_mode, with state and iss
+        data = oauth_request.payload.data if oauth_request is not None else request.values
+        return server.handle_response(*error_response(error, data))
     params = oauth_request.payload.data if isinstance(oauth_request, StoredRequest) else request.values
     return render_template("error.html", **authorize_error_page(error.error, params)), 400
 
