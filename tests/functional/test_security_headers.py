@@ -9,7 +9,7 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from admin_support import console_login, create_admin
-from helpers import REDIRECT_A, csrf_token, query_of, register
+from helpers import csrf_token, query_of, register
 from idp.web.headers import SECURITY_HEADERS, add_missing
 
 EXPECTED = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
