@@ -229,6 +229,7 @@ def _walk(app, locale: str) -> Walk:
     consent = w.get("resume", consent.headers["Location"], 302)
     w.get("consent", consent.headers["Location"])
     w.get("consent expired", "/consent?tx=expired", 400)
+    authorize("form_post response to a first-party portal", 200, response_mode="form_post")
     w.get("account", "/account")
     w.get("administrators only", "/admin/", 403)
     w.get("logout with a forged hint", "/logout?id_token_hint=a.b.c", 400)
