@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from urllib.parse import urljoin
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
@@ -25,6 +24,7 @@ from ..pki import CertificateError, CertificateIdentity
 from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
 from .client_ip import client_ip
+from .request_guard import loads_bounded
 from .session_cookie import current_session
 from .views import LOGIN_TX, _after_login_target, establish_session, safe_next
 
@@ -106,7 +106,7 @@ def _form_input() -> dict:
     data: dict = {}
     if signed:
         try:
-            data = json.loads(signed)
+            data = loads_bounded(signed)
         except ValueError:
             data = {"malformed": True}
         if not isinstance(data, dict):
