@@ -4,7 +4,7 @@ Before any view runs (``before_request``, ahead of the blueprints' own hooks), a
 with a 4xx when
 
 - its ``Host`` header is not a host name, an IP address or ``[IPv6]``, with an optional port;
-- a query or form parameter (name or value) holds a NUL or another control character (tab, CR and LF
+- a path variable, query or form parameter (name or value) holds a NUL or another control character (tab, CR and LF
   excepted), bytes that are not UTF-8, or more characters than any field of the server takes;
 - its HTTP Basic client credentials are not base64 of UTF-8 ``id:secret`` (RFC 6749 2.3.1);
 - its JSON body is larger than ``MAX_JSON_BYTES`` or nested deeper than ``MAX_JSON_DEPTH``.
@@ -70,7 +70,7 @@ def _set_aside_malformed(wsgi_app, issuer_host: str):
     not a host name (no URL can be built for it, not even the error page's stylesheet link)."""
 
     def app(environ, start_response):
-        if not _utf8_form_encoded(environ.get("QUERY_STRING", "").encode("latin-1")):
+        if not _utf8_form_encoded(environ.get("QUERY_STRING", "")):
             environ["QUERY_STRING"] = ""
             environ[_SET_ASIDE] = N_("The request contains bytes that are not UTF-8 text.")
         host = environ.get("HTTP_HOST")
@@ -82,13 +82,15 @@ def _set_aside_malformed(wsgi_app, issuer_host: str):
     return app
 
 
-def _utf8_form_encoded(raw: bytes) -> bool:
-    """Whether ``raw`` (a query string or form body), raw and percent-decoded, is UTF-8 text. Werkzeug
-    keeps undecodable escapes as literal ``%XX`` text and raises on raw undecodable bytes."""
-    if b"%" not in raw and raw.isascii():
+def _utf8_form_encoded(raw: bytes | str) -> bool:
+    """Whether ``raw`` (a query string or form body; a WSGI string holds bytes as latin-1), raw and
+    percent-decoded, is UTF-8 text. Werkzeug keeps undecodable escapes as literal ``%XX`` text and raises
+    on raw undecodable bytes."""
+    if (b"%" if isinstance(raw, bytes) else "%") not in raw and raw.isascii():
         return True
     try:
-        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+        data = raw.encode("latin-1") if isinstance(raw, str) else raw
+        unquote_to_bytes(data.replace(b"+", b" ")).decode("utf-8")
     except UnicodeError:
         return False
     return True
@@ -139,7 +141,8 @@ def _bad_text(value: str, limit: int, pattern: re.Pattern) -> bool:
 
 
 def check_parameters() -> None:
-    sources = [request.args]
+    sources = [request.args, {name: value for name, value in (request.view_args or {}).items()
+                              if isinstance(value, str)}]  # path variables: /api/admin/clients/<client_id>
     if request.mimetype == "application/x-www-form-urlencoded":
         # read (and cached) before the form is parsed from it, to see the bytes as sent
         if not _utf8_form_encoded(request.get_data(cache=True)):
@@ -150,7 +153,7 @@ def check_parameters() -> None:
         sources.append(request.form)
     count = 0
     for source in sources:
-        for name, value in source.items(multi=True):
+        for name, value in (source.items(multi=True) if hasattr(source, "getlist") else source.items()):
             count += 1
             if count > MAX_PARAMS:
                 raise RequestRejected(N_("The request has too many parameters."),

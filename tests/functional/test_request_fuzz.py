@@ -9,7 +9,7 @@ headers). They go in as raw WSGI environs, so bytes no HTTP client library would
 server would pass them. The same runs on SQLite and, when reachable, on PostgreSQL.
 
 The run is derandomized (the same examples each time) with ``IDP_FUZZ_EXAMPLES`` examples per backend
-(default 150); setting the variable also makes the run random, for longer explorations:
+(default 400); setting the variable also makes the run random, for longer explorations:
 ``IDP_FUZZ_EXAMPLES=5000 pytest tests/functional/test_request_fuzz.py``.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from admin_support import ADMIN_ID, ADMIN_PASSWORD, admin_token, create_admin
 from backends import libpq_url, postgres_url_or_skip
 
 EXAMPLES = int(os.environ.get("IDP_FUZZ_EXAMPLES", "0") or 0)
-FUZZ_SETTINGS = settings(max_examples=EXAMPLES or 150, derandomize=not EXAMPLES, deadline=None, database=None,
+FUZZ_SETTINGS = settings(max_examples=EXAMPLES or 400, derandomize=not EXAMPLES, deadline=None, database=None,
                          suppress_health_check=list(HealthCheck), print_blob=True)
 FUZZ_PEER = "203.0.113.7"  # fuzz requests come from here; the final login from 127.0.0.1 (no lockout shared)
 
@@ -47,6 +47,7 @@ NASTY_TEXT = ["", "\x00", "a\x00b", "\x01\x02\x1b[31m", "\r\nSet-Cookie: x=1", "
               "\u2028", "\u202e", "\ufeff", "\ufffd", "😀", "𠀀张三", "ｆｕｌｌ", "%00", "%zz", "%", "../../etc/passwd",
               "<script>alert(1)</script>", "' OR 1=1 --", "null", "[]", "{}", "-1", "1e999", "NaN",
               "http://evil.example/", "//evil.example", "javascript:alert(1)", " " * 10, "a" * 64, "a" * 300]
+PATH_NASTY = ["\x00", "a\x00b", "\x00" * 3, "x\x1by", "\x7f", "😀", "\ufffd", "a" * 300, "%00", "..", "-1"]
 BAD_HOSTS = ["a" * 64 + ".example", "a" * 64, "", ".", "..", "exa mple", "ex\x00ample", "[::1", "[zz]",
              "localhost:99999", "localhost:-1", "localhost:", "-bad-.example", "a..b", "ä.example", "x" * 300,
              "localhost:80:80", "user@localhost", "local host", "[::1]:x"]
@@ -84,13 +85,20 @@ def _encode_params(pairs) -> bytes:
                      if encoded else name + b"=" + value for name, value, encoded in pairs)
 
 
-def strategies(fixtures):
-    """Values that get past the edge most of the time (so the views run), and hostile ones."""
+def strategies(fixtures, hostile: bool):
+    """Values for one part of a request: benign ones (so the views run) or hostile ones."""
     plausible = st.sampled_from(PLAUSIBLE + fixtures["ids"] + fixtures["tokens"])
-    text_value = usually(st.one_of(plausible, plausible, st.text(max_size=40)), hostile_text)
-    value_bytes = usually(text_value.map(lambda s: s.encode("utf-8", "surrogatepass")), st.binary(max_size=40))
-    name_bytes = usually(st.sampled_from(PARAM_NAMES).map(str.encode), value_bytes, rare_in=10)
-    params = st.lists(st.tuples(name_bytes, value_bytes, usually(st.just(True), st.just(False))), max_size=7)
+    printable = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=40)
+    if hostile:
+        text_value = st.one_of(plausible, st.text(max_size=40), hostile_text, hostile_text)
+        value_bytes = st.one_of(text_value.map(lambda s: s.encode("utf-8", "surrogatepass")), st.binary(max_size=40))
+        name_bytes = usually(st.sampled_from(PARAM_NAMES).map(str.encode), value_bytes, rare_in=3)
+    else:
+        text_value = st.one_of(plausible, plausible, printable)
+        value_bytes = text_value.map(str.encode)
+        name_bytes = st.sampled_from(PARAM_NAMES).map(str.encode)
+    params = st.lists(st.tuples(name_bytes, value_bytes, st.just(True) if not hostile else st.booleans()),
+                      max_size=7)
     json_scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text_value,
                             st.lists(plausible, max_size=3))
     json_value = st.recursive(json_scalar, lambda inner: st.one_of(
@@ -101,23 +109,32 @@ def strategies(fixtures):
     return text_value, params, json_value
 
 
+FOCUS = ["none", "path", "query", "body", "host", "auth", "headers", "method", "all"]
+FOCUS_WEIGHTS = ["none", "path", "path", "query", "query", "body", "body", "host", "auth", "headers", "method", "all"]
+
+
 @st.composite
 def requests(draw, rules, fixtures):
-    text_value, params, json_value = strategies(fixtures)
-    rule = draw(st.sampled_from(rules))
+    """One request; each part benign unless it is the one part made hostile (or all of them are)."""
+    focus = draw(st.sampled_from(FOCUS_WEIGHTS))
+    hostile = {part: focus in (part, "all") for part in FOCUS}
+    with_variables = [rule for rule in rules if rule.arguments]
+    rule = draw(st.sampled_from(with_variables if hostile["path"] and draw(st.booleans()) else rules))
     path = rule.rule
     for argument in rule.arguments:
-        value = draw(usually(st.sampled_from(fixtures["ids"]), text_value, rare_in=3))
+        value = draw(st.sampled_from(PATH_NASTY) if hostile["path"] else st.sampled_from(fixtures["ids"]))
         path = re.sub(r"<(?:\w+:)?" + re.escape(argument) + ">", lambda _: value, path)
-    if draw(st.integers(0, 19)) == 0:
-        path = draw(st.sampled_from(["/", "/nowhere", "/token/x", "/api/admin/none", "/cas/none", "//x", "/%00"]))
+    if hostile["path"] and draw(st.integers(0, 4)) == 0:
+        path = draw(st.sampled_from(["/", "/nowhere", "/token/x", "/api/admin/none", "/cas/none", "//x", "/\x00"]))
     path_bytes = path.encode("utf-8", "surrogatepass")
-    method = draw(usually(st.sampled_from(sorted(rule.methods - {"OPTIONS"})), st.sampled_from(METHODS)))
+    rule_methods = st.sampled_from(sorted(rule.methods - {"OPTIONS"}))
+    method = draw(st.sampled_from(METHODS) if hostile["method"] else rule_methods)
+    host = draw(st.one_of(st.sampled_from(BAD_HOSTS), latin1) if hostile["host"]
+                else st.sampled_from(GOOD_HOSTS[:1] * 4 + GOOD_HOSTS))
     headers = {}
-    host = draw(usually(st.sampled_from(GOOD_HOSTS[:1] * 4 + GOOD_HOSTS),
-                        st.one_of(st.sampled_from(BAD_HOSTS), latin1), rare_in=8))
-    auth = draw(st.sampled_from(["none", "none", "basic_random", "basic_real", "basic_real", "basic_text",
-                                 "bearer_real", "bearer_real", "bearer_text"]))
+    choices = ["basic_random", "basic_text", "bearer_text", "basic_real", "bearer_real"] if hostile["auth"] \
+        else ["none", "basic_real", "bearer_real"]
+    auth = draw(st.sampled_from(choices))
     if auth == "basic_random":
         headers["Authorization"] = "Basic " + base64.b64encode(draw(st.binary(max_size=40))).decode()
     elif auth == "basic_real":
@@ -129,13 +146,22 @@ def requests(draw, rules, fixtures):
         headers["Authorization"] = "Bearer " + draw(st.sampled_from(fixtures["tokens"]))
     elif auth == "bearer_text":
         headers["Authorization"] = "Bearer " + draw(latin1)
-    for name in ("Cookie", "Accept-Language", "X-Forwarded-Proto", "X-Forwarded-For", "X-Request-ID",
-                 "X-SSL-Client-Cert", "Origin", "Referer"):
-        if draw(st.integers(0, 7)) == 0:
-            headers[name] = draw(latin1)
-    if draw(st.booleans()):
+    if hostile["headers"]:
+        for name in ("Cookie", "Accept-Language", "X-Forwarded-Proto", "X-Forwarded-For", "X-Request-ID",
+                     "X-SSL-Client-Cert", "Origin", "Referer", "Content-Length"):
+            if draw(st.integers(0, 3)) == 0:
+                headers[name] = draw(latin1)
+    elif draw(st.booleans()):
         headers["Cookie"] = draw(st.sampled_from(fixtures["cookies"]))
-    body_kind = draw(st.sampled_from(["none", "form", "form", "json", "json", "deep_json", "raw"]))
+    # the administrator's credentials on the admin routes most of the time, so that their views run
+    if rule.rule.startswith("/api/admin/") and not hostile["auth"] and draw(st.integers(0, 3)):
+        headers["Authorization"] = "Bearer " + fixtures["tokens"][-1]
+    if rule.rule.startswith("/admin/") and not hostile["headers"] and draw(st.integers(0, 3)):
+        headers["Cookie"] = fixtures["cookies"][-1]
+    _, query_params, _ = strategies(fixtures, hostile["query"])
+    text_value, params, json_value = strategies(fixtures, hostile["body"])
+    kinds = ["none", "form", "json", "deep_json", "raw"] if hostile["body"] else ["none", "form", "json"]
+    body_kind = draw(st.sampled_from(kinds))
     body, content_type = b"", None
     if body_kind == "form":
         body, content_type = _encode_params(draw(params)), "application/x-www-form-urlencoded"
@@ -147,7 +173,7 @@ def requests(draw, rules, fixtures):
     elif body_kind == "raw":
         body = draw(st.one_of(st.binary(max_size=200), text_value.map(lambda s: s.encode("utf-8", "surrogatepass"))))
         content_type = draw(st.sampled_from(CONTENT_TYPES))
-    return {"method": method, "path": path_bytes, "query": _encode_params(draw(params)), "host": host,
+    return {"method": method, "path": path_bytes, "query": _encode_params(draw(query_params)), "host": host,
             "headers": headers, "body": body, "content_type": content_type}
 
 

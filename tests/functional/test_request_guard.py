@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import psycopg
 import pytest
@@ -212,6 +212,12 @@ def test_nul_and_controls_in_parameters_are_bad_requests_on_every_backend(idp_on
     assert response.status_code == 400, response.text[:300]
     response = requests.post(idp.url("/token"), data={"grant_type": "client_credentials", "client_id": value})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    if len(value) < 1000:  # in a path variable
+        response = requests.get(idp.url("/api/admin/clients/" + quote(value, safe="")), headers=dict([admin_bearer(idp)]))
+        assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+        response = requests.get(idp.url("/register/" + quote(value, safe="")),
+                                headers={"Authorization": "Bearer x"})
+        assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     # and the server still logs a person in afterwards
     page = browser.get(idp.url("/login"))
     response = browser.post(idp.url("/login"), data={"csrf_token": csrf_token(page.text), "username": "11010519491231002X",
