@@ -4,8 +4,8 @@ One mapping for every error a view does not answer itself: HTTP errors (Werkzeug
 guard's ``RequestRejected``), Authlib errors that escape its own handling (``InsecureTransportError`` is
 raised while the request object is built), CSRF failures and anything unexpected. Whether a request
 is a protocol request (answered with RFC 6749 5.2's JSON error and ``Cache-Control: no-store``) or a
-browser request (the error page, in the person's language) is decided here, from its endpoint, and
-nowhere else: a new view in a protocol blueprint is answered in JSON without any code of its own.
+browser request (the error page, in the person's language) is decided by ``endpoints.is_protocol_request``
+from its endpoint: a new view in a protocol blueprint is answered in JSON without any code of its own.
 """
 from __future__ import annotations
 
@@ -18,20 +18,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as N_
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException
 
+from .endpoints import is_protocol_request
 from .request_guard import RequestRejected
 
 log = logging.getLogger(__name__)
 
-# Blueprints whose views answer programs (relying parties, resource servers, admin tools, monitors).
-PROTOCOL_BLUEPRINTS = frozenset({"oidc", "registration", "admin_api", "health", "metrics", "cas"})
-# ... except these, which a person's browser is sent to.
-BROWSER_ENDPOINTS = frozenset({"oidc.authorize", "oidc.authorize_resume", "cas.login", "cas.login_resume",
-                               "cas.logout"})
-# A path that matches no route: protocol when it is under a protocol prefix.
-_PROTOCOL_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/register", "/jwks.json", "/.well-known/",
-                   "/healthz", "/readyz", "/metrics", "/api/")
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1 / 5.2
 
 _OAUTH_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied", 404: "not_found",
@@ -40,29 +33,6 @@ _TITLES = {400: N_("The request is malformed"), 401: N_("Authentication is requi
            403: N_("Access is not allowed"), 404: N_("Page not found"),
            405: N_("This address does not accept this kind of request"),
            413: N_("The request is too large"), 415: N_("The request is malformed")}
-
-
-def request_endpoint() -> str | None:
-    """The endpoint of this request, also when routing failed only on the method (405)."""
-    if request.url_rule is not None:
-        return request.url_rule.endpoint
-    failure = request.routing_exception
-    if isinstance(failure, MethodNotAllowed) and failure.valid_methods:
-        try:
-            adapter = current_app.url_map.bind("localhost", path_info=request.path)
-            return adapter.match(method=failure.valid_methods[0])[0]
-        except HTTPException:
-            return None
-    return None
-
-
-def is_protocol_request() -> bool:
-    endpoint = request_endpoint()
-    if endpoint is None:
-        return request.path.startswith(_PROTOCOL_PATHS)
-    if endpoint in BROWSER_ENDPOINTS:
-        return False
-    return endpoint.partition(".")[0] in PROTOCOL_BLUEPRINTS
 
 
 def protocol_error(status: int, error: str, description: str, headers=()):

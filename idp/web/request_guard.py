@@ -4,9 +4,9 @@ Before any view runs (``before_request``, ahead of the blueprints' own hooks), a
 with a 4xx when
 
 - its ``Host`` header is not a host name, an IP address or ``[IPv6]``, with an optional port;
-- a path variable, query or form parameter (name or value) holds a NUL or another control character (tab, CR and LF
-  excepted), bytes that are not UTF-8, or more characters than any field of the server takes;
-- its HTTP Basic client credentials are not base64 of UTF-8 ``id:secret`` (RFC 6749 2.3.1);
+- a path variable, query or form parameter (name or value) holds a NUL or another control character
+  (tab, CR and LF excepted), bytes that are not UTF-8, or more characters than any field takes;
+- its HTTP Basic client credentials (protocol requests) are not base64 of UTF-8 ``id:secret`` (RFC 6749 2.3.1);
 - its JSON body is larger than ``MAX_JSON_BYTES`` or nested deeper than ``MAX_JSON_DEPTH``.
 
 Every backend sees the same values: PostgreSQL rejects a NUL in text, SQLite and Redis store it, and
@@ -25,6 +25,8 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from flask import request
 from flask_babel import lazy_gettext as N_
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+from .endpoints import is_protocol_request
 
 MAX_PARAM_NAME = 128
 MAX_PARAM_VALUE = 64 * 1024  # PEM chains, JWKS and signed answers are the longest fields; ids are far shorter
@@ -168,7 +170,10 @@ def check_parameters() -> None:
 
 def check_basic_credentials() -> None:
     """RFC 6749 2.3.1: ``Basic base64(urlencode(id) ":" urlencode(secret))`` in UTF-8; anything else in a
-    Basic header is a failed client authentication (5.2: 401 ``invalid_client``)."""
+    Basic header is a failed client authentication (5.2: 401 ``invalid_client``). Pages ignore the header
+    (a browser may send one meant for a proxy in front), so only protocol requests are checked."""
+    if not is_protocol_request():
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "basic":

@@ -110,6 +110,11 @@ def test_malformed_basic_credentials_are_invalid_client(idp, path, authorization
     assert response_headers["WWW-Authenticate"].startswith("Basic")
 
 
+def test_pages_ignore_a_basic_header_meant_for_a_proxy_in_front(idp):
+    status, _, body = send(idp, "GET", "/login", headers=[basic(b"\xe9t\xe9:latin-1 password")])
+    assert status == 200, body[:300]
+
+
 # 3 ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", ["/login", "/account", "/authorize?client_id=x", "/token"])
 @pytest.mark.parametrize("host", ["a" * 64 + ".example.gov.cn", "a" * 64, "exa mple", "localhost:99999",
