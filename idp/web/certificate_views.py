@@ -24,7 +24,7 @@ from ..pki import CertificateError, CertificateIdentity
 from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
 from .client_ip import client_ip
-from .request_guard import loads_bounded
+from .request_guard import RequestRejected, loads_bounded
 from .session_cookie import current_session
 from .views import LOGIN_TX, _after_login_target, establish_session, safe_next
 
@@ -107,7 +107,7 @@ def _form_input() -> dict:
     if signed:
         try:
             data = loads_bounded(signed)
-        except ValueError:
+        except (ValueError, RequestRejected):
             data = {"malformed": True}
         if not isinstance(data, dict):
             data = {"malformed": True}
