@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1 / 5.2
 
 _OAUTH_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied", 404: "not_found",
-                405: "invalid_request", 413: "invalid_request", 415: "invalid_request", 429: "slow_down"}
+                405: "invalid_request", 413: "invalid_request", 415: "invalid_request"}
 _TITLES = {400: N_("The request is malformed"), 401: N_("Authentication is required"),
            403: N_("Access is not allowed"), 404: N_("Page not found"),
            405: N_("This address does not accept this kind of request"),
