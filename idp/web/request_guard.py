@@ -7,7 +7,7 @@ with a 4xx when
 - a path variable, query or form parameter (name or value) holds a NUL or another control character
   (tab, CR and LF excepted), bytes that are not UTF-8, or more characters than any field takes;
 - its HTTP Basic client credentials (protocol requests) are not base64 of UTF-8 ``id:secret`` (RFC 6749 2.3.1);
-- its JSON body is larger than ``MAX_JSON_BYTES`` or nested deeper than ``MAX_JSON_DEPTH``.
+- its JSON body is not an object, is larger than ``MAX_JSON_BYTES`` or nested deeper than ``MAX_JSON_DEPTH``.
 
 Every backend sees the same values: PostgreSQL rejects a NUL in text, SQLite and Redis store it, and
 Python's JSON parser recurses once per nesting level. The refusal is a ``RequestRejected``; the error
@@ -243,4 +243,9 @@ def check_json_body() -> None:
     length = request.content_length
     if length is not None and length > MAX_JSON_BYTES:
         raise _too_large()
-    check_json_text(request.get_data(cache=True))
+    body = request.get_data(cache=True)
+    check_json_text(body)
+    # Every JSON body the server takes is an object (RFC 7591 metadata, the admin API, the signed
+    # certificate answer); Flask-WTF also reads a JSON body as a form's fields, and fails on anything else.
+    if body.strip() and not body.lstrip().startswith(b"{"):
+        raise RequestRejected(N_("The request body must be a JSON object."), title=N_("The request is malformed"))

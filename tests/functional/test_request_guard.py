@@ -374,3 +374,23 @@ def test_public_host_through_gunicorn_needs_a_proxy_it_trusts(gunicorn):
         assert response.status_code == 400, response.text
         assert response.json() == {"error": "invalid_request", "error_description": "HTTPS required"}
         assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("body", [b"[]", b"true", b"[[\"name\", \"x\"], [1]]", b"\"text\""])
+def test_a_json_body_that_is_no_object_is_a_bad_request_also_for_a_form(idp, body):
+    """Flask-WTF reads a JSON body as a form's fields: an administrator's console form got a 500 for any
+    JSON body but an object."""
+    from admin_support import ADMIN_ID, ADMIN_PASSWORD, create_admin
+    create_admin(idp.app)
+    browser = requests.Session()
+    page = browser.get(idp.url("/login?next=/admin/"))
+    browser.post(idp.url("/login"), data={"csrf_token": csrf_token(page.text), "username": ADMIN_ID,
+                                          "password": ADMIN_PASSWORD, "next": "/admin/"})
+    form = browser.get(idp.url("/admin/clients/new"))
+    assert form.status_code == 200, form.text[:300]
+    response = browser.post(idp.url("/admin/clients/new"), data=body, allow_redirects=False, headers={
+        "Content-Type": "application/json", "X-CSRFToken": csrf_token(form.text)})
+    assert response.status_code == 400, response.text[:300]
+    assert "text/html" in response.headers["Content-Type"]
+    response = requests.post(idp.url("/register"), data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
