@@ -6,7 +6,8 @@ with a 4xx when
 - its ``Host`` header is not a host name, an IP address or ``[IPv6]``, with an optional port;
 - a path variable, query or form parameter (name or value) holds a NUL or another control character
   (tab, CR and LF excepted), bytes that are not UTF-8, or more characters than any field takes;
-- its HTTP Basic client credentials (protocol requests) are not base64 of UTF-8 ``id:secret`` (RFC 6749 2.3.1);
+- on a protocol request, its Authorization header is not one ``scheme token68`` credential, or its HTTP
+  Basic client credentials are not base64 of UTF-8 ``id:secret`` (RFC 6749 2.3.1);
 - its JSON body is not an object, is larger than ``MAX_JSON_BYTES`` or nested deeper than ``MAX_JSON_DEPTH``.
 
 Every backend sees the same values: PostgreSQL rejects a NUL in text, SQLite and Redis store it, and
@@ -39,6 +40,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # U+FFFD: what
 _NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffd]")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _PORT = re.compile(r"^[0-9]{1,5}$")
+_AUTHORIZATION = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +([A-Za-z0-9._~+/-]+=*))?$")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
@@ -103,7 +105,7 @@ def check_request() -> None:
     if problem:
         raise RequestRejected(problem, title=N_("The request is malformed"))
     check_parameters()
-    check_basic_credentials()
+    check_authorization()
     check_json_body()
 
 
@@ -168,20 +170,27 @@ def check_parameters() -> None:
 
 # -- client credentials ------------------------------------------------------------------------------
 
-def check_basic_credentials() -> None:
-    """RFC 6749 2.3.1: ``Basic base64(urlencode(id) ":" urlencode(secret))`` in UTF-8; anything else in a
-    Basic header is a failed client authentication (5.2: 401 ``invalid_client``). Pages ignore the header
-    (a browser may send one meant for a proxy in front), so only protocol requests are checked."""
-    if not is_protocol_request():
+def check_authorization() -> None:
+    """The Authorization header of a protocol request is one credential, ``scheme [1*SP token68]`` (RFC 7235
+    2.1; Bearer and Basic both use token68), else 400 ``invalid_request`` (RFC 6750 3.1). Basic credentials
+    are RFC 6749 2.3.1's ``base64(urlencode(id) ":" urlencode(secret))`` in UTF-8; anything else is a failed
+    client authentication (5.2: 401 ``invalid_client``). Pages ignore the header (a browser may send one
+    meant for a proxy in front), so only protocol requests are checked."""
+    header = request.headers.get("Authorization")
+    if header is None or not is_protocol_request():
         return
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return
-    if _basic_credentials(token.strip()) is None:
-        raise RequestRejected(N_("The client credentials are malformed."), error="invalid_client", status=401,
-                              title=N_("The request is malformed"),
-                              headers={"WWW-Authenticate": 'Basic realm="idp", error="invalid_client"'})
+    match = _AUTHORIZATION.match(header)
+    if header[:6].lower() == "basic ":
+        if match is None or match.group(2) is None or _basic_credentials(match.group(2)) is None:
+            raise _invalid_client()
+    elif match is None or len(header) > MAX_CREDENTIAL * 8:
+        raise RequestRejected(N_("The Authorization header is malformed."), title=N_("The request is malformed"))
+
+
+def _invalid_client() -> RequestRejected:
+    return RequestRejected(N_("The client credentials are malformed."), error="invalid_client", status=401,
+                           title=N_("The request is malformed"),
+                           headers={"WWW-Authenticate": 'Basic realm="idp", error="invalid_client"'})
 
 
 def _basic_credentials(token: str) -> tuple[str, str] | None:

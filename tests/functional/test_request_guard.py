@@ -99,15 +99,25 @@ def test_client_credentials_token_at_userinfo_is_invalid_token(idp):
     basic(b"\xff\xfe\xfd:secret"),              # not UTF-8
     basic(b"client:\xc3\x28"),                  # the secret not UTF-8
     ("Authorization", "Basic %%%not-base64"),   # not base64
+    ("Authorization", "Basic \x85"),           # whitespace to Python, no credentials
     basic(b"no-colon-here"),                    # no colon
     basic(b"%C3%28:secret"),                    # percent-encoded bytes that are not UTF-8
     basic(b"a\x00b:secret"),                    # a NUL in the client id
-], ids=["id-not-utf8", "secret-not-utf8", "not-base64", "no-colon", "escaped-not-utf8", "nul"])
+], ids=["id-not-utf8", "secret-not-utf8", "not-base64", "blank", "no-colon", "escaped-not-utf8", "nul"])
 def test_malformed_basic_credentials_are_invalid_client(idp, path, authorization):
     headers, body = form(grant_type="client_credentials", token="x")
     status, response_headers, response_body = send(idp, "POST", path, headers=[authorization, *headers], body=body)
     assert_protocol_error(status, response_headers, response_body, 401, "invalid_client")
     assert response_headers["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize("path", ["/token", "/revoke", "/introspect", "/userinfo"])
+@pytest.mark.parametrize("value", ["Bearer \x85", "Bearer a b", "Bearer \xa0x", "Token\x1c"])
+def test_an_authorization_header_that_is_no_credential_is_invalid_request(idp, path, value):
+    headers, body = form(grant_type="client_credentials", token="x")
+    status, response_headers, response_body = send(idp, "POST", path, body=body,
+                                                   headers=[("Authorization", value), *headers])
+    assert_protocol_error(status, response_headers, response_body, 400, "invalid_request")
 
 
 def test_pages_ignore_a_basic_header_meant_for_a_proxy_in_front(idp):
