@@ -24,6 +24,7 @@ from ..pki import CertificateError, CertificateIdentity
 from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
 from .client_ip import client_ip
+from .endpoints import asks_for_json
 from .request_guard import RequestRejected, loads_bounded
 from .session_cookie import current_session
 from .views import LOGIN_TX, _after_login_target, establish_session, safe_next
@@ -49,9 +50,7 @@ def _load_tx(tx_id: str | None) -> dict | None:
 
 
 def _wants_json() -> bool:
-    if request.is_json or request.args.get("format") == "json":
-        return True
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    return asks_for_json()
 
 
 @bp.app_template_global()

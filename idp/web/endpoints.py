@@ -10,6 +10,9 @@ PROTOCOL_BLUEPRINTS = frozenset({"oidc", "registration", "admin_api", "health", 
 # ... except these, which a person's browser is sent to.
 BROWSER_ENDPOINTS = frozenset({"oidc.authorize", "oidc.authorize_resume", "cas.login", "cas.login_resume",
                                "cas.logout"})
+# Browser endpoints that answer a program (a signing agent logging in with a certificate) in JSON when
+# the request is JSON or asks for it, as their views do.
+JSON_WHEN_ASKED = frozenset({"certificate.challenge", "certificate.challenge_login", "certificate.tls_login"})
 # A path that matches no route: protocol when it is under a protocol prefix.
 _PROTOCOL_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/register", "/jwks.json", "/.well-known/",
                    "/healthz", "/readyz", "/metrics", "/api/")
@@ -35,4 +38,12 @@ def is_protocol_request() -> bool:
         return request.path.startswith(_PROTOCOL_PATHS)
     if endpoint in BROWSER_ENDPOINTS:
         return False
+    if endpoint in JSON_WHEN_ASKED:
+        return asks_for_json()
     return endpoint.partition(".")[0] in PROTOCOL_BLUEPRINTS
+
+
+def asks_for_json() -> bool:
+    if request.is_json or request.args.get("format") == "json":
+        return True
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"

@@ -8,7 +8,8 @@ with a 4xx when
   (tab, CR and LF excepted), bytes that are not UTF-8, or more characters than any field takes;
 - on a protocol request, its Authorization header is not one ``scheme token68`` credential, or its HTTP
   Basic client credentials are not base64 of UTF-8 ``id:secret`` (RFC 6749 2.3.1);
-- its JSON body is not an object, is larger than ``MAX_JSON_BYTES`` or nested deeper than ``MAX_JSON_DEPTH``.
+- its JSON body is larger than ``MAX_JSON_BYTES`` or nested deeper than ``MAX_JSON_DEPTH``, or, sent to a
+  page (whose forms read a JSON body as their fields), is not an object.
 
 Every backend sees the same values: PostgreSQL rejects a NUL in text, SQLite and Redis store it, and
 Python's JSON parser recurses once per nesting level. The refusal is a ``RequestRejected``; the error
@@ -254,7 +255,7 @@ def check_json_body() -> None:
         raise _too_large()
     body = request.get_data(cache=True)
     check_json_text(body)
-    # Every JSON body the server takes is an object (RFC 7591 metadata, the admin API, the signed
-    # certificate answer); Flask-WTF also reads a JSON body as a form's fields, and fails on anything else.
-    if body.strip() and not body.lstrip().startswith(b"{"):
+    # Flask-WTF reads a JSON body as a page form's fields, and fails on anything but an object; protocol
+    # views check the shape of the JSON they take themselves.
+    if body.strip() and not body.lstrip().startswith(b"{") and not is_protocol_request():
         raise RequestRejected(N_("The request body must be a JSON object."), title=N_("The request is malformed"))

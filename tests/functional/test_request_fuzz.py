@@ -34,6 +34,8 @@ from backends import libpq_url, postgres_url_or_skip
 EXAMPLES = int(os.environ.get("IDP_FUZZ_EXAMPLES", "0") or 0)
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES or 400, derandomize=not EXAMPLES, deadline=None, database=None,
                          suppress_health_check=list(HealthCheck), print_blob=True)
+# generated logins use this person, who may well end up locked out; the final login is the citizen's
+FUZZED_ID, FUZZED_PASSWORD = "110105194912310038", "fuzzed person pass phrase"
 FUZZ_PEER = "203.0.113.7"  # fuzz requests come from here; the final login from 127.0.0.1 (no lockout shared)
 
 PARAM_NAMES = ["client_id", "client_secret", "username", "password", "redirect_uri", "response_type", "scope",
@@ -61,7 +63,7 @@ PLAUSIBLE = ["code", "openid", "openid profile email", "profile", "admin", "auth
              "client_credentials", "refresh_token", "S256", "plain", "login", "none", "consent", "access_token",
              "zh", "en", "true", "1", "allow", "deny", "/account", "json", "JSON", "XML", "urn:idp:loa:2",
              "client_secret_basic", helpers.REDIRECT_A, "http://localhost:9001/", "https://e.example.gov.cn/cas",
-             helpers.CITIZEN_ID, "13800138000", "zhangsan@example.gov.cn", "wrong password", "张三"]
+             FUZZED_ID, FUZZED_PASSWORD, "13900139000", "lisi@example.gov.cn", "wrong password", "李四"]
 
 latin1 = st.text(alphabet=st.characters(max_codepoint=255), max_size=40)
 huge = st.integers(min_value=1000, max_value=120_000).map(lambda n: "x" * n)
@@ -213,6 +215,8 @@ def prepare(app):
         app.extensions["idp"].keys.ensure_active_keys()
         create_person(id_number=helpers.CITIZEN_ID, name="张三", password=helpers.CITIZEN_PASSWORD,
                       phone="13800138000", email="zhangsan@example.gov.cn")
+        create_person(id_number=FUZZED_ID, name="李四", password=FUZZED_PASSWORD, phone="13900139000",
+                      email="lisi@example.gov.cn")
         service = register_service(name="Existing", service_url="https://e.example.gov.cn/cas")
         kids = [key.kid for key in app.extensions["idp"].keys.list_keys()]
     create_admin(app)

@@ -387,7 +387,7 @@ def test_public_host_through_gunicorn_needs_a_proxy_it_trusts(gunicorn):
 
 
 @pytest.mark.parametrize("body", [b"[]", b"true", b"[[\"name\", \"x\"], [1]]", b"\"text\""])
-def test_a_json_body_that_is_no_object_is_a_bad_request_also_for_a_form(idp, body):
+def test_a_json_body_that_is_no_object_is_a_bad_request_also_for_a_page_form(idp, body):
     """Flask-WTF reads a JSON body as a form's fields: an administrator's console form got a 500 for any
     JSON body but an object."""
     from admin_support import ADMIN_ID, ADMIN_PASSWORD, create_admin
@@ -402,5 +402,9 @@ def test_a_json_body_that_is_no_object_is_a_bad_request_also_for_a_form(idp, bod
         "Content-Type": "application/json", "X-CSRFToken": csrf_token(form.text)})
     assert response.status_code == 400, response.text[:300]
     assert "text/html" in response.headers["Content-Type"]
-    response = requests.post(idp.url("/register"), data=body, headers={"Content-Type": "application/json"})
-    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    from idp.protocols.oidc.registration_tokens import issue_initial_token
+    with idp.app.app_context():
+        token = issue_initial_token()["token"]
+    response = requests.post(idp.url("/register"), data=body, headers={"Content-Type": "application/json",
+                                                                     "Authorization": "Bearer " + token})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client_metadata"
