@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..clients.metadata import REGISTRABLE_SCOPES, SUPPORTED_GRANT_TYPES, SUPPORTED_ID_TOKEN_ALGS
 from ..keys.service import SUPPORTED_ALGS
+from ..web.request_guard import RequestRejected, loads_bounded
 from .metadata import MetadataError
 
 
@@ -64,8 +65,8 @@ class ClientForm(FlaskForm):
         jwks = None
         if self.jwks.data and self.jwks.data.strip():
             try:
-                jwks = json.loads(self.jwks.data)
-            except ValueError:
+                jwks = loads_bounded(self.jwks.data)
+            except (ValueError, RequestRejected):
                 raise MetadataError("invalid_client_metadata", "the public keys are not valid JSON") from None
         meta = {
             "client_name": self.name.data or "",

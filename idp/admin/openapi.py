@@ -233,6 +233,18 @@ def _paths() -> dict:
     }
 
 
+def _with_request_errors(paths: dict) -> dict:
+    """Any operation may be refused by the request guard (idp/web/request_guard.py) before it runs: 400
+    for a malformed request (control characters, bad Host...), 413 for a JSON body over 64 KiB."""
+    for item in paths.values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("400", _json("Error", "Malformed request (invalid_request)"))
+                if "requestBody" in operation:
+                    operation["responses"].setdefault("413", _json("Error", "The JSON body is too large"))
+    return paths
+
+
 @lru_cache(maxsize=8)
 def _document(issuer: str) -> dict:
     new_client = {**CLIENT_METADATA, "required": ["client_name"]}
@@ -245,7 +257,7 @@ def _document(issuer: str) -> dict:
                                 "that scope). Every change is written to the audit log."},
         "servers": [{"url": issuer}],
         "security": [{"bearer": [ADMIN_SCOPE]}],
-        "paths": _paths(),
+        "paths": _with_request_errors(_paths()),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                            "description": "RFC 9068 access token with the admin scope"}},

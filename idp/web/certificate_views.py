@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from urllib.parse import urljoin
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
@@ -25,6 +24,8 @@ from ..pki import CertificateError, CertificateIdentity
 from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
 from .client_ip import client_ip
+from .endpoints import asks_for_json
+from .request_guard import RequestRejected, loads_bounded
 from .session_cookie import current_session
 from .login_methods import CERTIFICATE, USB_KEY
 from .views import LOGIN_TX, _after_login_target, allow_return_to_client, establish_session, login_tabs, safe_next
@@ -50,9 +51,7 @@ def _load_tx(tx_id: str | None) -> dict | None:
 
 
 def _wants_json() -> bool:
-    if request.is_json or request.args.get("format") == "json":
-        return True
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    return asks_for_json()
 
 
 @bp.app_template_global()
@@ -107,8 +106,8 @@ def _form_input() -> dict:
     data: dict = {}
     if signed:
         try:
-            data = json.loads(signed)
-        except ValueError:
+            data = loads_bounded(signed)
+        except (ValueError, RequestRejected):
             data = {"malformed": True}
         if not isinstance(data, dict):
             data = {"malformed": True}

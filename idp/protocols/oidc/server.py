@@ -8,7 +8,7 @@ from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, Flask
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
@@ -215,6 +215,8 @@ class JwtAccessTokenValidator(BearerTokenValidator):
 
 class UserInfo(UserInfoEndpoint):
     def generate_user_info(self, user, scope):
+        if user is None:  # a client credentials token: there is no end user to describe (RFC 6750 3.1)
+            raise InvalidTokenError("the access token was not issued for an end user")
         core = current_app.extensions["idp"]
         return claims_for(user.person, scope, user.client, core.pairwise_salt, user.entity)
 
