@@ -13,8 +13,7 @@ def end_session_everywhere(core, session: SsoSession, reason: str = "logout") ->
     ended = core.sessions.end(session)
     if ended is None:
         return None
-    from ..protocols.oidc.tokens import revoke_for_session
-    revoke_for_session(ended.sid)
+    core.tokens.revoke_grant(sid=ended.sid)  # tokens issued through the ended session lose their refresh
     person = db.session.get(Person, ended.person_id)
     for client_id in sorted(ended.clients):
         client = find_client(client_id)
