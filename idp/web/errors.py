@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .unavailable import register_unavailable_handler
+
 log = logging.getLogger(__name__)
 _JSON_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks.json", "/.well-known/", "/healthz",
                "/readyz", "/api/", "/cas/")
@@ -38,3 +40,5 @@ def register_error_handlers(app) -> None:
             return jsonify(error="server_error", error_description="internal error"), 500
         return render_template("error.html", title=_("Something went wrong"),
                                description=_("Please try again later.")), 500
+
+    register_unavailable_handler(app, _wants_json)
