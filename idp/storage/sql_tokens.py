@@ -51,6 +51,8 @@ _FIND_TOKEN = {
 _CLAIM_REFRESH = Prepared(update(_T).where(_T.c.id == bindparam("b_id"), _T.c.refresh_used.is_(False),
                                            _T.c.revoked.is_(False)).values(refresh_used=True))
 _INSERT_TOKEN = Prepared(insert(_T).values({name: bindparam(name) for name in _TOKEN_COLUMNS}))
+# The audit record written in the same transaction.
+_AUDIT = (Prepared(audit_log.PG_LOCK), Prepared(audit_log.TAIL), Prepared(audit_log.INSERT))
 
 
 class SqlTokenStore:
@@ -60,9 +62,10 @@ class SqlTokenStore:
 
     # --- codes ---------------------------------------------------------------------------
     def save_code(self, code: NewCode) -> None:
-        values = {f.name: getattr(code, f.name) for f in fields(NewCode) if f.name != "code"}
+        values = dict(code)
+        values["code_hash"] = token_hash(values.pop("code"))
         with writes.session_write(self._session) as conn:
-            conn.execute(insert(_C).values(code_hash=token_hash(code.code), used_at=None, **values))
+            conn.execute(insert(_C).values(used_at=None, **values))
 
     def find_code(self, code: str, client_id: str) -> StoredCode | None:
         row = _FIND_CODE.first(self._session.connection(), {"b_hash": token_hash(code), "b_client": client_id})
@@ -86,9 +89,10 @@ class SqlTokenStore:
 
     def issue(self, token: NewToken, *, audit: dict, code_id: int | None = None,
               refresh_id: int | None = None) -> None:
-        row = {name: getattr(token, name) for name in _TOKEN_COLUMNS if hasattr(token, name)}
-        row.update(access_token_hash=token_hash(token.access_token),
-                   refresh_token_hash=token_hash(token.refresh_token) if token.refresh_token else None,
+        row = dict(token)
+        refresh = row.pop("refresh_token")
+        row.update(access_token_hash=token_hash(row.pop("access_token")),
+                   refresh_token_hash=token_hash(refresh) if refresh else None,
                    revoked=False, access_revoked=False, refresh_used=False)
         # Nothing else writes through another connection meanwhile (SQLite would wait on its own lock).
         with writes.session_write(self._session) as conn:
@@ -97,7 +101,7 @@ class SqlTokenStore:
             if refresh_id is not None and not self._claim_refresh(conn, refresh_id):
                 raise AlreadyClaimed("the refresh token has already been used or revoked")
             _INSERT_TOKEN.execute(conn, row)
-            event = audit_log.append(conn, "token.issued", **audit)
+            event = audit_log.append(conn, "token.issued", audit, statements=_AUDIT)
         audit_log.announce("token.issued", event)
 
     def _claim_code(self, conn, code_id: int) -> bool:

@@ -99,7 +99,8 @@ def _issued_events(engine) -> int:
 
 
 def _issue(store, token, **claims):
-    store.issue(token, audit={"client_id": token.client_id, "refresh": token.refresh_token is not None}, **claims)
+    store.issue(token, audit={"client_id": token["client_id"], "refresh": token["refresh_token"] is not None},
+                **claims)
     return token
 
 
@@ -137,14 +138,14 @@ def test_a_saved_code_is_found_with_its_person_by_its_client_only(store, engine)
     person_id = _person(engine)
     new = _code(person_id)
     store.save_code(new)
-    found = store.find_code(new.code, "client-a")
+    found = store.find_code(new["code"], "client-a")
     assert found is not None and found.used_at is None and not found.is_expired()
     assert (found.client_id, found.person_id, found.redirect_uri, found.scope, found.nonce, found.amr, found.sid) == \
-        ("client-a", person_id, new.redirect_uri, new.scope, new.nonce, ["pwd", "otp"], new.sid)
+        ("client-a", person_id, new["redirect_uri"], new["scope"], new["nonce"], ["pwd", "otp"], new["sid"])
     assert (found.get_redirect_uri(), found.get_scope(), found.get_nonce(), found.get_acr(), found.get_amr()) == \
-        (new.redirect_uri, new.scope, new.nonce, "pwd", ["pwd", "otp"])
+        (new["redirect_uri"], new["scope"], new["nonce"], "pwd", ["pwd", "otp"])
     assert found.person.id == person_id and found.person.name == "张三" and found.person.public_id
-    assert store.find_code(new.code, "client-b") is None
+    assert store.find_code(new["code"], "client-b") is None
     assert store.find_code(secrets.token_urlsafe(32), "client-a") is None
 
 
@@ -153,60 +154,60 @@ def test_a_code_is_stored_only_as_its_hash(store, engine):
     store.save_code(new)
     with engine.connect() as conn:
         rows = [tuple(row) for row in conn.execute(select(AuthorizationCode.__table__))]
-    assert rows and new.code not in repr(rows)
+    assert rows and new["code"] not in repr(rows)
 
 
 def test_a_code_of_a_disabled_person_is_found_without_its_person(store, engine):
     new = _code(_person(engine, disabled=True))
     store.save_code(new)
-    found = store.find_code(new.code, "client-a")
+    found = store.find_code(new["code"], "client-a")
     assert found is not None and found.person is None
 
 
 def test_an_expired_code_says_so(store, engine):
     new = _code(_person(engine), expires_at=time.time() - 1)
     store.save_code(new)
-    assert store.find_code(new.code, "client-a").is_expired()
+    assert store.find_code(new["code"], "client-a").is_expired()
 
 
 def test_nonces_are_remembered_per_client(store, engine):
     new = _code(_person(engine))
     store.save_code(new)
-    assert store.nonce_used("client-a", new.nonce)
-    assert not store.nonce_used("client-b", new.nonce)
+    assert store.nonce_used("client-a", new["nonce"])
+    assert not store.nonce_used("client-b", new["nonce"])
     assert not store.nonce_used("client-a", secrets.token_hex(8))
 
 
 def test_a_code_is_consumed_once(store, engine):
     new = _code(_person(engine))
     store.save_code(new)
-    code_id = store.find_code(new.code, "client-a").id
+    code_id = store.find_code(new["code"], "client-a").id
     assert store.consume_code(code_id) is True
     assert store.consume_code(code_id) is False
-    assert store.find_code(new.code, "client-a").used_at is not None
+    assert store.find_code(new["code"], "client-a").used_at is not None
 
 
 # --- issuing ----------------------------------------------------------------------------------
 def test_issued_tokens_are_found_by_each_value_and_kind(store, engine):
     person_id = _person(engine)
     token = _issue(store, _token(person_id))
-    by_access = store.find_token(token.access_token, "access_token")
-    by_refresh = store.find_token(token.refresh_token, "refresh_token")
+    by_access = store.find_token(token["access_token"], "access_token")
+    by_refresh = store.find_token(token["refresh_token"], "refresh_token")
     assert by_access == by_refresh and by_access is not None
     assert (by_access.client_id, by_access.person_id, by_access.family_id, by_access.amr) == \
-        ("client-a", person_id, token.family_id, ["pwd"])
+        ("client-a", person_id, token["family_id"], ["pwd"])
     assert not (by_access.revoked or by_access.access_revoked or by_access.refresh_used)
     assert not by_access.is_expired() and not by_access.is_revoked() and not by_access.refresh_expired()
-    assert store.find_token(token.access_token, "refresh_token") is None
-    assert store.find_token(token.refresh_token, "access_token") is None
+    assert store.find_token(token["access_token"], "refresh_token") is None
+    assert store.find_token(token["refresh_token"], "access_token") is None
     with engine.connect() as conn:
         dump = repr([tuple(row) for row in conn.execute(select(Token.__table__))])
-    assert token.access_token not in dump and token.refresh_token not in dump
+    assert token["access_token"] not in dump and token["refresh_token"] not in dump
 
 
 def test_a_token_without_refresh_and_person(store, engine):
     token = _issue(store, _token(refresh=False))
-    found = store.find_token(token.access_token, "access_token")
+    found = store.find_token(token["access_token"], "access_token")
     assert found.person_id is None and found.refresh_expires_at is None and found.refresh_expired()
 
 
@@ -220,39 +221,39 @@ def test_issuing_claims_the_code_once(store, engine):
     person_id = _person(engine)
     new = _code(person_id)
     store.save_code(new)
-    code_id = store.find_code(new.code, "client-a").id
+    code_id = store.find_code(new["code"], "client-a").id
     _issue(store, _token(person_id, code_id=code_id), code_id=code_id)
-    assert store.find_code(new.code, "client-a").used_at is not None
+    assert store.find_code(new["code"], "client-a").used_at is not None
     before = _issued_events(engine)
     second = _token(person_id, code_id=code_id)
     with pytest.raises(AlreadyClaimed):
         _issue(store, second, code_id=code_id)
-    assert store.find_token(second.access_token, "access_token") is None, "nothing of the loser is stored"
+    assert store.find_token(second["access_token"], "access_token") is None, "nothing of the loser is stored"
     assert _issued_events(engine) == before
 
 
 def test_issuing_claims_the_refresh_token_once(store, engine):
     person_id = _person(engine)
     first = _issue(store, _token(person_id))
-    old = store.find_token(first.refresh_token, "refresh_token")
+    old = store.find_token(first["refresh_token"], "refresh_token")
     rotated = _issue(store, _token(person_id, family_id=old.family_id), refresh_id=old.id)
-    assert store.find_token(first.refresh_token, "refresh_token").refresh_used is True
-    assert store.find_token(rotated.refresh_token, "refresh_token").family_id == old.family_id
+    assert store.find_token(first["refresh_token"], "refresh_token").refresh_used is True
+    assert store.find_token(rotated["refresh_token"], "refresh_token").family_id == old.family_id
     before = _issued_events(engine)
     again = _token(person_id, family_id=old.family_id)
     with pytest.raises(AlreadyClaimed):
         _issue(store, again, refresh_id=old.id)
-    assert store.find_token(again.access_token, "access_token") is None
+    assert store.find_token(again["access_token"], "access_token") is None
     assert _issued_events(engine) == before
 
 
 def test_a_revoked_refresh_token_cannot_be_claimed(store, engine):
     first = _issue(store, _token(_person(engine)))
-    old = store.find_token(first.refresh_token, "refresh_token")
+    old = store.find_token(first["refresh_token"], "refresh_token")
     store.revoke_grant(family_id=old.family_id)
     with pytest.raises(AlreadyClaimed):
         _issue(store, _token(family_id=old.family_id), refresh_id=old.id)
-    assert store.find_token(first.refresh_token, "refresh_token").refresh_used is False
+    assert store.find_token(first["refresh_token"], "refresh_token").refresh_used is False
 
 
 @pytest.mark.parametrize("claim", ["code", "refresh"])
@@ -264,19 +265,19 @@ def test_a_failure_after_the_claim_undoes_the_claim(store, engine, claim):
     if claim == "code":
         new = _code(person_id)
         store.save_code(new)
-        claims = {"code_id": store.find_code(new.code, "client-a").id}
+        claims = {"code_id": store.find_code(new["code"], "client-a").id}
     else:
-        claims = {"refresh_id": store.find_token(existing.refresh_token, "refresh_token").id}
+        claims = {"refresh_id": store.find_token(existing["refresh_token"], "refresh_token").id}
     before = _issued_events(engine)
     with pytest.raises(IntegrityError):
-        _issue(store, _token(person_id, access_token=existing.access_token), **claims)
+        _issue(store, _token(person_id, access_token=existing["access_token"]), **claims)
     assert _issued_events(engine) == before
     if claim == "code":
-        assert store.find_code(new.code, "client-a").used_at is None
+        assert store.find_code(new["code"], "client-a").used_at is None
     else:
-        assert store.find_token(existing.refresh_token, "refresh_token").refresh_used is False
+        assert store.find_token(existing["refresh_token"], "refresh_token").refresh_used is False
     retried = _issue(store, _token(person_id), **claims)  # the client's retry
-    assert store.find_token(retried.access_token, "access_token") is not None
+    assert store.find_token(retried["access_token"], "access_token") is not None
 
 
 @pytest.mark.parametrize("claim", ["code", "refresh"])
@@ -285,10 +286,10 @@ def test_concurrent_claims_have_exactly_one_winner(store, session, engine, claim
     if claim == "code":
         new = _code(person_id)
         store.save_code(new)
-        claims = {"code_id": store.find_code(new.code, "client-a").id}
+        claims = {"code_id": store.find_code(new["code"], "client-a").id}
     else:
         first = _issue(store, _token(person_id))
-        claims = {"refresh_id": store.find_token(first.refresh_token, "refresh_token").id}
+        claims = {"refresh_id": store.find_token(first["refresh_token"], "refresh_token").id}
     session.remove()
     before = _issued_events(engine)
 
@@ -303,7 +304,7 @@ def test_concurrent_claims_have_exactly_one_winner(store, session, engine, claim
     winners = [token for token in run_concurrently(attempt, session) if token is not None]
     assert len(winners) == 1
     assert _issued_events(engine) == before + 1
-    assert store.find_token(winners[0].access_token, "access_token") is not None
+    assert store.find_token(winners[0]["access_token"], "access_token") is not None
 
 
 # --- revoking ---------------------------------------------------------------------------------
@@ -315,9 +316,9 @@ def test_revoking_a_grant_revokes_exactly_its_tokens(store, engine, by):
     other = _issue(store, _token(person_id))
     assert store.revoke_grant(**{by: {"family_id": family, "code_id": code_id, "sid": sid}[by]}) == 3
     for token in grant:
-        found = store.find_token(token.refresh_token, "refresh_token")
+        found = store.find_token(token["refresh_token"], "refresh_token")
         assert found.revoked and found.is_revoked()
-    assert not store.find_token(other.access_token, "access_token").is_revoked()
+    assert not store.find_token(other["access_token"], "access_token").is_revoked()
     assert store.revoke_grant(family_id=family) == 0, "already revoked"
 
 
@@ -330,17 +331,17 @@ def test_revoke_grant_takes_exactly_one_selector(store):
 
 def test_revoking_an_access_token_leaves_its_refresh_token(store, engine):
     token = _issue(store, _token(_person(engine)))
-    store.revoke_access(store.find_token(token.access_token, "access_token").id)
-    found = store.find_token(token.refresh_token, "refresh_token")
+    store.revoke_access(store.find_token(token["access_token"], "access_token").id)
+    found = store.find_token(token["refresh_token"], "refresh_token")
     assert found.access_revoked and found.is_revoked() and not found.revoked
     rotated = _issue(store, _token(family_id=found.family_id), refresh_id=found.id)
-    assert not store.find_token(rotated.access_token, "access_token").is_revoked()
+    assert not store.find_token(rotated["access_token"], "access_token").is_revoked()
 
 
 def test_an_expired_access_token_says_so(store, engine):
     token = _issue(store, _token(_person(engine)))
     with engine.begin() as conn:
-        conn.execute(update(Token.__table__).where(Token.__table__.c.family_id == token.family_id)
+        conn.execute(update(Token.__table__).where(Token.__table__.c.family_id == token["family_id"])
                      .values(access_expires_at=time.time() - 1, refresh_expires_at=time.time() - 1))
-    found = store.find_token(token.access_token, "access_token")
+    found = store.find_token(token["access_token"], "access_token")
     assert found.is_expired() and found.refresh_expired()
