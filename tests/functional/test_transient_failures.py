@@ -245,3 +245,31 @@ def test_a_database_error_that_is_a_bug_is_still_a_500(app, rp, monkeypatch):
                                       headers=rp.basic)
     assert response.status_code == 500
     assert response.get_json()["error"] == "server_error" and "Retry-After" not in response.headers
+
+
+def test_concurrent_refreshes_with_one_refresh_token_have_one_winner(database):
+    """RFC 9700 4.14.2: of several requests presenting one refresh token at once, one rotates it; the
+    others find it claimed by a committed rotation, a replay, and the family is revoked."""
+    import threading
+
+    app, _ = database
+    rp = helpers.register(app, helpers.Browser(app.test_client()))
+    tokens, _ = rp.login_tokens()
+    threads, barrier, statuses = 6, threading.Barrier(6), []
+
+    def attempt():
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = client.post("/token", headers=rp.basic,
+                               data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        statuses.append(response.status_code)
+
+    workers = [threading.Thread(target=attempt) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert sorted(statuses) == [200] + [400] * (threads - 1)
+    assert _events(app, "token.issued") == 2  # the code exchange and the one rotation
+    assert _events(app, "token.refresh_replay") >= 1
+    assert _introspect(rp, tokens["access_token"]) == {"active": False}
