@@ -10,6 +10,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -345,3 +347,34 @@ def test_an_expired_access_token_says_so(store, engine):
                      .values(access_expires_at=time.time() - 1, refresh_expires_at=time.time() - 1))
     found = store.find_token(token["access_token"], "access_token")
     assert found.is_expired() and found.refresh_expired()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(["rotate", "fail_after_claim", "replay_spent"]), min_size=1, max_size=8))
+def test_any_sequence_of_rotations_failures_and_replays_keeps_one_valid_refresh_token(store, engine, steps):
+    """Whatever happens to a refresh chain (rotations, rotations that fail after the claim, replays of
+    spent tokens), exactly the newest committed refresh token is unspent, and each committed rotation
+    has its audit record."""
+    person_id = _person(engine)
+    current = _issue(store, _token(person_id))
+    family = current["family_id"]
+    spent = []
+    before = _issued_events(engine)
+    for step in steps:
+        stored = store.find_token(current["refresh_token"], "refresh_token")
+        if step == "rotate":
+            current = _issue(store, _token(person_id, family_id=family), refresh_id=stored.id)
+            spent.append(stored)
+        elif step == "fail_after_claim":  # the new row cannot be written: all of it is undone
+            with pytest.raises(IntegrityError):
+                _issue(store, _token(person_id, family_id=family, access_token=current["access_token"]),
+                       refresh_id=stored.id)
+        elif spent:
+            with pytest.raises(AlreadyClaimed):
+                _issue(store, _token(person_id, family_id=family), refresh_id=spent[-1].id)
+    assert store.find_token(current["refresh_token"], "refresh_token").refresh_used is False
+    for old in spent:
+        with engine.connect() as conn:
+            used = conn.scalar(select(Token.__table__.c.refresh_used).where(Token.__table__.c.id == old.id))
+        assert used is True
+    assert _issued_events(engine) == before + steps.count("rotate")
