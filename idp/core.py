@@ -5,12 +5,12 @@ import hashlib
 
 from .audit.log import record as audit_record
 from .authn.throttle import LoginThrottle
+from .extensions import db
 from .keys.sealing import load_master_key
 from .keys.service import KeyManager
 from .sessions.backchannel import BackchannelNotifier
 from .sessions.sso import SessionManager
 from .storage import create_store
-from .extensions import db
 from .storage.sql_tokens import SqlTokenStore
 
 

@@ -18,10 +18,10 @@ from joserfc.errors import JoseError
 from ...clients.service import find_client
 from ...identity.claims import claims_for, subject_for
 from ...identity.service import person_claims
+from ...storage.tokens import StoredToken
 from ...web.headers import add_missing
 from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
                      IssuerInResponse, OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
-from ...storage.tokens import StoredToken
 from .tokens import AccessTokenGenerator, save_token
 
 
