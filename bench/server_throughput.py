@@ -23,6 +23,7 @@ import cProfile
 import gc
 import hashlib
 import io
+import json
 import os
 import pstats
 import re
@@ -236,12 +237,20 @@ def run_in_process(args) -> None:
         api = app.test_client()  # the portals' back channel: no browser cookies
         portal_auth = basic(portal_id, portal_secret)
 
+        refresh_tokens = []
+
         def exchange(item):
             code, verifier = item
             response = api.post("/token", headers=portal_auth, data={
                 "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
                 "code_verifier": verifier})
             expect(response.status_code, 200, "token (authorization_code)", response.get_data(as_text=True))
+            refresh_tokens.append(response.get_json()["refresh_token"])
+
+        def refresh(token):
+            response = api.post("/token", headers=portal_auth,
+                                data={"grant_type": "refresh_token", "refresh_token": token})
+            expect(response.status_code, 200, "token (refresh_token)", response.get_data(as_text=True))
 
         batch_auth = basic(batch_id, batch_secret)
 
@@ -254,6 +263,7 @@ def run_in_process(args) -> None:
         # idp.wsgi does in a gunicorn worker
         if len(codes) > 1:
             exchange(codes.pop(0))
+            refresh(refresh_tokens[0])
         client_credentials(None)
         gc.collect()
         gc.freeze()
@@ -261,6 +271,8 @@ def run_in_process(args) -> None:
         if profiler:
             profiler.enable()
         timed(mode, "POST /token authorization_code", exchange, len(codes), args.seconds, items=codes)
+        fresh = refresh_tokens[1:]  # each code exchange gave one; the warm-up's was used above
+        timed(mode, "POST /token refresh_token", refresh, len(fresh), args.seconds, items=fresh)
         timed(mode, "POST /token client_credentials", client_credentials, args.count, args.seconds)
         if profiler:
             profiler.disable()
@@ -273,19 +285,22 @@ def run_in_process(args) -> None:
                     raise SystemExit(f"{path}: unexpected content type {response.mimetype}")
             return call
 
-        timed(mode, "GET /jwks.json", get("/jwks.json", "application/jwk-set+json"), args.count * 4, args.seconds)
-        timed(mode, "GET /.well-known/openid-configuration",
-              get("/.well-known/openid-configuration", "application/json"), args.count * 4, args.seconds)
+        if not args.tokens_only:
+            timed(mode, "GET /jwks.json", get("/jwks.json", "application/jwk-set+json"), args.count * 4,
+                  args.seconds)
+            timed(mode, "GET /.well-known/openid-configuration",
+                  get("/.well-known/openid-configuration", "application/json"), args.count * 4, args.seconds)
 
         # password login: the whole POST /login, then argon2 verification alone
         login_seconds = 0.0
         rounds = 0
         deadline = time.perf_counter() + args.seconds
-        while rounds < args.login_rounds and time.perf_counter() < deadline:
+        while not args.tokens_only and rounds < args.login_rounds and time.perf_counter() < deadline:
             elapsed, _ = login_in_process(app.test_client(), portal_id)
             login_seconds += elapsed
             rounds += 1
-        ROWS.append((mode, "POST /login (password, success)", rounds, login_seconds, None))
+        if rounds:
+            ROWS.append((mode, "POST /login (password, success)", rounds, login_seconds, None))
         stored = hash_password(PASSWORD)
 
         def verify(_):
@@ -293,7 +308,8 @@ def run_in_process(args) -> None:
             if not ok:
                 raise SystemExit("argon2 verification failed")
 
-        timed(mode, "argon2id verify alone", verify, args.login_rounds, args.seconds)
+        if not args.tokens_only:
+            timed(mode, "argon2id verify alone", verify, args.login_rounds, args.seconds)
         app.extensions["idp"].notifier.wait_idle(5)
         with app.app_context():
             from idp.extensions import db
@@ -351,9 +367,11 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def load(name: str, port: int, make_request, count: int, max_seconds: float, concurrency: int) -> None:
+def load(name: str, port: int, make_request, count: int, max_seconds: float, concurrency: int,
+         on_body=None) -> None:
     """``concurrency`` threads, each on its own keep-alive connection, send ``make_request(i)``
-    (method, path, headers, body) until ``count`` requests are done or ``max_seconds`` have passed."""
+    (method, path, headers, body) until ``count`` requests are done or ``max_seconds`` have passed;
+    ``on_body(data)`` is given each successful response's body."""
     import http.client
     lock = threading.Lock()
     state = {"next": 0, "failure": None}
@@ -375,6 +393,8 @@ def load(name: str, port: int, make_request, count: int, max_seconds: float, con
                 if response.status != 200:
                     state["failure"] = f"{name}: HTTP {response.status}: {data[:300]!r}"
                     return
+                if on_body is not None:
+                    on_body(data)
                 if (response.getheader("Connection") or "").lower() == "close":
                     conn.close()
         finally:
@@ -456,21 +476,27 @@ def run_http(args, server_cpu: int, client_cpu: int) -> None:
             batch_auth = {**basic(batch_id, batch_secret), **form_type}
             batch_body = urlencode({"grant_type": "client_credentials", "scope": "profile"})
 
-            load("POST /token authorization_code", port, exchange, len(codes), args.seconds, concurrency)
+            refresh_tokens = []
+            load("POST /token authorization_code", port, exchange, len(codes), args.seconds, concurrency,
+                 on_body=lambda data: refresh_tokens.append(json.loads(data)["refresh_token"]))
+            load("POST /token refresh_token", port, lambda i: ("POST", "/token", portal_auth, urlencode({
+                "grant_type": "refresh_token", "refresh_token": refresh_tokens[i]})),
+                len(refresh_tokens), args.seconds, concurrency)
             load("POST /token client_credentials", port, lambda i: ("POST", "/token", batch_auth, batch_body),
                  args.count, args.seconds, concurrency)
-            for path in GET_PATHS:
+            for path in () if args.tokens_only else GET_PATHS:
                 load(f"GET {path}", port, lambda i, path=path: ("GET", path, {}, None), args.count * 4,
                      args.seconds, concurrency)
 
             login_seconds = 0.0
             rounds = 0
             deadline = time.perf_counter() + args.seconds
-            while rounds < args.login_rounds and time.perf_counter() < deadline:
+            while not args.tokens_only and rounds < args.login_rounds and time.perf_counter() < deadline:
                 elapsed, _ = login_http(requests.Session(), base, portal_id)
                 login_seconds += elapsed
                 rounds += 1
-            ROWS.append(("gunicorn", "POST /login (password, success)", rounds, login_seconds, None))
+            if rounds:
+                ROWS.append(("gunicorn", "POST /login (password, success)", rounds, login_seconds, None))
         finally:
             stop(process)
 
@@ -499,6 +525,8 @@ def main() -> None:
                         help="with --http: keep-alive client connections, and gunicorn threads")
     parser.add_argument("--db-dir", help="parent directory of the temporary SQLite database (default: the "
                         "system temporary directory; /dev/shm takes fsync out of the figures)")
+    parser.add_argument("--tokens-only", action="store_true",
+                        help="only the token endpoint loops (no JWKS, discovery or login)")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process token exchanges")
     parser.add_argument("--postgres", metavar="URL",
                         help="use a scratch database on this PostgreSQL server (e.g. postgresql://postgres@"

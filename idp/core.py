@@ -5,17 +5,20 @@ import hashlib
 
 from .audit.log import record as audit_record
 from .authn.throttle import LoginThrottle
+from .extensions import db
 from .keys.sealing import load_master_key
 from .keys.service import KeyManager
 from .sessions.backchannel import BackchannelNotifier
 from .sessions.sso import SessionManager
 from .storage import create_store
+from .storage.sql_tokens import SqlTokenStore
 
 
 class IdpCore:
     def __init__(self, settings, store=None):
         self.settings = settings
         self.store = store or create_store(settings)
+        self.tokens = SqlTokenStore(db.session)  # codes and tokens (storage.tokens.TokenStore)
         self.keys = KeyManager(load_master_key(settings))
         self.sessions = SessionManager(self.store, settings.session_ttl)
         self.throttle = LoginThrottle(self.store, max_failures=settings.login_max_failures,

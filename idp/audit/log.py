@@ -13,18 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..identity.numbers import mask_id_number
 from ..storage import writes
-from ..storage.prepared import Prepared
 from .models import AuditEvent
 
 log = logging.getLogger("idp.audit")
 GENESIS = "0" * 64
 _T = AuditEvent.__table__
 _lock = threading.Lock()
-_TAIL = Prepared(select(_T.c.seq, _T.c.hash).order_by(_T.c.seq.desc()).limit(1))
-_INSERT = Prepared(insert(_T).values({name: bindparam(name)
-                                      for name in ("seq", "at", "event", "data", "prev_hash", "hash")}))
+# The statements of an append. The token store runs them prepared (``append(statements=...)``), as part
+# of the token endpoint's transaction; elsewhere SQLAlchemy runs them.
+TAIL = select(_T.c.seq, _T.c.hash).order_by(_T.c.seq.desc()).limit(1)
+INSERT = insert(_T).values({name: bindparam(name) for name in ("seq", "at", "event", "data", "prev_hash", "hash")})
 # pg_advisory_xact_lock takes a bigint; this one is "idpaudit" read as ASCII.
-_PG_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(7594318435537152372)"))
+PG_LOCK = text("SELECT pg_advisory_xact_lock(7594318435537152372)")
 _MASKED_KEYS = {"id_number", "username"}
 # Called with (event, sanitized data) after each appended record, e.g. to count logins in metrics.
 listeners: list = []
@@ -63,25 +63,33 @@ def record(event: str, **data) -> None:
     log.error("audit event %s could not be appended", event)
 
 
-def append(conn, event: str, **data) -> dict:
+def append(conn, event: str, data: dict, statements=None) -> dict:
     """Append an event inside the caller's transaction, so that it is stored if and only if the audited
-    change is. The caller commits, then passes the returned payload to ``announce``."""
+    change is. The caller commits, then passes the returned payload to ``announce``. ``statements``:
+    (PG_LOCK, TAIL, INSERT) prepared by the caller (``storage.prepared``), or None."""
     payload = _sanitize(data)
-    _append(conn, event, payload)
+    _append(conn, event, payload, statements)
     return payload
 
 
-def _append(conn, event: str, payload: dict) -> None:
+def _append(conn, event: str, payload: dict, statements=None) -> None:
     if conn.dialect.name == "postgresql":
         # Workers append one at a time until their transaction ends; without this two of them would read
         # the same chain end and one would fail on the unique seq (a whole token transaction with it).
-        _PG_LOCK.execute(conn)
-    last = _TAIL.first(conn)
+        if statements:
+            statements[0].execute(conn)
+        else:
+            conn.execute(PG_LOCK)
+    last = statements[1].first(conn) if statements else conn.execute(TAIL).first()
     seq = (last[0] + 1) if last else 1
     prev = last[1] if last else GENESIS
     at = time.time()
-    _INSERT.execute(conn, {"seq": seq, "at": at, "event": event, "data": payload, "prev_hash": prev,
-                           "hash": _digest(seq, at, event, payload, prev)})
+    values = {"seq": seq, "at": at, "event": event, "data": payload, "prev_hash": prev,
+              "hash": _digest(seq, at, event, payload, prev)}
+    if statements:
+        statements[2].execute(conn, values)
+    else:
+        conn.execute(INSERT, values)
 
 
 def announce(event: str, payload: dict) -> None:

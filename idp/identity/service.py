@@ -95,10 +95,8 @@ class PersonClaims:
 
 
 _P = Person.__table__
-# For statements that read a PersonClaims along with something else (the code exchange).
-PERSON_CLAIMS_COLUMNS = tuple(_P.c[f.name] for f in fields(PersonClaims))
-PERSON_ENABLED = _P.c.disabled.is_(False)
-_CLAIMS_OF = select(*PERSON_CLAIMS_COLUMNS).where(_P.c.id == bindparam("b_id"), PERSON_ENABLED)
+_CLAIMS_OF = select(*(_P.c[f.name] for f in fields(PersonClaims))).where(_P.c.id == bindparam("b_id"),
+                                                                       _P.c.disabled.is_(False))
 
 
 def person_claims(person_id: int) -> PersonClaims | None:

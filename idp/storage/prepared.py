@@ -12,6 +12,7 @@ LIMIT) belong here: column defaults are not applied, so an INSERT must name ever
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from dataclasses import dataclass
@@ -82,10 +83,17 @@ class Prepared:
         try:
             cursor.execute(plan.sql, arguments)
         except conn.dialect.loaded_dbapi.Error as exc:
-            cursor.close()
+            # SQLAlchemy's own execution would find a lost connection and invalidate it, so that the
+            # pool replaces it; the raw cursor bypasses that, so do the same here.
+            disconnected = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+            with contextlib.suppress(conn.dialect.loaded_dbapi.Error):
+                cursor.close()
+            if disconnected:
+                conn.invalidate(exc)
             # the exception SQLAlchemy would raise (IntegrityError, OperationalError, ...), so callers
             # handle a prepared statement's failure like any other
-            raise DBAPIError.instance(plan.sql, arguments, exc, conn.dialect.loaded_dbapi.Error) from exc
+            raise DBAPIError.instance(plan.sql, arguments, exc, conn.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=disconnected) from exc
         return plan, cursor
 
     def execute(self, conn: Connection, params: dict | None = None) -> int:

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from .endpoints import is_protocol_request
 from .http_messages import http_error_page
 from .request_guard import RequestRejected
+from .unavailable import register_unavailable_handler
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +123,5 @@ def register_error_handlers(app) -> None:
         if is_protocol_request():
             return protocol_error(500, "server_error", "internal error")
         return error_page(500)
+
+    register_unavailable_handler(app, is_protocol_request)

@@ -1,4 +1,8 @@
-"""Authlib grant classes and extensions, with storage hooks filled by the identity core."""
+"""Authlib grant classes and extensions, with storage hooks filled by the identity core.
+
+Grants reach the app's services (settings, token store, audit) through their server, ``self.server.core``;
+the extensions are given the core when the server is built.
+"""
 from __future__ import annotations
 
 import time
@@ -8,26 +12,20 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, grant
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
-from flask import current_app
 from joserfc.jwk import KeySet
-from sqlalchemy import select
 
 from ...extensions import db
 from ...identity.claims import claims_for
 from ...identity.models import Entity
 from ...identity.service import PersonClaims, person_claims
-from . import codes
-from .models import AuthorizationCode, token_hash
+from ...storage.token_models import token_hash
+from ...storage.tokens import NewCode
 from .principal import Principal
 from .response_modes import authorization_response, check_response_mode
-from .tokens import claim_refresh_token, code_replayed, find_by_refresh_token, revoke_family
+from .tokens import code_replayed, refresh_replayed
 
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-
-
-def _core():
-    return current_app.extensions["idp"]
 
 
 def _principal(person: PersonClaims | None, client, *, auth_time, acr, amr, sid, entity_id) -> Principal | None:
@@ -64,8 +62,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code, request):
         user: Principal = request.user
         data = request.payload.data
-        row = AuthorizationCode(
-            code_hash=token_hash(code),
+        core = self.server.core
+        core.tokens.save_code(NewCode(
+            code=code,
             client_id=request.client.get_client_id(),
             person_id=user.person.id,
             redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
@@ -78,23 +77,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             amr=list(user.amr),
             sid=user.sid,
             entity_id=user.entity.id if user.entity else None,
-            expires_at=time.time() + _core().settings.code_ttl,
-        )
-        db.session.add(row)
-        db.session.commit()
+            expires_at=time.time() + core.settings.code_ttl,
+        ))
 
     def query_authorization_code(self, code, client):
         if not isinstance(code, str) or len(code) > 256:
             return None
-        found = codes.find(code, client.get_client_id())
+        core = self.server.core
+        found = core.tokens.find_code(code, client.get_client_id())
         if found is None:
             return None
         if found.used_at is not None:
-            code_replayed(_core(), found)
+            code_replayed(core, found)
             return None
         if found.is_expired():
             return None
-        self._code = found  # claimed by save_token, in the transaction that stores the token
+        self._code = found  # claimed by save_token, in the transaction that stores the tokens
         return found
 
     def validate_token_request(self):
@@ -102,7 +100,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             super().validate_token_request()  # including the PKCE check (an after-validation hook)
         except OAuth2Error:
             if self._code is not None:
-                codes.burn(self._code.id)
+                self.server.core.tokens.consume_code(self._code.id)
             raise
 
     def delete_authorization_code(self, authorization_code):
@@ -114,7 +112,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                           amr=authorization_code.amr, sid=authorization_code.sid,
                           entity_id=authorization_code.entity_id)
         if user is None:  # the person was disabled since the code was issued
-            codes.burn(authorization_code.id)
+            self.server.core.tokens.consume_code(authorization_code.id)
         return user
 
 
@@ -125,19 +123,20 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token):
         if not isinstance(refresh_token, str) or len(refresh_token) > 256:
             return None
-        row = find_by_refresh_token(refresh_token)
-        if row is None or row.client_id != self.request.client.get_client_id():
+        core = self.server.core
+        found = core.tokens.find_token(refresh_token, "refresh_token")
+        if found is None or found.client_id != self.request.client.get_client_id():
             return None
-        if row.refresh_expires_at is None or row.refresh_expires_at < time.time():
+        if found.refresh_expired():
             return None
-        if row.revoked and not row.refresh_used:
+        if found.refresh_used:
+            refresh_replayed(core, found)
             return None
-        if not claim_refresh_token(row):
-            # RFC 9700 4.14.2: a rotated refresh token used again revokes the whole family.
-            revoke_family(row.family_id)
-            _core().audit("token.refresh_replay", client_id=row.client_id, person_id=row.person_id)
+        if found.revoked:
             return None
-        return row
+        # Claimed by save_token, in the transaction that stores the new tokens: a request that fails
+        # before that commits leaves this refresh token valid for the client's retry.
+        return found
 
     def authenticate_user(self, refresh_token):
         return _principal(person_claims(refresh_token.person_id), self.request.client,
@@ -145,7 +144,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                           sid=refresh_token.sid, entity_id=refresh_token.entity_id)
 
     def revoke_old_credential(self, refresh_token):
-        """The old refresh token was marked used when it was claimed."""
+        """The old refresh token was marked used in the transaction that stored the new one."""
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -175,13 +174,15 @@ class PkceS256(CodeChallenge):
 
 
 class OpenIDConnectCode(OpenIDCode):
+    def __init__(self, core, require_nonce=False):
+        super().__init__(require_nonce=require_nonce)
+        self.core = core
+
     def exists_nonce(self, nonce, request):
-        return db.session.scalar(select(AuthorizationCode.id).where(
-            AuthorizationCode.client_id == request.payload.client_id,
-            AuthorizationCode.nonce == nonce).limit(1)) is not None
+        return self.core.tokens.nonce_used(request.payload.client_id, nonce)
 
     def resolve_client_private_key(self, client):
-        return KeySet([_core().keys.signing_key(self.get_client_algorithm(client))])
+        return KeySet([self.core.keys.signing_key(self.get_client_algorithm(client))])
 
     def get_client_algorithm(self, client):
         return client.id_token_signed_response_alg or "RS256"
@@ -190,7 +191,7 @@ class OpenIDConnectCode(OpenIDCode):
         return {"alg": self.get_client_algorithm(client)}  # kid is set from the chosen key
 
     def get_client_claims(self, client):
-        settings = _core().settings
+        settings = self.core.settings
         now = int(time.time())
         return {"iss": settings.issuer, "aud": [client.get_client_id()], "iat": now,
                 "exp": now + settings.id_token_ttl}
@@ -202,7 +203,7 @@ class OpenIDConnectCode(OpenIDCode):
         return claims
 
     def generate_user_info(self, user: Principal, scope):
-        return claims_for(user.person, scope, user.client, _core().pairwise_salt, user.entity)
+        return claims_for(user.person, scope, user.client, self.core.pairwise_salt, user.entity)
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):
@@ -210,12 +211,16 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
+    def __init__(self, core):
+        super().__init__()
+        self.core = core
+
     def get_audiences(self):
-        issuer = _core().settings.issuer
+        issuer = self.core.settings.issuer
         return [issuer, issuer + "/token"]
 
     def validate_jti(self, claims, jti):
-        return _core().store.add("client_jti", token_hash(f"{claims['sub']}\x00{jti}"), {}, 3600)
+        return self.core.store.add("client_jti", token_hash(f"{claims['sub']}\x00{jti}"), {}, 3600)
 
     def resolve_client_public_key(self, client):
         return KeySet.import_key_set(client.jwks or {"keys": []})

@@ -25,8 +25,7 @@ def build_logout_token(*, issuer: str, client_id: str, sub: str, sid: str, key, 
 
 def oidc_logout_listener(core):
     def notify(ended) -> None:
-        from .tokens import revoke_for_session
-        revoke_for_session(ended.sid)
+        core.tokens.revoke_grant(sid=ended.sid)  # tokens issued through the ended session lose their refresh
         person = db.session.get(Person, ended.person_id)
         if person is None:
             return

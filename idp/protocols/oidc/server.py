@@ -1,8 +1,6 @@
 """The Authlib AuthorizationServer wired to the identity core."""
 from __future__ import annotations
 
-import time
-
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Error
@@ -18,15 +16,14 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from ...clients.service import find_client
-from ...extensions import db
 from ...identity.claims import claims_for, subject_for
 from ...identity.service import person_claims
+from ...storage.tokens import StoredToken
 from ...web.headers import add_missing
 from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
                      OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
-from .models import Token
 from .response_modes import error_response
-from .tokens import AccessTokenGenerator, find_by_access_token, find_by_refresh_token, revoke_family, save_token
+from .tokens import AccessTokenGenerator, save_token
 
 
 class StoredRequest(OAuth2Request):
@@ -80,7 +77,7 @@ class IdpAuthorizationServer(AuthorizationServer):
 class TokenRef:
     """A stored token seen as either its access or its refresh half."""
 
-    def __init__(self, row: Token, kind: str):
+    def __init__(self, row: StoredToken, kind: str):
         self.row, self.kind = row, kind
 
     def check_client(self, client):
@@ -95,7 +92,7 @@ class TokenRef:
 
     def is_expired(self):
         if self.kind == "refresh_token":
-            return (self.row.refresh_expires_at or 0) < time.time()
+            return self.row.refresh_expired()
         return self.row.is_expired()
 
     def is_revoked(self):
@@ -114,12 +111,12 @@ class TokenRef:
                           amr=row.amr, sid=row.sid, entity_id=row.entity_id)
 
 
-def _query_token(token_string, hint):
+def _query_token(tokens, token_string, hint):
     if not isinstance(token_string, str) or not token_string or len(token_string) > 4096:
         return None
     order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
     for kind in order:
-        row = find_by_access_token(token_string) if kind == "access_token" else find_by_refresh_token(token_string)
+        row = tokens.find_token(token_string, kind)
         if row is not None:
             return TokenRef(row, kind)
     return None
@@ -145,15 +142,14 @@ class Revocation(RevocationEndpoint):
         _check_token_params(request, self.SUPPORTED_TOKEN_TYPES)
 
     def query_token(self, token_string, token_type_hint):
-        return _query_token(token_string, token_type_hint)
+        return _query_token(self.server.core.tokens, token_string, token_type_hint)
 
     def revoke_token(self, token, request):
-        core = current_app.extensions["idp"]
+        core = self.server.core
         if token.kind == "refresh_token":
-            revoke_family(token.row.family_id)  # RFC 7009 2.1: the grant's access tokens go too
+            core.tokens.revoke_grant(family_id=token.row.family_id)  # RFC 7009 2.1: its access tokens too
         else:
-            token.row.access_revoked = True
-            db.session.commit()
+            core.tokens.revoke_access(token.row.id)
         core.audit("token.revoked", client_id=token.row.client_id, person_id=token.row.person_id,
                    kind=token.kind)
 
@@ -165,7 +161,7 @@ class Introspection(IntrospectionEndpoint):
         _check_token_params(request, self.SUPPORTED_TOKEN_TYPES)
 
     def query_token(self, token_string, token_type_hint):
-        return _query_token(token_string, token_type_hint)
+        return _query_token(self.server.core.tokens, token_string, token_type_hint)
 
     def check_permission(self, token, client, request):
         return token.check_client(client)
@@ -209,7 +205,7 @@ class JwtAccessTokenValidator(BearerTokenValidator):
             return None
         if decoded.header.get("typ") != "at+jwt" or decoded.claims.get("iss") != core.settings.issuer:
             return None
-        row = find_by_access_token(token_string)
+        row = core.tokens.find_token(token_string, "access_token")
         return TokenRef(row, "access_token") if row is not None else None
 
 
@@ -246,10 +242,12 @@ class EndSession(EndSessionEndpoint):
 def create_authorization_server(app) -> IdpAuthorizationServer:
     core = app.extensions["idp"]
     server = IdpAuthorizationServer()
+    server.core = core  # what grants and endpoints reach the app's services through
     server.init_app(app, query_client=find_client, save_token=lambda token, request: save_token(core, token, request))
     server.register_token_generator("default", AccessTokenGenerator(core))
-    server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt())
-    server.register_grant(AuthorizationCodeGrant, [PkceS256(required=True), OpenIDConnectCode(require_nonce=False)])
+    server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(core))
+    server.register_grant(AuthorizationCodeGrant,
+                          [PkceS256(required=True), OpenIDConnectCode(core, require_nonce=False)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(Revocation)

@@ -1,0 +1,127 @@
+"""The token store on SQL (SQLite, PostgreSQL), in the caller's SQLAlchemy session.
+
+The token endpoint's statements are prepared (``storage.prepared``): they run once or twice per token
+request, and there SQLAlchemy's per-statement overhead cost more than the statements (bench/README.md
+has the figures). The rest (saving a code, revoking) uses plain Core statements.
+
+A claim is an UPDATE that matches only an unclaimed row, run in the transaction that inserts the new
+token: when two requests race, the second one's UPDATE waits for the first transaction (a row lock on
+PostgreSQL, the writer queue and SQLite's own lock on SQLite) and then matches nothing; when the first
+one rolls back, the second one gets the row. A request that fails midway leaves the code or refresh
+token as it was, so the client's retry succeeds.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import fields
+
+from sqlalchemy import bindparam, exists, insert, select, update
+
+from ..audit import log as audit_log
+from ..identity.models import Person
+from ..identity.service import PersonClaims
+from . import writes
+from .prepared import Prepared
+from .token_models import AuthorizationCode, Token, token_hash
+from .tokens import AlreadyClaimed, NewCode, NewToken, StoredCode, StoredToken, TokenKind
+
+_C = AuthorizationCode.__table__
+_T = Token.__table__
+_P = Person.__table__
+
+_CODE_FIELDS = tuple(f.name for f in fields(StoredCode) if f.name != "person")
+_PERSON_FIELDS = tuple(f.name for f in fields(PersonClaims))
+_TOKEN_FIELDS = tuple(f.name for f in fields(StoredToken))
+# Every column but the id: a prepared INSERT applies no column defaults.
+_TOKEN_COLUMNS = tuple(c.name for c in _T.columns if c.name != "id")
+
+# The code and, when enabled, its person: the token response needs both, one statement instead of two.
+_FIND_CODE = Prepared(
+    select(*(_C.c[name] for name in _CODE_FIELDS), *(_P.c[name] for name in _PERSON_FIELDS))
+    .select_from(_C.outerjoin(_P, (_P.c.id == _C.c.person_id) & _P.c.disabled.is_(False)))
+    .where(_C.c.code_hash == bindparam("b_hash"), _C.c.client_id == bindparam("b_client")))
+_CLAIM_CODE = Prepared(update(_C).where(_C.c.id == bindparam("b_id"), _C.c.used_at.is_(None))
+                       .values(used_at=bindparam("b_now")))
+_FIND_TOKEN = {
+    "access_token": Prepared(select(*(_T.c[name] for name in _TOKEN_FIELDS))
+                             .where(_T.c.access_token_hash == bindparam("b_hash"))),
+    "refresh_token": Prepared(select(*(_T.c[name] for name in _TOKEN_FIELDS))
+                              .where(_T.c.refresh_token_hash == bindparam("b_hash"))),
+}
+_CLAIM_REFRESH = Prepared(update(_T).where(_T.c.id == bindparam("b_id"), _T.c.refresh_used.is_(False),
+                                           _T.c.revoked.is_(False)).values(refresh_used=True))
+_INSERT_TOKEN = Prepared(insert(_T).values({name: bindparam(name) for name in _TOKEN_COLUMNS}))
+# The audit record written in the same transaction.
+_AUDIT = (Prepared(audit_log.PG_LOCK), Prepared(audit_log.TAIL), Prepared(audit_log.INSERT))
+
+
+class SqlTokenStore:
+    def __init__(self, session):
+        """``session``: a SQLAlchemy session or scoped session (the app's ``db.session``)."""
+        self._session = session
+
+    # --- codes ---------------------------------------------------------------------------
+    def save_code(self, code: NewCode) -> None:
+        values = dict(code)
+        values["code_hash"] = token_hash(values.pop("code"))
+        with writes.session_write(self._session) as conn:
+            conn.execute(insert(_C).values(used_at=None, **values))
+
+    def find_code(self, code: str, client_id: str) -> StoredCode | None:
+        row = _FIND_CODE.first(self._session.connection(), {"b_hash": token_hash(code), "b_client": client_id})
+        if row is None:
+            return None
+        code_fields, person_fields = row[:len(_CODE_FIELDS)], row[len(_CODE_FIELDS):]
+        return StoredCode(*code_fields, PersonClaims(*person_fields) if person_fields[0] is not None else None)
+
+    def nonce_used(self, client_id: str, nonce: str) -> bool:
+        return bool(self._session.connection().scalar(
+            select(exists().where(_C.c.client_id == client_id, _C.c.nonce == nonce))))
+
+    def consume_code(self, code_id: int) -> bool:
+        with writes.session_write(self._session) as conn:
+            return self._claim_code(conn, code_id)
+
+    # --- tokens --------------------------------------------------------------------------
+    def find_token(self, value: str, kind: TokenKind) -> StoredToken | None:
+        row = _FIND_TOKEN[kind].first(self._session.connection(), {"b_hash": token_hash(value)})
+        return StoredToken(*row) if row is not None else None
+
+    def issue(self, token: NewToken, *, audit: dict, code_id: int | None = None,
+              refresh_id: int | None = None) -> None:
+        row = dict(token)
+        refresh = row.pop("refresh_token")
+        row.update(access_token_hash=token_hash(row.pop("access_token")),
+                   refresh_token_hash=token_hash(refresh) if refresh else None,
+                   revoked=False, access_revoked=False, refresh_used=False)
+        # Nothing else writes through another connection meanwhile (SQLite would wait on its own lock).
+        with writes.session_write(self._session) as conn:
+            if code_id is not None and not self._claim_code(conn, code_id):
+                raise AlreadyClaimed("the authorization code has already been used")
+            if refresh_id is not None and not self._claim_refresh(conn, refresh_id):
+                raise AlreadyClaimed("the refresh token has already been used or revoked")
+            _INSERT_TOKEN.execute(conn, row)
+            event = audit_log.append(conn, "token.issued", audit, statements=_AUDIT)
+        audit_log.announce("token.issued", event)
+
+    def _claim_code(self, conn, code_id: int) -> bool:
+        return _CLAIM_CODE.execute(conn, {"b_id": code_id, "b_now": time.time()}) == 1
+
+    def _claim_refresh(self, conn, token_id: int) -> bool:
+        return _CLAIM_REFRESH.execute(conn, {"b_id": token_id}) == 1
+
+    # --- revocation ----------------------------------------------------------------------
+    def revoke_grant(self, *, family_id: str | None = None, code_id: int | None = None,
+                     sid: str | None = None) -> int:
+        given = [(column, value) for column, value in (("family_id", family_id), ("code_id", code_id),
+                                                       ("sid", sid)) if value is not None]
+        if len(given) != 1:
+            raise ValueError("revoke_grant takes exactly one of family_id, code_id, sid")
+        column, value = given[0]
+        with writes.session_write(self._session) as conn:
+            return conn.execute(update(_T).where(_T.c[column] == value, _T.c.revoked.is_(False))
+                                .values(revoked=True)).rowcount
+
+    def revoke_access(self, token_id: int) -> None:
+        with writes.session_write(self._session) as conn:
+            conn.execute(update(_T).where(_T.c.id == token_id).values(access_revoked=True))
