@@ -87,10 +87,12 @@ def test_login_consent_form_post_account_errors_and_logout(csp_page, live_idp, r
     page.goto(rp_site.base_url + "/login")
     page.wait_for_url(idp.url("/login") + "*")
     page.click("nav.lang a[href*='lang=en']")
-    page.wait_for_selector("#certificate-login")
-    page.fill("#signed", "not what a signer prints")
-    page.click("#certificate-login button[type=submit]")
+    page.click("#tab-person-usbkey")
+    page.wait_for_selector("#person-usbkey-form", state="visible")
+    page.fill("#person-signed", "not what a signer prints")
+    page.click("#person-usbkey-form button[type=submit]")
     page.wait_for_selector("p.error")
+    page.click("#tab-person-password")
     assert page.locator("#username").is_visible()
 
     # Password login -> consent -> allow: both forms' answers redirect to the relying party.
