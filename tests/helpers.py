@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import os
 import re
 import secrets
 import socket
+import subprocess
 import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from idp import create_app  # noqa: F401  (re-exported to the fixtures)
 from idp.config import Settings
 from idp.migrate import upgrade  # noqa: F401  (re-exported to the fixtures)
 
+ROOT = Path(__file__).resolve().parents[1]
 ISSUER = "http://localhost"
 CITIZEN_ID = "11010519491231002X"
 CITIZEN_PASSWORD = "correct horse battery"
@@ -175,3 +182,81 @@ def start_workers_at_once(settings, count=2):
         for t in threads:
             t.join()
     return apps, errors, kids
+
+
+# -- servers in child processes ------------------------------------------------------------------------
+
+def app_with_batch_client(settings):
+    """A migrated app for ``settings`` and a registered client_credentials client ``(id, secret)``; the
+    app's connections are closed so that a server process can open the same database."""
+    from idp.clients.service import register_client
+    from idp.extensions import db
+
+    app = create_app(settings)
+    upgrade(app)
+    with app.app_context():
+        registered = register_client(name="批量对账", redirect_uris=[], scopes=["profile"],
+                                     grant_types=["client_credentials"])
+        credentials = (registered.client.client_id, registered.client_secret)
+        db.engine.dispose()
+    return app, credentials
+
+
+def server_environ(settings, **extra) -> dict:
+    """The process environment that makes a server read ``settings`` (those the tests set)."""
+    return dict(os.environ, IDP_ISSUER=settings.issuer, IDP_SECRET_KEY=settings.secret_key,
+                IDP_DATABASE_URL=settings.database_url, IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false",
+                **extra)
+
+
+@contextmanager
+def serving(command: list[str], env: dict, base_url: str, *, timeout: float = 60):
+    """Run ``command`` until the block ends: yields the process once ``base_url``/healthz answers 200
+    (fails with the server's stderr if it exits first), then terminates it (kills it if it lingers)."""
+    import requests
+
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, process.stderr.read().decode(errors="replace")
+            try:
+                if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, f"{command[0]} did not answer /healthz within {timeout:.0f} s"
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# -- the `idp` command -------------------------------------------------------------------------------
+
+class CliResult:
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def cli_runner(capsys, monkeypatch):
+    """``run(*argv, fresh=True)``: the `idp` command's real entry point, its exit code and output.
+    ``fresh`` forgets the app of an earlier command line (each is its own process in real use)."""
+    import idp.cli
+
+    def run(*argv, fresh=True):
+        if fresh:
+            monkeypatch.setattr(idp.cli, "_app", None)
+        capsys.readouterr()
+        code = idp.cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+    return run

@@ -11,12 +11,9 @@ import base64
 import http.client
 import ipaddress
 import json
-import os
 import secrets
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -26,7 +23,7 @@ import requests
 from psycopg import sql as pgsql
 
 from backends import libpq_url, postgres_url_or_skip
-from helpers import csrf_token, free_port, make_settings
+from helpers import app_with_batch_client, csrf_token, free_port, make_settings, server_environ, serving
 from live_server import LiveServer
 
 REDIRECT = "http://127.0.0.1:9/cb"
@@ -305,47 +302,14 @@ class Gunicorn:
 def gunicorn(request, tmp_path_factory):
     """gunicorn serving ``idp.wsgi:app`` on loopback; its ``--forwarded-allow-ips`` names either this
     test (a TLS proxy gunicorn trusts) or another address (a proxy it does not trust)."""
-    from idp import create_app
-    from idp.clients.service import register_client
-    from idp.extensions import db
-    from idp.migrate import upgrade
-
     tmp_path = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
     settings = make_settings(tmp_path, issuer=f"http://127.0.0.1:{port}")
-    app = create_app(settings)
-    upgrade(app)
-    with app.app_context():
-        registered = register_client(name="批量对账", redirect_uris=[], scopes=["profile"],
-                                     grant_types=["client_credentials"])
-        machine = (registered.client.client_id, registered.client_secret)
-        db.engine.dispose()
-    env = dict(os.environ, IDP_ISSUER=settings.issuer, IDP_SECRET_KEY=settings.secret_key,
-               IDP_DATABASE_URL=settings.database_url, IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false")
+    _app, machine = app_with_batch_client(settings)
     command = [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", "1",
                "--forwarded-allow-ips", request.param, "idp.wsgi:app"]
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr.read().decode(errors="replace")
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 60 s"
-            time.sleep(0.2)
+    with serving(command, server_environ(settings), settings.issuer) as process:
         yield Gunicorn(port, process, machine)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
 
 def raw_request(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

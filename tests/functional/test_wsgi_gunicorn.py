@@ -4,11 +4,8 @@ token issued once and audited once, by all the workers together."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,12 +14,9 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp import create_app
 from idp.audit import log as audit_log
 from idp.audit.models import AuditEvent
-from idp.clients.service import register_client
 from idp.extensions import db
-from idp.migrate import upgrade
 
 import helpers
 
@@ -46,39 +40,11 @@ def dockerfile_command(port: int) -> tuple[list[str], dict]:
 @pytest.fixture
 def gunicorn_server(tmp_path):
     port = helpers.free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    database_url = f"sqlite:///{tmp_path}/idp.db"
-    app = create_app(helpers.make_settings(tmp_path, issuer=issuer, secret_key=SECRET, database_url=database_url))
-    upgrade(app)
-    with app.app_context():
-        batch = register_client(name="批量对账", redirect_uris=[], scopes=["profile"],
-                                grant_types=["client_credentials"])
-        credentials = (batch.client.client_id, batch.client_secret)
-        db.engine.dispose()
-    env = dict(os.environ, IDP_ISSUER=issuer, IDP_SECRET_KEY=SECRET, IDP_DATABASE_URL=database_url,
-               IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false")
+    settings = helpers.make_settings(tmp_path, issuer=f"http://127.0.0.1:{port}", secret_key=SECRET)
+    app, credentials = helpers.app_with_batch_client(settings)
     command, image_env = dockerfile_command(port)
-    env.update(image_env)
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr.read().decode(errors="replace")
-            try:
-                if requests.get(issuer + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 60 s"
-            time.sleep(0.2)
-        yield app, issuer, credentials
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with helpers.serving(command, helpers.server_environ(settings, **image_env), settings.issuer):
+        yield app, settings.issuer, credentials
 
 
 def test_concurrent_client_credentials_through_gunicorn(gunicorn_server):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import idp.cli
+from helpers import cli_runner
 from idp import create_app
 from idp.config import Settings
 
@@ -33,24 +34,9 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.setattr(idp.cli, "_app", None)
 
 
-class Result:
-    def __init__(self, code, out, err):
-        self.code, self.out, self.err = code, out, err
-
-    def json(self):
-        return json.loads(self.out)
-
-
 @pytest.fixture
 def run(capsys, monkeypatch):
-    def run(*argv, fresh=True):
-        if fresh:  # each command line is its own process in real use
-            monkeypatch.setattr(idp.cli, "_app", None)
-        capsys.readouterr()
-        code = idp.cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-    return run
+    return cli_runner(capsys, monkeypatch)
 
 
 @pytest.fixture

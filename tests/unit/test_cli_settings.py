@@ -9,6 +9,7 @@ import os
 import pytest
 
 import idp.cli
+from helpers import cli_runner
 from idp.config import Settings, explain, layered_environ, masked
 from idp.errors import ConfigError
 
@@ -25,23 +26,9 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.setattr(idp.cli, "_app", None)
 
 
-class Result:
-    def __init__(self, code, out, err):
-        self.code, self.out, self.err = code, out, err
-
-    def json(self):
-        return json.loads(self.out)
-
-
 @pytest.fixture
 def run(capsys, monkeypatch):
-    def run(*argv):
-        monkeypatch.setattr(idp.cli, "_app", None)  # each command line is its own process in real use
-        capsys.readouterr()
-        code = idp.cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-    return run
+    return cli_runner(capsys, monkeypatch)
 
 
 def write_env_file(path, **values):
