@@ -51,26 +51,19 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
             from .migrate import upgrade
             upgrade(app)
         core.server = create_authorization_server(app)
-    from .protocols.oidc.logout import oidc_logout_listener
-    core.logout_listeners.append(oidc_logout_listener(core))
-
     from .protocols.cas import init_cas
-    from .protocols.oidc.views import bp as oidc_bp
+    from .protocols.oidc import init_oidc
     from .web.errors import register_error_handlers
     from .web.views import bp as web_bp
     from .web.health import bp as health_bp
     from .web.certificate_views import bp as certificate_bp
 
-    app.register_blueprint(oidc_bp)
+    init_oidc(app, core)
+    _init_responses(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(certificate_bp)
-    csrf.exempt(oidc_bp)
     csrf.exempt(health_bp)
-    if settings.registration_enabled:
-        from .protocols.oidc.registration import bp as registration_bp
-        app.register_blueprint(registration_bp)
-        csrf.exempt(registration_bp)
     init_cas(app, core)
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none
     _register_admin(app)
@@ -78,6 +71,21 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from .observability import init_observability
     init_observability(app)
     return app
+
+
+def _init_responses(app: Flask) -> None:
+    """Every response: the security headers and CSP (with the nonce templates call ``csp_nonce()`` for),
+    and the SSO cookie cleared when the request ended the session."""
+    from .http.headers import add_security_headers, csp_nonce
+    from .sessions.browser import clear_cookie_if_ended
+
+    def finish(response):
+        clear_cookie_if_ended(response)
+        add_security_headers(response)
+        return response
+
+    app.after_request(finish)
+    app.add_template_global(csp_nonce)
 
 
 def _register_admin(app: Flask) -> None:

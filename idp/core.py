@@ -5,10 +5,12 @@ import hashlib
 
 from .audit.log import record as audit_record
 from .authn.throttle import LoginThrottle
+from .clients.service import find_client
 from .extensions import db
 from .keys.sealing import load_master_key
 from .keys.service import KeyManager
 from .sessions.backchannel import BackchannelNotifier
+from .sessions.login_transaction import LoginTransactions
 from .sessions.sso import SessionManager
 from .storage import create_store
 from .storage.sql_tokens import SqlTokenStore
@@ -21,6 +23,7 @@ class IdpCore:
         self.tokens = SqlTokenStore(db.session)  # codes and tokens (storage.tokens.TokenStore)
         self.keys = KeyManager(load_master_key(settings))
         self.sessions = SessionManager(self.store, settings.session_ttl)
+        self.logins = LoginTransactions(self.store)  # logins in progress, across pages and nodes
         self.throttle = LoginThrottle(self.store, max_failures=settings.login_max_failures,
                                       ip_max_failures=settings.login_ip_max_failures,
                                       lock_seconds=settings.login_lock_seconds,
@@ -31,6 +34,21 @@ class IdpCore:
             ("pairwise\x00" + settings.secret_key).encode("utf-8")).hexdigest()
         self.server = None  # the Authlib AuthorizationServer, set by create_app
         self.logout_listeners: list = []  # each protocol's single logout, called with every ended SsoSession
+        # Each protocol names the sites a session was handed to (key -> display name, or None if not its own).
+        self.site_name_resolvers: list = [_client_name]
+
+    def site_name(self, key: str) -> str | None:
+        """The display name of a site a session was handed to (an OIDC client, a CAS service, …)."""
+        for resolve in self.site_name_resolvers:
+            name = resolve(key)
+            if name is not None:
+                return name
+        return None
 
     def audit(self, event: str, **data) -> None:
         audit_record(event, **data)
+
+
+def _client_name(client_id: str) -> str | None:
+    client = find_client(client_id)
+    return client.name if client is not None else None

@@ -130,7 +130,7 @@ def metrics_view():
     allow = current_app.extensions["idp"].settings.metrics_allow
     if allow:
         import ipaddress
-        from ..web.client_ip import client_ip
+        from ..http.client_ip import client_ip
         try:
             address = ipaddress.ip_address(client_ip())
         except ValueError:

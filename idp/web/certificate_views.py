@@ -14,7 +14,6 @@ import binascii
 from urllib.parse import urljoin
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
-from flask_babel import gettext as _
 
 from ..authn.certificate import OTHER_PERSON, CertificateRefused, certificate_login
 from ..authn.challenge import TTL, ChallengeError, consume_challenge, issue_challenge, login_tx_of
@@ -23,12 +22,13 @@ from ..identity.models import Entity, Person
 from ..pki import CertificateError, CertificateIdentity
 from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
-from .client_ip import client_ip
+from ..http.client_ip import client_ip
 from .endpoints import asks_for_json
 from .request_guard import RequestRejected, loads_bounded
-from .session_cookie import current_session
-from .login_methods import CERTIFICATE, USB_KEY
-from .views import LOGIN_TX, _after_login_target, allow_return_to_client, establish_session, login_tabs, safe_next
+from ..sessions.browser import current_session, establish_session, safe_next
+from ..sessions.login_transaction import LoginTransaction
+from .login_methods import CERTIFICATE, USB_KEY, login_tabs
+from .views import after_login_target, allow_return_to_client, expired_login_page
 
 bp = Blueprint("certificate", __name__)
 MAX_CHAIN = 8
@@ -44,10 +44,8 @@ def _core():
     return current_app.extensions["idp"]
 
 
-def _load_tx(tx_id: str | None) -> dict | None:
-    if not tx_id or len(tx_id) > 100:
-        return None
-    return _core().store.get(LOGIN_TX, tx_id)
+def _load_tx(tx_id: str | None) -> LoginTransaction | None:
+    return _core().logins.load(tx_id)
 
 
 def _wants_json() -> bool:
@@ -187,15 +185,15 @@ def _complete(identity: CertificateIdentity, tx_id: str | None):
         auth = certificate_login(identity, session_person_id=session.person_id if session else None)
     except CertificateRefused as exc:
         raise Refusal(exc.code, identity.profile) from None
-    if tx and tx.get("reason") == "step_up" and session is not None and session.person_id != auth.person_id:
+    if tx and tx.step_up and session is not None and session.person_id != auth.person_id:
         raise Refusal(OTHER_PERSON, identity.profile)
     person = db.session.get(Person, auth.person_id)
     entity = db.session.get(Entity, auth.entity_id) if auth.entity_id else None
     core.audit("login.success", method="certificate", acr=auth.acr, amr=list(auth.amr), ip=client_ip(),
                client_id=_client_id(tx), person=person.public_id, profile=identity.profile,
                issuer=identity.issuer, serial=identity.serial,
-               entity=entity.public_id if entity else None, step_up=bool(tx and tx.get("reason") == "step_up"))
-    target = _after_login_target(tx_id, None if tx_id else _requested_next())
+               entity=entity.public_id if entity else None, step_up=bool(tx and tx.step_up))
+    target = after_login_target(tx, None if tx_id else _requested_next())
     response = establish_session(auth, target)
     if not _wants_json():
         return response
@@ -222,8 +220,7 @@ def _refuse(refusal: Refusal, tx_id: str | None, *, audit: bool = True):
     if _wants_json():
         return jsonify(error=refusal.code, error_description=message), status
     if tx_id and tx is None:
-        return render_template("error.html", title=_("This login request has expired"),
-                               description=_("Go back to the portal and start again.")), 400
+        return expired_login_page()
     method = CERTIFICATE if request.endpoint == "certificate.tls_login" else USB_KEY
     return render_template("login.html", error=message, **_login_context(tx_id if tx else None, method)), status
 
@@ -231,12 +228,12 @@ def _refuse(refusal: Refusal, tx_id: str | None, *, audit: bool = True):
 def _login_context(tx_id: str | None, method: str) -> dict:
     """The login page again, with the tab and method the person was using open."""
     tx = _load_tx(tx_id)
-    needs_certificate = bool(tx and tx.get("reason") == "step_up")
+    needs_certificate = bool(tx and tx.step_up)
     allow_return_to_client(tx)
-    return {"tx": tx_id if tx else None, "client_name": tx.get("client_name") if tx else None,
+    return {"tx": tx_id if tx else None, "client_name": tx.client_name if tx else None,
             "needs_certificate": needs_certificate, "username": "", "next": None if tx else _requested_next(),
             **login_tabs(request.values.get("tab"), method, needs_certificate=needs_certificate)}
 
 
-def _client_id(tx: dict | None) -> str | None:
-    return tx["params"].get("client_id") if tx else None
+def _client_id(tx: LoginTransaction | None) -> str | None:
+    return tx.client_id if tx else None
