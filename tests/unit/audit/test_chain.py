@@ -13,10 +13,18 @@ from sqlalchemy import text
 from helpers import CITIZEN_ID, make_settings, register
 
 
-def _append(ctx, count):
+def _append(ctx, count, *, seal=True):
     core = ctx.extensions["idp"]
     for i in range(count):
         core.audit("test.event", n=i, id_number=CITIZEN_ID)
+    if seal:
+        _seal(ctx)
+
+
+def _seal(ctx) -> int:
+    from idp.audit.sealing import seal_all
+    from idp.extensions import db
+    return seal_all(db.engine, ctx.extensions["idp"].keys.signing_key("ES256"))
 
 
 def _run_cli(settings, *args):
@@ -109,6 +117,7 @@ def test_export_cli(tmp_path):
     app = create_app(settings)
     upgrade(app)
     with app.app_context():
+        app.extensions["idp"].keys.ensure_active_keys()
         _append(app, 3)
     target = tmp_path / "audit.jsonl"
     done = _run_cli(settings, "audit", "export", "--since", "2000-01-01", "--output", str(target))
@@ -133,7 +142,7 @@ def test_token_issuance_revocation_and_consent_are_recorded(app, browser, citize
     tokens, _ = rp.login_tokens()
     browser.client.post("/revoke", data={"token": tokens["refresh_token"]}, headers=rp.basic)
     with app.app_context():
-        events = [(e.event, e.data) for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq))]
+        events = [(e.event, e.data) for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))]
     names = [e for e, _ in events]
     assert "token.issued" in names and "token.revoked" in names
     issued = next(d for e, d in events if e == "token.issued")
