@@ -254,7 +254,7 @@ def cli_runner(capsys, monkeypatch):
 
     def run(*argv, fresh=True):
         if fresh:
-            monkeypatch.setattr(idp.cli, "_app", None)
+            monkeypatch.setattr(idp.cli.context, "_app", None)
         capsys.readouterr()
         code = idp.cli.main(list(argv))
         out, err = capsys.readouterr()

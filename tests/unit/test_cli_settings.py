@@ -23,7 +23,7 @@ def clean_env(monkeypatch, tmp_path):
         if name.startswith("IDP_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # relative defaults (var/idp.db, certs/profiles) point into the test's directory
-    monkeypatch.setattr(idp.cli, "_app", None)
+    monkeypatch.setattr(idp.cli.context, "_app", None)
 
 
 @pytest.fixture
