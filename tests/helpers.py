@@ -260,3 +260,42 @@ def cli_runner(capsys, monkeypatch):
         out, err = capsys.readouterr()
         return CliResult(code, out, err)
     return run
+
+
+@contextmanager
+def fresh_postgres_database():
+    """The SQLAlchemy URL of a uniquely named database on the test PostgreSQL server (the test skips when
+    there is none), dropped afterwards."""
+    import psycopg
+    from psycopg import sql as pgsql
+
+    from backends import libpq_url, postgres_url_or_skip
+
+    server_url = postgres_url_or_skip()
+    name = "idp_test_" + secrets.token_hex(6)
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+    try:
+        yield f"{server_url.rpartition('/')[0]}/{name}"
+    finally:
+        with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
+
+
+def app_on(tmp_path, database: str, **overrides):
+    """A migrated app with its signing keys on ``database``: "sqlite" (a file under tmp_path) or a URL."""
+    if database != "sqlite":
+        overrides["database_url"] = database
+    app = create_app(make_settings(tmp_path, **overrides))
+    app.config["TESTING"] = True
+    upgrade(app)
+    with app.app_context():
+        app.extensions["idp"].keys.ensure_active_keys()
+    return app
+
+
+def dispose_app(app) -> None:
+    from idp.extensions import db
+    app.extensions["idp"].notifier.wait_idle(5)
+    with app.app_context():
+        db.engine.dispose()

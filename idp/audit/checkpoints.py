@@ -38,22 +38,33 @@ class Checkpoint:
     def as_dict(self) -> dict:
         return {"seq": self.seq, "head": self.head, "at": self.at, "kid": self.kid, "jws": self.jws}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Checkpoint":
+        return cls(int(data["seq"]), str(data["head"]), float(data["at"]), str(data["kid"]), str(data["jws"]))
+
 
 class PublicKeys:
     """Every key the server ever signed with, retired ones included (a checkpoint outlives its key's
     publication), looked up by kid."""
 
-    def __init__(self, session):
+    def __init__(self, session, extra: tuple[dict, ...] = ()):
+        """``extra``: public JWKs from elsewhere (an export), used for kids the database lacks."""
         self._session = session
+        self._extra = extra
         self._keys: dict | None = None
 
     def get(self, kid: str):
         if self._keys is None:
             self._keys = {}
+            for jwk in self._extra:
+                self._keys[jwk.get("kid")] = _import(jwk)
             for row_kid, jwk in self._session.execute(select(SigningKey.kid, SigningKey.public_jwk)):
-                cls = ECKey if jwk.get("kty") == "EC" else RSAKey
-                self._keys[row_kid] = cls.import_key(dict(jwk))
+                self._keys[row_kid] = _import(jwk)
         return self._keys.get(kid)
+
+
+def _import(jwk: dict):
+    return (ECKey if jwk.get("kty") == "EC" else RSAKey).import_key(dict(jwk))
 
 
 def problem_with(checkpoint: Checkpoint, keys: PublicKeys) -> str | None:

@@ -8,6 +8,7 @@ checked: nothing vouches for them until the sealer has run.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
@@ -110,13 +111,16 @@ class _Placement:
         return None
 
 
-def check(session=None) -> Report:
+def check(session=None, *, anchors: tuple[Checkpoint, ...] = (), anchor_keys: tuple[dict, ...] = ()) -> Report:
+    """``anchors``: checkpoints kept elsewhere (an earlier export), checked like the stored ones, so that
+    deleting the newest records together with their checkpoints shows; ``anchor_keys``: public JWKs for
+    kids the database no longer has."""
     session = session or db.session
     report = Report()
     problems = report.problems
-    keys = PublicKeys(session)
+    keys = PublicKeys(session, anchor_keys)
     placement = _Placement(session)
-    signed = _checkpoints(session)
+    signed = heapq.merge(_checkpoints(session), sorted(anchors, key=lambda cp: cp.seq), key=lambda cp: cp.seq)
     pending = next(signed, None)
     newest: Checkpoint | None = None
     reach = 0  # the furthest chain position a valid checkpoint vouches for

@@ -13,4 +13,7 @@ def run(host, port):
     app = get_app()
     with app.app_context():
         app.extensions["idp"].keys.ensure_active_keys()
+    if app.extensions["idp"].settings.jobs_enabled:
+        from ..jobs.schedule import start_runner
+        start_runner(app)
     app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -201,19 +201,27 @@ def test_keys_rotate_all_algorithms(upgraded, run):
     assert len([r for r in rows if r["status"] == "active"]) == 2
 
 
-def test_audit_verify_intact_and_tampered(upgraded, run):
+def test_audit_verify_seal_and_tamper(upgraded, run):
     from sqlalchemy import update
     from idp.audit.log import record
     from idp.audit.models import AuditEvent
     from idp.extensions import db
 
-    assert run("audit", "verify").out.strip() == "audit chain intact"
+    assert run("audit", "verify").out.splitlines()[0] == "audit chain intact"
     app = fresh_app()
     with app.app_context():
         for i in range(3):
             record("test.event", n=i)
-    ok = run("audit", "verify", "--json")
-    assert ok.code == 0 and ok.json() == {"ok": True, "problems": []}
+    waiting = run("audit", "verify", "--json")
+    assert waiting.code == 0 and waiting.json()["ok"] is True
+    assert (waiting.json()["sealed"], waiting.json()["unsealed"]) == (0, 3)
+    sealed = run("audit", "seal")
+    assert sealed.code == 0 and sealed.out.strip() == "sealed 3 record(s)"
+    report = run("audit", "verify", "--json").json()
+    assert report["ok"] is True and report["problems"] == []
+    assert (report["sealed"], report["unsealed"], report["head"]) == (3, 0, 3)
+    assert report["newest_checkpoint"]["seq"] == 3 and report["newest_checkpoint"]["kid"].startswith("es256-")
+    assert "3 record(s) sealed (chain head at seq 3), 0 awaiting sealing" in run("audit", "verify").out
     with app.app_context():
         db.session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(data={"n": 99}))
         db.session.commit()

@@ -5,7 +5,7 @@ later by the sealer: ``seq``, ``prev_hash`` and ``hash`` become nullable. Record
 their values: they count as sealed, and the chain they form keeps verifying. The sealer's first run
 signs a checkpoint of the head.
 
-Revision ID: 0006_audit_sealing_and_job_leases
+Revision ID: 0006_audit_sealing_job_leases
 Revises: 0005_canonical_login_identifiers
 Create Date: 2026-12-04 10:30:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_audit_sealing_and_job_leases'
+revision = '0006_audit_sealing_job_leases'
 down_revision = '0005_canonical_login_identifiers'
 branch_labels = None
 depends_on = None
