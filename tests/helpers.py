@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -299,3 +300,36 @@ def dispose_app(app) -> None:
     app.extensions["idp"].notifier.wait_idle(5)
     with app.app_context():
         db.engine.dispose()
+
+
+class LogoutSite:
+    """A relying party's logout endpoint answering with the statuses queued in ``answers``."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.received = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                site.received.append((self.path, parse_qs(self.rfile.read(length).decode()),
+                                      self.headers.get("Cache-Control")))
+                status = site.answers.pop(0) if site.answers else 200
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/after")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/logout"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -65,7 +65,6 @@ class Recorder:
         self.seconds = seconds
         self.runs: list[tuple[str, float, float]] = []
         self._lock = threading.Lock()
-        self.current = threading.local()
 
     def job_for(self, holder):
         def run():
