@@ -95,7 +95,7 @@ class _Placement:
         if self._left <= 0:
             return None
         self._left -= 1
-        candidates = set()
+        candidates = {row.seq - 1, row.seq + 1}  # a swap with a neighbour (also at either end of the chain)
         before = self._session.scalar(select(_T.c.seq).where(_T.c.hash == row.prev_hash).limit(1))
         if row.prev_hash == GENESIS:
             candidates.add(1)
