@@ -18,6 +18,8 @@ import requests
 from .delivery_queue import Claimed, DeliveryQueue
 
 log = logging.getLogger(__name__)
+# How long a delivered (or given up) message stays in the queue's table, for inspection.
+KEEP_FINISHED_SECONDS = 7 * 86400
 
 
 class BackchannelNotifier:
@@ -57,6 +59,7 @@ class BackchannelNotifier:
         ids = self.queue.due(engine, limit)
         for delivery_id in ids:
             self._submit(self._deliver_queued, engine, delivery_id, self.queue.new_claim())
+        self.queue.purge(engine, time.time() - KEEP_FINISHED_SECONDS)
         return len(ids)
 
     def _submit(self, fn, *args) -> Future:

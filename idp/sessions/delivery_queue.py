@@ -14,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from ..storage import writes
 from .delivery_models import LogoutDelivery
@@ -88,3 +88,8 @@ class DeliveryQueue:
             return conn.execute(update(_D).where(_D.c.id == item.id, _D.c.claimed_by == item.token)
                                 .values(attempts=item.attempts + 1, next_attempt_at=at,
                                         claimed_until=at + self.claim_seconds, last_error=error)).rowcount == 1
+
+    def purge(self, engine, before: float) -> int:
+        """Forget messages finished before ``before``; returns how many."""
+        with engine.connect() as conn, writes.serialized(conn), conn.begin():
+            return conn.execute(delete(_D).where(_D.c.done_at.is_not(None), _D.c.done_at < before)).rowcount

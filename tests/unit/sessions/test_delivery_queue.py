@@ -62,6 +62,20 @@ def test_a_queued_message_is_delivered_once_and_recorded(app, site):
     assert node.deliver_due(_engine(app)) == 0  # nothing left to send
 
 
+def test_finished_messages_are_forgotten_after_a_week(app, site):
+    from idp.sessions.backchannel import KEEP_FINISHED_SECONDS
+    rp = site(200)
+    node = _node(app, "node-a")
+    engine = _engine(app)
+    assert node.send("portal-a", rp.url, "token-done").result(10) is True
+    node.queue.add(engine, "portal-a", rp.url, "logout_token", "token-waiting", False, "node-b:claim")
+    with engine.begin() as conn:  # delivered eight days ago; the other one still waits (claimed elsewhere)
+        conn.exec_driver_sql("UPDATE logout_deliveries SET done_at = done_at - %d WHERE done_at IS NOT NULL"
+                             % (KEEP_FINISHED_SECONDS + 86400))
+    assert node.deliver_due(engine) == 0
+    assert [r.message for r in _rows(app)] == ["token-waiting"]
+
+
 def test_a_refused_message_is_recorded_as_failed(app, site):
     rp = site(400)
     node = _node(app, "node-a")
