@@ -190,10 +190,11 @@ class Settings:
     crl_refresh_seconds: int = _setting("IDP_CRL_REFRESH_SECONDS", 0, _parse_non_negative_int,
                                         "Fetch every configured CRL at start-up and then every this many seconds "
                                         "in a background thread; 0 = only when a certificate login needs one "
-                                        "(after the profile's refresh_seconds).")
+                                        "(after the profile's refresh_seconds). One node fetches them from the CAs "
+                                        "(the crl.publish job) and stores copies that every node's refresher loads.")
     jobs_enabled: bool = _setting("IDP_JOBS_ENABLED", True, _parse_bool,
-                                  "Run the background jobs (audit sealing, back-channel logout retries, signing-key "
-                                  "promotion and retirement) in each server process; one process in the whole "
+                                  "Run the background jobs (audit sealing, back-channel logout retries, CRL fetching, "
+                                  "signing-key promotion and retirement) in each server process; one process in the whole "
                                   "deployment runs each job at a time, under a lease in the database.")
     job_lease_seconds: int = _setting("IDP_JOB_LEASE_SECONDS", 30, _parse_positive_int,
                                       "How long a job's lease lasts without renewal: when the node running a job "

@@ -35,6 +35,7 @@ class IdpCore:
         self.pairwise_salt = settings.pairwise_salt or hashlib.sha256(
             ("pairwise\x00" + settings.secret_key).encode("utf-8")).hexdigest()
         self.server = None  # the Authlib AuthorizationServer, set by create_app
+        self.shared_crls = None  # CRL copies fetched once for the deployment (pki.crl_copies), set by create_app
         self.runner = None  # the background job runner, when this process runs one (jobs.schedule)
         self.logout_listeners: list = []  # each protocol's single logout, called with every ended SsoSession
 

@@ -7,7 +7,8 @@ when its process dies, its leases lapse, and another runner takes each job over 
 ``lease_seconds + tick`` of the last renewal (the takeover bound), keeping the job's schedule (the
 last run time is stored with the lease). A job that runs longer than its lease could meet a second
 runner, so jobs work in bounded batches, and each is safe against that too: the sealer locks its own
-transaction, deliveries are claimed one by one, key transitions are conditional UPDATEs.
+transaction, deliveries are claimed one by one, key transitions are conditional UPDATEs, a CRL
+published twice is the same copy.
 """
 from __future__ import annotations
 

@@ -28,11 +28,14 @@ def seal_audit(core) -> int:
 
 def server_jobs(core) -> list[Job]:
     settings = core.settings
-    return [
+    jobs = [
         Job("audit.seal", settings.audit_seal_seconds, lambda: seal_audit(core)),
         Job("backchannel.retry", BACKCHANNEL_RETRY_SECONDS, lambda: core.notifier.deliver_due(db.engine)),
         Job("keys.transitions", KEY_TRANSITION_SECONDS, core.keys.apply_due_transitions),
     ]
+    if core.shared_crls is not None:  # IDP_CRL_REFRESH_SECONDS > 0
+        jobs.append(Job("crl.publish", settings.crl_refresh_seconds, lambda: core.shared_crls.publish(core.trust)))
+    return jobs
 
 
 def start_runner(app) -> Runner:

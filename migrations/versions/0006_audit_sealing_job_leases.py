@@ -1,4 +1,4 @@
-"""audit records sealed in batches, signed checkpoints, job leases, queued logout deliveries
+"""audit records sealed in batches, signed checkpoints, job leases, queued logout deliveries, shared CRLs
 
 Audit records are now appended without a chain position (no lock on the token path) and chained
 later by the sealer: ``seq``, ``prev_hash`` and ``hash`` become nullable. Records already stored keep
@@ -70,8 +70,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_logout_deliveries_due', ['next_attempt_at'], unique=False,
                               sqlite_where=sa.text('done_at IS NULL'), postgresql_where=sa.text('done_at IS NULL'))
 
+    op.create_table('crl_copies',
+    sa.Column('source', sa.String(length=2048), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('fetched_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('source')
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('crl_copies')
     with op.batch_alter_table('logout_deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_logout_deliveries_due', sqlite_where=sa.text('done_at IS NULL'),
                             postgresql_where=sa.text('done_at IS NULL'))
