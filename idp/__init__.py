@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     core = IdpCore(settings, store=store)
     core.keys.configure(settings)
     core.trust = _trust_store(settings.trust_profiles_dir)
+    core.shared_crls = _shared_crls(app, core.trust, settings.crl_refresh_seconds)
     core.crl_refresher = _crl_refresher(core.trust, settings.crl_refresh_seconds)
     app.extensions["idp"] = core
 
@@ -111,6 +112,22 @@ def _trust_store(directory: str):
                                             directory)
         return TrustStore()
     return TrustStore.from_directory(directory)
+
+
+def _shared_crls(app: Flask, trust, seconds: int):
+    """With a CRL refresh schedule, the CRLs are fetched from the CAs by one node (the ``crl.publish`` job)
+    and every node's refresher reads the copies it stores; a copy missing two passes' worth of time is
+    fetched from the CA again by the node that needs it."""
+    if seconds <= 0:
+        return None
+    from .extensions import db
+    from .pki.crl_copies import SharedCrls
+
+    with app.app_context():
+        engine = db.engine
+    shared = SharedCrls(engine, max_age=2 * seconds + 60, fetcher=trust.revocation.fetcher)
+    trust.revocation.fetcher = shared
+    return shared
 
 
 def _crl_refresher(trust, seconds: int):

@@ -190,7 +190,18 @@ class Settings:
     crl_refresh_seconds: int = _setting("IDP_CRL_REFRESH_SECONDS", 0, _parse_non_negative_int,
                                         "Fetch every configured CRL at start-up and then every this many seconds "
                                         "in a background thread; 0 = only when a certificate login needs one "
-                                        "(after the profile's refresh_seconds).")
+                                        "(after the profile's refresh_seconds). One node fetches them from the CAs "
+                                        "(the crl.publish job) and stores copies that every node's refresher loads.")
+    jobs_enabled: bool = _setting("IDP_JOBS_ENABLED", True, _parse_bool,
+                                  "Run the background jobs (audit sealing, back-channel logout retries, CRL fetching, "
+                                  "signing-key promotion and retirement) in each server process; one process in the whole "
+                                  "deployment runs each job at a time, under a lease in the database.")
+    job_lease_seconds: int = _setting("IDP_JOB_LEASE_SECONDS", 30, _parse_positive_int,
+                                      "How long a job's lease lasts without renewal: when the node running a job "
+                                      "dies, another takes it over within this plus a third of it.")
+    audit_seal_seconds: int = _setting("IDP_AUDIT_SEAL_SECONDS", 5, _parse_positive_int,
+                                       "Seconds between audit sealing passes (each chains the new records and "
+                                       "signs a checkpoint of the chain head).")
     create_schema: bool = _setting("IDP_CREATE_SCHEMA", False, _parse_bool,
                                    "Run database migrations at start-up (development and demo).")
 

@@ -87,6 +87,11 @@ class KeyManager:
             self._snapshot = snap
             return snap
 
+    def apply_due_transitions(self) -> None:
+        """Promote and retire the keys whose time has come (the ``keys.transitions`` job)."""
+        self._apply_transitions()
+        self.invalidate()
+
     def _apply_transitions(self) -> None:
         with db.engine.begin() as conn:
             changes = apply_due_transitions(conn, self.lifecycle, utcnow())

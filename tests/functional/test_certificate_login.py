@@ -133,7 +133,7 @@ def audit_events(app, event="login.failure") -> list[dict]:
     from idp.extensions import db
     with app.app_context():
         return [e.data for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == event)
-                                                   .order_by(AuditEvent.seq))]
+                                                   .order_by(AuditEvent.id))]
 
 
 def assert_refused(app, response, code, *, status=None, message=None):

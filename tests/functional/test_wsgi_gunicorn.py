@@ -4,8 +4,10 @@ token issued once and audited once, by all the workers together."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from joserfc.jwk import KeySet
 
 from idp.audit import log as audit_log
 from idp.audit.models import AuditEvent
+from idp.audit.verification import check
+from idp.jobs import lease
 from idp.extensions import db
 
 import helpers
@@ -43,7 +47,9 @@ def gunicorn_server(tmp_path):
     settings = helpers.make_settings(tmp_path, issuer=f"http://127.0.0.1:{port}", secret_key=SECRET)
     app, credentials = helpers.app_with_batch_client(settings)
     command, image_env = dockerfile_command(port)
-    with helpers.serving(command, helpers.server_environ(settings, **image_env), settings.issuer):
+    # the job runner of the workers: sealing every second, leases short enough to see hand-overs
+    env = helpers.server_environ(settings, IDP_AUDIT_SEAL_SECONDS="1", IDP_JOB_LEASE_SECONDS="3", **image_env)
+    with helpers.serving(command, env, settings.issuer):
         yield app, settings.issuer, credentials
 
 
@@ -70,6 +76,20 @@ def test_concurrent_client_credentials_through_gunicorn(gunicorn_server):
         ok, problems = audit_log.verify()
     assert issued == 48
     assert ok, problems
+    # one of the workers holds the sealing job and chains the records; the chain verifies
+    deadline = time.monotonic() + 30
+    while True:
+        with app.app_context():
+            report = check()
+            holders = lease.holders(db.engine)
+        if report.unsealed == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert report.ok and report.unsealed == 0 and report.sealed >= 48, report.as_dict()
+    assert report.newest_checkpoint is not None and report.newest_checkpoint.seq == report.head
+    assert set(holders) >= {"audit.seal", "backchannel.retry", "keys.transitions"}
+    seal_holder = holders["audit.seal"][0]
+    assert seal_holder is not None and int(seal_holder.split(":")[1]) != os.getpid()  # a gunicorn worker
     with app.app_context():  # the workers started together on a database without keys
         states = sorted((k.alg, k.status) for k in app.extensions["idp"].keys.list_keys())
     assert states == [("ES256", "active"), ("RS256", "active")]
