@@ -87,13 +87,14 @@ class DeviceRequest(DeviceCredentialMixin):
 class DeviceRequests:
     """The device requests in the ephemeral store."""
 
-    def __init__(self, store):
+    def __init__(self, store, clock=time.time):
         self.store = store
+        self._clock = clock
 
     def create(self, device_code: str, client_id: str, scope: str) -> tuple[DeviceRequest, str]:
         """A new request; returns it with its user code in display form."""
         key = token_hash(device_code)
-        now = time.time()
+        now = self._clock()
         while True:  # a collision is astronomically rare, but a user code must name one request only
             code = generate_token(USER_CODE_LENGTH, USER_CODE_ALPHABET)
             if self.store.add(USER_CODE, code, {"key": key}, KEEP):
@@ -125,7 +126,7 @@ class DeviceRequests:
     def poll(self, request: DeviceRequest) -> bool:
         """Note a poll; True when it came too early, and then the interval grows (RFC 8628 3.5)."""
         state = self.store.get(POLL, request.key) or {"last": None, "interval": INTERVAL}
-        now = time.time()
+        now = self._clock()
         too_early = state["last"] is not None and now - state["last"] < state["interval"] - POLL_TOLERANCE
         if too_early:
             state["interval"] += SLOW_DOWN_STEP
@@ -142,7 +143,7 @@ class DeviceRequests:
 
     def claim(self, request: DeviceRequest) -> bool:
         """Mark the request as exchanged for tokens; True for the one caller that did."""
-        return self.store.add(USED, request.key, {"at": time.time()}, KEEP)
+        return self.store.add(USED, request.key, {"at": self._clock()}, KEEP)
 
     def note_expiry(self, request: DeviceRequest) -> bool:
         """True the first time an expired request is seen (one audit record per request)."""
