@@ -65,8 +65,10 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(certificate_bp)
-    from .protocols.oidc.device import bp as device_bp
+    from .protocols.oidc.device import api as device_api_bp, bp as device_bp
+    app.register_blueprint(device_api_bp)
     app.register_blueprint(device_bp)
+    csrf.exempt(device_api_bp)
     csrf.exempt(oidc_bp)
     csrf.exempt(health_bp)
     if settings.registration_enabled:

@@ -6,6 +6,7 @@ import base64
 import re
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from helpers import CITIZEN_ID, CITIZEN_PASSWORD, audit_events, csrf_token, decode_jwt
 
@@ -259,3 +260,20 @@ def test_discovery_advertises_the_device_flow(http):
     metadata = http.get("/.well-known/openid-configuration").get_json()
     assert metadata["device_authorization_endpoint"] == "http://localhost/device_authorization"
     assert DEVICE_GRANT in metadata["grant_types_supported"]
+
+
+def test_device_errors_are_json_and_page_errors_are_pages(http, kiosk):
+    wrong_method = http.get("/device_authorization")
+    assert wrong_method.status_code == 405 and wrong_method.get_json()["error"] == "invalid_request"
+    control = http.post("/device_authorization", data={"client_id": kiosk, "scope": "openid\x00"})
+    assert control.status_code == 400 and control.get_json()["error"] == "invalid_request"
+    twice = http.post("/device_authorization", data=MultiDict([("client_id", kiosk), ("scope", "openid"),
+                                                               ("scope", "profile")]))
+    assert twice.status_code == 400 and twice.get_json()["error_description"] == "Multiple 'scope' in request."
+    grant = start(http, kiosk)
+    two_codes = http.post("/token", data=MultiDict([("grant_type", DEVICE_GRANT), ("client_id", kiosk),
+                                                    ("device_code", grant["device_code"]), ("device_code", "x")]))
+    assert two_codes.status_code == 400 and two_codes.get_json()["error"] == "invalid_request"
+    log_in(http)
+    page = http.post("/device", data={"user_code": "BCDF-GHJK"})  # no CSRF token
+    assert page.status_code == 400 and page.mimetype == "text/html"

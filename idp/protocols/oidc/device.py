@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from ...authn.throttle import LoginThrottle
 from ...clients.service import find_client
 from ...errors import LockedOut
-from ...extensions import csrf, db
+from ...extensions import db
 from ...identity.claims import describe_scopes
 from ...identity.models import Person
 from ...web.client_ip import client_ip
@@ -24,7 +24,8 @@ from .consent import grant_consent
 from .device_grant import DeviceRequests, display_user_code, normalize_user_code
 from .server import TokenRequest
 
-bp = Blueprint("device", __name__)
+api = Blueprint("device_api", __name__)  # for devices: JSON answers, no CSRF (web.endpoints)
+bp = Blueprint("device", __name__)  # for people: pages
 USER_CODE_MAX_FAILURES = 10  # wrong codes per person and per IP before entry is locked for a while
 
 
@@ -32,8 +33,7 @@ def _core():
     return current_app.extensions["idp"]
 
 
-@bp.post("/device_authorization")
-@csrf.exempt
+@api.post("/device_authorization")
 def device_authorization():
     return _core().server.create_endpoint_response("device_authorization", TokenRequest(request))
 

@@ -41,6 +41,13 @@ REQUEST, USER_CODE, POLL, DECISION, USED = ("device_code", "device_user_code", "
                                             "device_used")
 
 
+def _single_parameters(payload, names) -> None:
+    """RFC 6749 3.1, 3.2: a request parameter appears at most once."""
+    for name in names:
+        if len(payload.datalist.get(name, [])) > 1:
+            raise InvalidRequestError(f"Multiple '{name}' in request.")
+
+
 def normalize_user_code(value: str | None) -> str | None:
     """The canonical form of a typed user code (upper case, without the dash or spaces), or None when it
     cannot be one."""
@@ -159,6 +166,7 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
 
     def create_endpoint_response(self, request):
         core = self.server.core
+        _single_parameters(request.payload, ("client_id", "scope"))
         client = self.authenticate_client(request)
         if not client.check_grant_type(DEVICE_CODE_GRANT_TYPE):
             raise UnauthorizedClientError("The client is not registered for the device authorization grant.")
@@ -169,7 +177,7 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
         allowed = set(scope_to_list(client.scope) or [])
         refused = [s for s in scope_to_list(requested) or [] if s not in allowed]
         if refused:
-            raise InvalidScopeError(f"The client may not ask for: {' '.join(refused)}")
+            raise InvalidScopeError(f"The client may ask only for: {' '.join(sorted(allowed))}")
         scope = client.get_allowed_scope(requested)
         device_code = self.generate_device_code()
         created, user_code = DeviceRequests(core.store).create(device_code, client.get_client_id(), scope)
@@ -202,6 +210,7 @@ class DeviceCodeGrant(AuthlibDeviceCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
 
     def validate_token_request(self):
+        _single_parameters(self.request.payload, ("client_id", "device_code"))
         device_code = self.request.payload.data.get("device_code")
         if not device_code:
             raise InvalidRequestError("Missing 'device_code' in payload")
