@@ -277,3 +277,42 @@ def test_device_errors_are_json_and_page_errors_are_pages(http, kiosk):
     log_in(http)
     page = http.post("/device", data={"user_code": "BCDF-GHJK"})  # no CSRF token
     assert page.status_code == 400 and page.mimetype == "text/html"
+
+
+def test_a_device_with_a_key_authenticates_by_private_key_jwt(app, http, citizen):
+    from authlib.oauth2.rfc7523 import private_key_jwt_sign
+    from joserfc.jwk import ECKey
+
+    from idp.clients.service import register_client
+    key = ECKey.generate_key("P-256", parameters={"kid": "tv-1", "alg": "ES256"})
+    with app.app_context():
+        client_id = register_client(name="大厅电视", redirect_uris=[], scopes=["openid"], grant_types=[DEVICE_GRANT],
+                                    auth_method="private_key_jwt",
+                                    jwks={"keys": [key.as_dict(private=False)]}).client.client_id
+
+    def assertion(audience):
+        return {"client_assertion": private_key_jwt_sign(key, client_id, audience, alg="ES256",
+                                                         header={"kid": "tv-1"}),
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+
+    grant = http.post("/device_authorization", data={"scope": "openid",
+                                                     **assertion("http://localhost/device_authorization")})
+    assert grant.status_code == 200, grant.get_json()
+    pending = http.post("/token", data={"grant_type": DEVICE_GRANT, "device_code": grant.get_json()["device_code"],
+                                        **assertion("http://localhost/token")})
+    assert pending.get_json()["error"] == "authorization_pending"
+    wrong_audience = http.post("/device_authorization", data={"scope": "openid", **assertion("http://x/")})
+    assert wrong_audience.get_json()["error"] == "invalid_client"
+
+
+def test_dynamic_registration_of_a_device_client(app, http):
+    from idp.protocols.oidc.registration_tokens import issue_initial_token
+    with app.app_context():
+        initial = issue_initial_token(uses=1)["token"]
+    registered = http.post("/register", json={"client_name": "自助机", "grant_types": [DEVICE_GRANT],
+                                              "token_endpoint_auth_method": "none", "scope": "openid profile"},
+                           headers={"Authorization": "Bearer " + initial})
+    assert registered.status_code == 201, registered.get_json()
+    body = registered.get_json()
+    assert body["grant_types"] == [DEVICE_GRANT] and body["response_types"] == []
+    assert start(http, body["client_id"])["user_code"]
