@@ -105,15 +105,17 @@ def test_the_full_flow(app, http, kiosk):
 
     # The consent is remembered as in the code flow, and every step is audited.
     from idp.protocols.oidc.consent import has_consent
+    from sqlalchemy import select
+
+    from idp.extensions import db
+    from idp.identity.models import Person
     with app.app_context():
-        from idp.identity.models import Person
-        from idp.extensions import db
-        from sqlalchemy import select
         person_id = db.session.scalar(select(Person.id))
         assert has_consent(person_id, kiosk, "openid profile")
     events = [event for event, _data in audit_events(app, "device.")]
     assert events == ["device.issued", "device.approved"]
-    assert any(event == "token.issued" or event.startswith("token") for event, _ in audit_events(app, "token"))
+    issued = audit_events(app, "token.issued")
+    assert [data["grant_type"] for _, data in issued] == [DEVICE_GRANT] and issued[0][1]["client_id"] == kiosk
 
     # A device code yields tokens once.
     again = poll(http, kiosk, grant["device_code"])

@@ -292,7 +292,8 @@ def _walk_device_pages(app, w: Walk) -> None:
                              headers=kiosk.basic).get_json()["user_code"]
 
     w.get("device code entry", "/device")
-    w.post("unknown device code", "/device", 400, {"csrf_token": w.form_token("/device"), "user_code": "BCDF-GHJK"})
+    w.post("unknown device code", "/device", 400,
+           {"csrf_token": w.form_token("/device"), "user_code": "BCDF-GHJK"})
     for decision in ("deny", "allow"):
         code = user_code()
         w.post("device confirmation", "/device", 200, {"csrf_token": w.form_token("/device"), "user_code": code})

@@ -37,8 +37,8 @@ KEEP = EXPIRES_IN + 3600  # records outlive the codes, so late polls hear expire
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH = 8
 
-REQUEST, USER_CODE, POLL, DECISION, USED = ("device_code", "device_user_code", "device_poll", "device_decision",
-                                            "device_used")
+REQUEST, USER_CODE, POLL, DECISION, USED, EXPIRED = ("device_code", "device_user_code", "device_poll",
+                                                     "device_decision", "device_used", "device_expired")
 
 
 def _single_parameters(payload, names) -> None:
@@ -154,7 +154,7 @@ class DeviceRequests:
 
     def note_expiry(self, request: DeviceRequest) -> bool:
         """True the first time an expired request is seen (one audit record per request)."""
-        return self.store.add(USED, request.key + ":expired", {}, KEEP)
+        return self.store.add(EXPIRED, request.key, {}, KEEP)
 
 
 class DeviceAuthorization(DeviceAuthorizationEndpoint):
@@ -180,7 +180,7 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
             raise InvalidScopeError(f"The client may ask only for: {' '.join(sorted(allowed))}")
         scope = client.get_allowed_scope(requested)
         device_code = self.generate_device_code()
-        created, user_code = DeviceRequests(core.store).create(device_code, client.get_client_id(), scope)
+        _created, user_code = DeviceRequests(core.store).create(device_code, client.get_client_id(), scope)
         verification_uri = self.get_verification_uri()
         data = {
             "device_code": device_code,
