@@ -102,6 +102,10 @@ def test_the_full_flow(app, http, kiosk):
     assert id_token["sid"]
     userinfo = http.get("/userinfo", headers={"Authorization": "Bearer " + body["access_token"]})
     assert userinfo.status_code == 200 and userinfo.get_json()["sub"] == id_token["sub"]
+    refreshed = http.post("/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
+                                          "client_id": kiosk})
+    assert refreshed.status_code == 200, refreshed.get_json()
+    assert decode_jwt(app, refreshed.get_json()["access_token"]).claims["acr"] == "urn:idp:loa:1"
 
     # The consent is remembered as in the code flow, and every step is audited.
     from idp.protocols.oidc.consent import has_consent
@@ -115,7 +119,8 @@ def test_the_full_flow(app, http, kiosk):
     events = [event for event, _data in audit_events(app, "device.")]
     assert events == ["device.issued", "device.approved"]
     issued = audit_events(app, "token.issued")
-    assert [data["grant_type"] for _, data in issued] == [DEVICE_GRANT] and issued[0][1]["client_id"] == kiosk
+    assert [data["grant_type"] for _, data in issued] == [DEVICE_GRANT, "refresh_token"]
+    assert issued[0][1]["client_id"] == kiosk
 
     # A device code yields tokens once.
     again = poll(http, kiosk, grant["device_code"])
