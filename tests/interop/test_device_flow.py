@@ -1,10 +1,13 @@
 """A device built on openid-client (npm), a library written elsewhere, logs a person in with the device
 authorization grant (RFC 8628) knowing only the issuer: it discovers the endpoints, shows the code and
-polls, while the person approves or denies in real Chromium under the pages' Content-Security-Policy."""
+polls, while the person approves or denies in real Chromium under the pages' Content-Security-Policy.
+The device pages are also checked with axe-core, in Chinese and in English."""
 from __future__ import annotations
 
 import pytest
+import requests
 
+from .test_accessibility import axe_script, axe_violations, log_in, new_page  # noqa: F401  (axe_script: a fixture)
 from .test_openid_client import NodeRP, openid_client_script  # noqa: F401  (openid_client_script: a fixture)
 
 pytestmark = pytest.mark.interop
@@ -92,3 +95,29 @@ def test_denied_in_the_browser(csp_page, live_idp, run_device):
     assert refused["error"]["error"] == "access_denied", refused
     assert device.close() == 1
     page.csp.check(page)
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_device_pages_have_no_serious_accessibility_violations(chromium, live_idp, axe_script, locale):  # noqa: F811
+    idp = live_idp
+    client = idp.register_client(name="自助机", redirect_uris=[], public=True, grant_types=[DEVICE_GRANT])
+    context, page = new_page(chromium, locale)
+    problems = []
+    try:
+        log_in(page, idp, idp.person.id_number, idp.person.password, start="/login?next=/device")
+        page.wait_for_url(idp.url("/device"))
+        problems += axe_violations(page, axe_script, "device code entry")
+        page.fill("#user_code", "BCDF-GHJK")
+        page.click("form[action$='/device'] button[type=submit]")
+        problems += axe_violations(page, axe_script, "unknown device code")
+        for decision in ("deny", "allow"):
+            user_code = requests.post(idp.url("/device_authorization"), data={"client_id": client.client_id},
+                                      timeout=10).json()["user_code"]
+            page.goto(idp.url("/device?user_code=" + user_code))  # verification_uri_complete
+            page.click("form[action$='/device'] button[type=submit]")
+            problems += axe_violations(page, axe_script, "device confirmation")
+            page.click(f"button[name=decision][value={decision}]")
+            problems += axe_violations(page, axe_script, f"device {decision}")
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
