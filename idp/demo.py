@@ -17,6 +17,9 @@ DEMO_PORTALS = (
     {"client_id": "demo-portal-b", "name": "公积金服务门户 Housing Fund Portal", "port": 9002},
 )
 
+# A public device client for scripts/device_kiosk.py (the device authorization grant, RFC 8628).
+DEMO_KIOSK = {"client_id": "demo-kiosk", "name": "政务服务大厅自助机 Service Hall Kiosk"}
+
 
 def portal_secret(secret_key: str, client_id: str) -> str:
     import hashlib
@@ -71,4 +74,8 @@ def seed(app, host: str = "localhost", ports: tuple[int, int] | None = None) -> 
                     setattr(client, name, value)
                 db.session.commit()
             portals.append({**portal, "port": port, "base_url": base, "client_secret": secret})
+        if db.session.scalar(db.select(Client).where(Client.client_id == DEMO_KIOSK["client_id"])) is None:
+            from .clients.metadata import DEVICE_CODE
+            register_client(name=DEMO_KIOSK["name"], client_id=DEMO_KIOSK["client_id"], public=True,
+                            redirect_uris=[], scopes=["openid", "profile"], grant_types=[DEVICE_CODE, "refresh_token"])
         return portals

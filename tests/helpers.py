@@ -333,3 +333,14 @@ class LogoutSite:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def audit_events(app, prefix: str = "") -> list[tuple[str, dict]]:
+    """The audit records whose event starts with ``prefix``, oldest first, as (event, data)."""
+    from sqlalchemy import select
+
+    from idp.audit.models import AuditEvent
+    from idp.extensions import db
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent.event, AuditEvent.data).order_by(AuditEvent.id)).all()
+        return [(event, data) for event, data in rows if event.startswith(prefix)]

@@ -13,6 +13,10 @@ def init_oidc(app, core) -> None:
     app.register_blueprint(bp)
     csrf.exempt(bp)
     app.register_blueprint(pages_bp)  # consent and logout confirmation are forms: CSRF-protected
+    from .device import api as device_api_bp, bp as device_bp
+    app.register_blueprint(device_api_bp)  # RFC 8628 device authorization, for programs
+    csrf.exempt(device_api_bp)
+    app.register_blueprint(device_bp)  # the verification page, for people
     if core.settings.registration_enabled:
         from .registration import bp as registration_bp
         app.register_blueprint(registration_bp)
