@@ -6,10 +6,10 @@ named after it (its portals, its CAS tickets) live together, and one person's se
 Every call touches one key; the calls that need two steps (a counter and its expiry, a set and its
 expiry) are one Lua script, atomic and slot-safe on every topology.
 
-With ``wait_replicas`` > 0 each write is followed, on the same connection, by ``WAIT`` for that many
-replicas: a write returns only once it is on the replicas, else it raises ``NotReplicated`` (a
-transient failure, answered 503) and the request that made it is not acknowledged. See README,
-"Redis deployments", for what a failover can lose with and without it.
+With ``wait_replicas`` = N > 0 each write is followed, on the same connection, by ``WAIT`` for N
+replicas, or for all the primary has when it has fewer: a write returns only once it is on them, else
+it raises ``NotReplicated`` (a transient failure, answered 503) and the request that made it is not
+acknowledged. See README, "Redis deployments", for what a failover can lose with and without it.
 """
 from __future__ import annotations
 
@@ -99,25 +99,43 @@ class RedisStore:
         return f"{self._prefix}:{kind}:n:{{{key}}}"
 
     # --- writes, replicated before they return when wait_replicas > 0 ---------------------------
-    def _write(self, name: str, command):
-        """``command(client)`` queues or runs one write on ``name``; its result once it is replicated."""
+    def _write(self, name, *command):
+        """Run one write ``command`` on the key ``name``; its raw reply once it is on the replicas."""
         if not self.wait_replicas:
-            return command(self._r)
+            return self._r.execute_command(*command)
         client = self._r
         if self.is_cluster:
             return self._cluster_write(client, name, command)
         return self._replicated(client, command)
 
     def _replicated(self, client, command):
-        # One connection for both: WAIT counts the replicas that have this connection's last write.
-        pipe = client.pipeline(transaction=False)
-        command(pipe)
-        pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
-        result, acknowledged = pipe.execute()
-        if int(acknowledged) < self.wait_replicas:
-            raise NotReplicated(f"the write reached {acknowledged} of {self.wait_replicas} required replica(s) "
-                                f"within {self.wait_timeout_ms} ms")
-        return result
+        """The write, then ROLE, then WAIT on one connection: WAIT counts the replicas holding this
+        connection's last write. It waits for ``wait_replicas`` replicas, or for as many as the primary
+        has connected when fewer (after a failover, until the former primary rejoins as a replica):
+        then an acknowledged write is on every copy there is."""
+        pool = client.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_packed_command(conn.pack_commands([command, ("ROLE",)]))
+            try:
+                result = conn.read_response()
+            except redis_lib.ResponseError:
+                conn.read_response()  # ROLE's reply, so that the connection stays in step
+                raise
+            role = conn.read_response()
+            replicas = min(self.wait_replicas, len(role[2]) if role and role[0] in (b"master", "master") else 0)
+            if replicas:
+                conn.send_command("WAIT", replicas, self.wait_timeout_ms)
+                acknowledged = int(conn.read_response())
+                if acknowledged < replicas:
+                    raise NotReplicated(f"the write reached {acknowledged} of {replicas} replica(s) "
+                                        f"within {self.wait_timeout_ms} ms")
+            return result
+        except (redis_lib.ConnectionError, redis_lib.TimeoutError, OSError):
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
 
     def _cluster_write(self, cluster, name, command):
         # RedisCluster cannot send WAIT after a key's command on the same connection, so the write goes
@@ -145,7 +163,7 @@ class RedisStore:
 
     def put(self, kind, key, value, ttl):
         name = self._k(kind, key)
-        self._write(name, lambda c: c.set(name, json.dumps(value), ex=_ttl(ttl)))
+        self._write(name, "SET", name, json.dumps(value), "EX", _ttl(ttl))
 
     def get(self, kind, key):
         raw = self._r.get(self._k(kind, key))
@@ -153,39 +171,40 @@ class RedisStore:
 
     def delete(self, kind, key):
         name = self._k(kind, key)
-        self._write(name, lambda c: c.delete(name))
+        self._write(name, "DEL", name)
 
     def consume(self, kind, key):
         name = self._k(kind, key)
-        raw = self._write(name, lambda c: c.getdel(name))
+        raw = self._write(name, "GETDEL", name)
         return json.loads(raw) if raw is not None else None
 
     def add(self, kind, key, value, ttl):
+        # the reply: OK (or True through redis-py's reply parser) when set, None when the key existed
         name = self._k(kind, key)
-        return bool(self._write(name, lambda c: c.set(name, json.dumps(value), ex=_ttl(ttl), nx=True)))
+        return bool(self._write(name, "SET", name, json.dumps(value), "EX", _ttl(ttl), "NX"))
 
     def incr(self, kind, key, ttl):
         name = self._cn(kind, key)
-        return int(self._write(name, lambda c: c.eval(_INCR, 1, name, _ttl(ttl))))
+        return int(self._write(name, "EVAL", _INCR, 1, name, _ttl(ttl)))
 
     def reset(self, kind, key):
         name = self._cn(kind, key)
-        self._write(name, lambda c: c.delete(name))
+        self._write(name, "DEL", name)
 
     def index_add(self, kind, index, member, ttl):
         name = self._ix(kind, index)
-        self._write(name, lambda c: c.eval(_INDEX_ADD, 1, name, _ttl(ttl), member))
+        self._write(name, "EVAL", _INDEX_ADD, 1, name, _ttl(ttl), member)
 
     def index_remove(self, kind, index, member):
         name = self._ix(kind, index)
-        self._write(name, lambda c: c.srem(name, member))
+        self._write(name, "SREM", name, member)
 
     def index_members(self, kind, index):
         return {m.decode() if isinstance(m, bytes) else m for m in self._r.smembers(self._ix(kind, index))}
 
     def index_clear(self, kind, index):
         name = self._ix(kind, index)
-        self._write(name, lambda c: c.delete(name))
+        self._write(name, "DEL", name)
 
     def ping(self):
         try:

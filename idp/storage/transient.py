@@ -26,7 +26,8 @@ ERROR_CLASSES: tuple[type[BaseException], ...] = (
 # - TRYAGAIN, MOVED, ASK: a slot in migration or moved to a promoted replica, and redis-py's cluster
 #   client gave up following it (ClusterError: its retries ran out);
 # - no cluster node reachable, or a slot served by none for the moment;
-# - a write not acknowledged by the required replicas in time (idp.storage.redis.NotReplicated).
+# - a write not acknowledged by the required replicas in time (idp.storage.redis.NotReplicated), or
+#   refused by a primary with too few replicas (NOREPLICAS, its min-replicas-to-write setting).
 _REDIS_TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError,
                     redis_errors.ClusterError, redis_errors.TryAgainError, redis_errors.AskError,
                     redis_errors.RedisClusterUnreachableError, redis_errors.SlotNotCoveredError)
@@ -53,5 +54,7 @@ def is_transient(error: BaseException) -> bool:
         from .redis import NotReplicated
         if isinstance(error, _REDIS_CONFIGURATION):
             return False
+        if isinstance(error, redis_errors.ResponseError) and str(error).startswith("NOREPLICAS"):
+            return True
         return isinstance(error, _REDIS_TRANSIENT + (NotReplicated,))
     return _transient_driver_error(error)
