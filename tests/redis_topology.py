@@ -82,8 +82,14 @@ class RedisProcess:
         log = open(self.directory / "out.log", "ab")
         self.process = subprocess.Popen(self.args, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        wait_until(lambda: self.client().ping(), 10, f"redis on port {self.port}")
+        wait_until(self._answers, 10, f"redis on port {self.port}")
         return self
+
+    def _answers(self) -> bool:
+        try:
+            return self.client().ping()
+        except redis.AuthenticationError:
+            return True  # it answers: it asks for the password
 
     def client(self, **kwargs) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, socket_connect_timeout=1,
