@@ -129,7 +129,7 @@ def server(directory: Path, *extra: str) -> RedisProcess:
     port = free_port()
     node_dir = directory / f"redis-{port}"
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(node_dir), *extra]
+            "--repl-diskless-sync-delay", "0", "--dir", str(node_dir), *extra]
     return RedisProcess(port, node_dir, args).start()
 
 

@@ -10,6 +10,9 @@ import threading
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from redis.crc import key_slot
 
 from idp.storage.redis import NotReplicated, RedisStore
 from idp.storage.transient import is_transient
@@ -160,3 +163,18 @@ def test_without_wait_writes_do_not_wait_for_a_stopped_replica(redis_sentinel):
             replica.thaw()
     finally:
         store.close()
+
+
+@given(st.text(max_size=40), st.sampled_from(["sso", "sso_clients", "cas_slo", "x" * 32]))
+def test_everything_named_by_one_string_shares_a_cluster_slot(name, kind):
+    """A session's record, its portals and its CAS tickets are all named by the session id: one slot,
+    so they move and fail over together. The hash tag is the name up to its first "}"; ids never
+    start with one nor are empty (braces holding nothing make Redis hash the whole key)."""
+    store = RedisStore(client=None, prefix="idp")
+    slots = {key_slot(store._k(kind, name).encode()), key_slot(store._ix(kind, name).encode()),
+             key_slot(store._cn(kind, name).encode()), key_slot(store._ix("sso_person", name).encode())}
+    tag = name.split("}", 1)[0]
+    if tag:
+        assert slots == {key_slot(tag.encode())}
+    else:
+        assert len(slots) > 1  # the documented exception, so that the rule above is exact

@@ -157,7 +157,9 @@ def test_a_wrong_redis_password_is_a_broken_deployment_not_a_moment(tmp_path):
 
     node = server(tmp_path, "--requirepass", "right-password")
     try:
-        wrong = _raised(lambda: node.client(password="wrong").ping())
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+        wrong = _raised(lambda: node.client(password="wrong", retry=Retry(NoBackoff(), 0)).ping())
         assert isinstance(wrong, redis.exceptions.AuthenticationError) and not is_transient(wrong)
     finally:
         node.stop()
