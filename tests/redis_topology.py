@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 SERVICE = "idp"
 NODE_TIMEOUT_MS = 1000  # Sentinel's down-after-milliseconds and Cluster's cluster-node-timeout
@@ -92,6 +94,8 @@ class RedisProcess:
             return True  # it answers: it asks for the password
 
     def client(self, **kwargs) -> redis.Redis:
+        """A plain client of this one process; it does not retry (the tests see each error as it is)."""
+        kwargs.setdefault("retry", Retry(NoBackoff(), 0))
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, socket_connect_timeout=1,
                            **kwargs)
 
