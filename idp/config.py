@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from .authn.result import ACR_LEVELS
 from .errors import ConfigError
+from .storage.redis_url import DEFAULT_OPTIONS as REDIS_DEFAULT_OPTIONS
 from .storage.redis_url import SECRET_OPTIONS as REDIS_SECRET_OPTIONS
 from .storage.redis_url import parse_redis_url
 
@@ -247,8 +248,22 @@ class Settings:
             problems.append("IDP_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         if self.master_key_file and not os.path.isfile(self.master_key_file):
             problems.append(f"IDP_MASTER_KEY_FILE={self.master_key_file!r} does not exist")
+        if self.session_backend == "redis":
+            problems.extend(self._redis_problems())
         if problems:
             raise ConfigError(problems)
+
+    def _redis_problems(self) -> list[str]:
+        try:
+            location = parse_redis_url(self.redis_url)
+        except ValueError as exc:  # a value given by override, not read from the environment
+            return [f"IDP_REDIS_URL={masked('IDP_REDIS_URL', self.redis_url)!r} is invalid: {exc}"]
+        socket_timeout = location.options.get("socket_timeout", REDIS_DEFAULT_OPTIONS["socket_timeout"])
+        if self.redis_wait_replicas != 0 and self.redis_wait_timeout_ms >= 1000 * socket_timeout:
+            return [f"IDP_REDIS_WAIT_TIMEOUT_MS={self.redis_wait_timeout_ms} must be shorter than the "
+                    f"connection's socket_timeout ({socket_timeout} s, in IDP_REDIS_URL), or every wait that "
+                    "runs out drops the connection"]
+        return []
 
     @property
     def cookie_secure(self) -> bool:

@@ -99,6 +99,19 @@ def test_wait_settings():
     assert [p.split("=")[0] for p in info.value.problems] == ["IDP_REDIS_WAIT_REPLICAS", "IDP_REDIS_WAIT_TIMEOUT_MS"]
 
 
+def test_a_wait_longer_than_the_socket_timeout_is_refused():
+    base = {"IDP_SECRET_KEY": SECRET, "IDP_SESSION_BACKEND": "redis"}
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**base, "IDP_REDIS_WAIT_TIMEOUT_MS": "2000"})
+    assert info.value.problems[0].startswith("IDP_REDIS_WAIT_TIMEOUT_MS=2000 must be shorter")
+    Settings.from_env({**base, "IDP_REDIS_WAIT_TIMEOUT_MS": "2000",
+                       "IDP_REDIS_URL": "redis+sentinel://h:26379/idp?socket_timeout=5"})
+    Settings.from_env({**base, "IDP_REDIS_WAIT_TIMEOUT_MS": "2000", "IDP_REDIS_WAIT_REPLICAS": "0"})
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"IDP_SECRET_KEY": SECRET}, session_backend="redis", redis_url="redis+cluster://h/3")
+    assert "only database 0" in info.value.problems[0]
+
+
 def test_the_wait_defaults_to_one_replica_on_sentinel_and_cluster_and_none_on_one_server():
     assert RedisStore.from_url("redis://127.0.0.1:1/0").wait_replicas == 0
     assert RedisStore.from_url("redis+sentinel://127.0.0.1:1/idp").wait_replicas == 1
