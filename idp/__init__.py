@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     register_error_handlers(app)
     from .observability import init_observability
     init_observability(app)
+    from .protocols.oidc.published import published_documents
+    app.wsgi_app = published_documents(app.wsgi_app, app)  # outermost: JWKS and discovery as stored bytes
     return app
 
 
