@@ -273,7 +273,14 @@ def idp_databases(args, tmp: Path):
     with contextlib.ExitStack() as stack:
         backends = [("idp SQLite", None)]
         if args.postgres:
-            backends.append(("idp PostgreSQL", stack.enter_context(st.scratch_postgres(args.postgres))))
+            url = stack.enter_context(st.scratch_postgres(args.postgres))
+            if args.postgres_async_commit:
+                import psycopg
+                from psycopg import sql
+                with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+                    conn.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(
+                        sql.Identifier(url.rsplit("/", 1)[1])))
+            backends.append(("idp PostgreSQL", url))
         for name, url in backends:
             directory = tmp / name.split()[-1].lower()
             directory.mkdir()
@@ -297,13 +304,20 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5, help="seconds of the discarded warm-up run")
     parser.add_argument("--postgres", metavar="URL", help="also idp on a scratch database of this server, "
                         "e.g. postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn", help="idp's WSGI server")
+    parser.add_argument("--postgres-async-commit", action="store_true",
+                        help="a diagnostic, not a deployment setting: the scratch database commits without "
+                        "waiting for the WAL flush (synchronous_commit=off), to show what the flush costs")
+    parser.add_argument("--server", default="gunicorn",
+                        help="idp's WSGI server: gunicorn, granian, or both (gunicorn,granian), each its own column")
     parser.add_argument("--peer-src", type=Path, default=ROOT.parent.parent / "shared" / "peer-bench",
                         help="the peer-bench folder (read only)")
     parser.add_argument("--peer-work", type=Path, default=Path(tempfile.gettempdir()) / "idp-peer-bench",
                         help="where the writable copy with node modules lives (kept between runs)")
     args = parser.parse_args()
     args.workloads = args.workloads or list(WORKLOADS)
+    args.servers = args.server.split(",")
+    if set(args.servers) - {"gunicorn", "granian"}:
+        parser.error("--server: gunicorn, granian or gunicorn,granian")
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
@@ -322,7 +336,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         with idp_databases(args, tmp) as databases:
-            idps = [Idp(name, url, port, ids, tmp, args.server) for name, url, port, ids in databases]
+            idps = [Idp(name + (f" {server}" if len(args.servers) > 1 else ""), url, free_port(), ids, tmp, server)
+                    for name, url, port, ids in databases for server in args.servers]
             peer = Peer(work, free_port(), tmp)
             try:
                 for workload in args.workloads:
@@ -356,7 +371,7 @@ def print_table(workloads, names, results, carried) -> None:
     idp_names = names[1:]
     print()
     print("| workload (one core) | " + " | ".join(names) + " | " +
-          " | ".join(f"ratio {n.split()[-1]}" for n in idp_names) + " |")
+          " | ".join("ratio " + n.removeprefix("idp ") for n in idp_names) + " |")
     print("|---|" + "---:|" * (len(names) + len(idp_names)))
     for workload in workloads:
         peer = results.get((names[0], workload))
