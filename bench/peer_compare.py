@@ -7,10 +7,11 @@ in-memory adapter, started with ``NODE_ENV=production`` and refresh-token rotati
 (``PEER_ROTATE_RT=1``, as idp always rotates). The script copies that folder to a writable place
 (``--peer-work``) and runs ``npm ci`` there once; nothing of the peer is part of this project.
 
-idp runs as the Dockerfile runs it (gunicorn, gthread worker, 8 threads, access log on), one worker
-process since it has one core, on SQLite (a file in a temporary directory) and, with ``--postgres``,
-on a scratch database of that PostgreSQL server. ``--server granian`` runs granian instead (the
-command in ``server_command``).
+idp runs as the Dockerfile runs it (granian, 8 application threads, access log on), one worker process
+since it has one core, on SQLite (a file in a temporary directory) and, with ``--postgres``, on a
+scratch database of that PostgreSQL server. ``--server gunicorn`` runs the former entry point
+(gunicorn, gthread worker, 8 threads), ``--server gunicorn,granian`` both side by side (the commands
+in ``server_command``).
 
 Every server is pinned to CPU 0 and wrk (``-t1 -c16``, ``--latency``) to CPU 1. For each workload
 every server is started fresh, warmed up (``--warmup`` seconds, discarded), then the measured runs are
@@ -157,8 +158,8 @@ def server_command(server: str, port: int, access_log: Path) -> list[str]:
     venv = Path(sys.executable).parent
     if server == "granian":
         return [str(venv / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", "1", "--blocking-threads", "8", "--access-log", "--log-level", "warning",
-                "idp.wsgi:app"]
+                "--workers", "1", "--blocking-threads", "8", "--http1-buffer-size", "65536",
+                "--workers-kill-timeout", "30", "--access-log", "idp.wsgi:app"]
     return [str(venv / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread",
             "--threads", "8", "--access-logfile", str(access_log), "--log-level", "warning", "idp.wsgi:app"]
 
@@ -307,8 +308,9 @@ def main() -> None:
     parser.add_argument("--postgres-async-commit", action="store_true",
                         help="a diagnostic, not a deployment setting: the scratch database commits without "
                         "waiting for the WAL flush (synchronous_commit=off), to show what the flush costs")
-    parser.add_argument("--server", default="gunicorn",
-                        help="idp's WSGI server: gunicorn, granian, or both (gunicorn,granian), each its own column")
+    parser.add_argument("--server", default="granian",
+                        help="idp's WSGI server: granian (the Dockerfile's), gunicorn (gthread, 8 threads, as "
+                        "before), or both (gunicorn,granian), each its own column")
     parser.add_argument("--peer-src", type=Path, default=ROOT.parent.parent / "shared" / "peer-bench",
                         help="the peer-bench folder (read only)")
     parser.add_argument("--peer-work", type=Path, default=Path(tempfile.gettempdir()) / "idp-peer-bench",
