@@ -1,11 +1,23 @@
 """idp: unified identity authentication server."""
 from __future__ import annotations
 
+from inspect import CO_COROUTINE
+from types import FunctionType
+
 from flask import Flask
 
 from .config import Settings
 
 __version__ = "0.1.0"
+
+
+class IdpFlask(Flask):
+    def ensure_sync(self, func):
+        """Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request (nine
+        times per token request, unwrapping each); a plain function answers from its code flags."""
+        if type(func) is FunctionType and not func.__code__.co_flags & CO_COROUTINE:
+            return func
+        return super().ensure_sync(func)
 
 
 def create_app(settings: Settings | None = None, *, store=None) -> Flask:
@@ -16,7 +28,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from .web.i18n import init_i18n
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app = IdpFlask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url),
@@ -71,6 +83,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     register_error_handlers(app)
     from .observability import init_observability
     init_observability(app)
+    from .protocols.oidc.published import published_documents
+    app.wsgi_app = published_documents(app.wsgi_app, app)  # outermost: JWKS and discovery as stored bytes
     return app
 
 

@@ -211,16 +211,22 @@ def server_environ(settings, **extra) -> dict:
 
 
 @contextmanager
-def serving(command: list[str], env: dict, base_url: str, *, timeout: float = 60):
+def serving(command: list[str], env: dict, base_url: str, *, timeout: float = 60, log=None):
     """Run ``command`` until the block ends: yields the process once ``base_url``/healthz answers 200
-    (fails with the server's stderr if it exits first), then terminates it (kills it if it lingers)."""
+    (fails with the server's stderr if it exits first), then terminates it (kills it if it lingers).
+    ``log``: a path that receives the server's stdout and stderr (its access log) instead."""
     import requests
 
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if log is not None:
+        with open(log, "ab") as out:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    else:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + timeout
         while True:
-            assert process.poll() is None, process.stderr.read().decode(errors="replace")
+            assert process.poll() is None, (process.stderr.read().decode(errors="replace") if log is None
+                                            else Path(log).read_text(errors="replace"))
             try:
                 if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
                     break

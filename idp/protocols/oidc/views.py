@@ -1,7 +1,6 @@
 """HTTP endpoints of the OpenID provider. Each is a short list of steps."""
 from __future__ import annotations
 
-import json
 import time
 
 from authlib.oauth2 import OAuth2Error
@@ -14,7 +13,8 @@ from ...identity.models import Entity, Person
 from ...sessions.browser import current_session
 from ...sessions.login_transaction import CONSENT, LoginTransaction
 from .consent import has_consent
-from .discovery import provider_metadata
+from . import published
+from .published import discovery_document
 from .error_pages import authorize_error_page
 from .principal import Principal
 from .response_modes import error_response
@@ -31,18 +31,22 @@ def _core():
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery():
-    core = _core()
-    body = getattr(core, "_discovery_json", None)
-    if body is None:
-        body = core._discovery_json = json.dumps(provider_metadata(
-            core.settings.issuer, registration=core.settings.registration_enabled))
-    return Response(body, mimetype="application/json", headers={"Cache-Control": "public, max-age=300"})
+    return _document(*discovery_document(_core()), published.DISCOVERY_TYPE, published.DISCOVERY_CACHE)
 
 
 @bp.get("/jwks.json")
 def jwks():
-    return Response(_core().keys.jwks_json(), mimetype="application/jwk-set+json",
-                    headers={"Cache-Control": "public, max-age=60"})
+    return _document(*_core().keys.jwks_document(), published.JWKS_TYPE, published.JWKS_CACHE)
+
+
+def _document(body: bytes, etag: str, mimetype: str, cache_control: str) -> Response:
+    """A published document as ``published.published_documents`` serves it, for the requests it leaves
+    to Flask."""
+    response = Response(body, mimetype=mimetype, headers={"Cache-Control": cache_control, "ETag": etag})
+    if published.matches(request.headers.get("If-None-Match"), etag):
+        response.status_code = 304
+        response.set_data(b"")
+    return response
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
