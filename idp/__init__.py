@@ -44,8 +44,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
         IDP_SETTINGS=settings,
     )
     app.session_interface = FormSessionInterface()
-    from .web.proxy import trust_forwarded_proto
-    from .web.request_guard import init_request_guard
+    from .http.proxy import trust_forwarded_proto
+    from .http.request_guard import init_request_guard
     app.wsgi_app = trust_forwarded_proto(app.wsgi_app, settings.trusted_proxies)
     init_request_guard(app, settings.issuer)  # first of the before-request hooks: every view sees checked input
     db.init_app(app)

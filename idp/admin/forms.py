@@ -12,7 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..clients.metadata import REGISTRABLE_SCOPES, SUPPORTED_GRANT_TYPES, SUPPORTED_ID_TOKEN_ALGS
 from ..keys.service import SUPPORTED_ALGS
-from ..web.request_guard import RequestRejected, loads_bounded
+from ..http.request_guard import RequestRejected, loads_bounded
 from .metadata import MetadataError
 
 

@@ -23,8 +23,8 @@ from ..pki import CertificateError, CertificateIdentity
 from .certificate_messages import refusal_message, refusal_status
 from .client_certificate import UntrustedCertificateHeader, presented_certificate
 from ..http.client_ip import client_ip
-from .endpoints import asks_for_json
-from .request_guard import RequestRejected, loads_bounded
+from ..http.endpoints import asks_for_json
+from ..http.request_guard import RequestRejected, loads_bounded
 from ..sessions.browser import current_session, establish_session, safe_next
 from ..sessions.login_transaction import LoginTransaction
 from .login_methods import CERTIFICATE, USB_KEY, login_tabs

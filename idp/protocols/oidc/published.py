@@ -22,8 +22,8 @@ import time
 from ...keys.service import entity_tag
 from ...observability.logs import HEADER as REQUEST_ID_HEADER
 from ...observability.logs import _VALID as VALID_REQUEST_ID
-from ...web.headers import SECURITY_HEADERS
-from ...web.request_guard import valid_host
+from ...http.headers import SECURITY_HEADERS
+from ...http.request_guard import valid_host
 from .discovery import provider_metadata
 
 JWKS_PATH = "/jwks.json"
