@@ -43,6 +43,9 @@ class IdpCore:
         self.logout_listeners: list = []  # each protocol's single logout, called with every ended SsoSession
         # Each protocol names the sites a session was handed to (key -> display name, or None if not its own).
         self.site_name_resolvers: list = [_client_name]
+        # Sections of the account page each feature adds (second factors, passkeys, authorisations…):
+        # callables (person, session) -> {"template": "account/….html", **variables} or None.
+        self.account_sections: list = []
 
     def site_name(self, key: str) -> str | None:
         """The display name of a site a session was handed to (an OIDC client, a CAS service, …)."""

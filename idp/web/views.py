@@ -112,7 +112,8 @@ def account():
                          "clients": [name for name in names if name is not None],
                          "method": method_words(s.method, s.amr), "level": level_words(s.acr),
                          "entity": entity.name if entity else None})
-    return render_template("account.html", person=person, sessions=sessions, session=session,
+    sections = [section for section in (add(person, session) for add in core.account_sections) if section]
+    return render_template("account.html", person=person, sessions=sessions, session=session, sections=sections,
                            password_level=acr_level(session.acr) <= acr_level(ACR_PASSWORD))
 
 
