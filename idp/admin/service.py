@@ -8,10 +8,11 @@ from flask import current_app
 from sqlalchemy import delete, update
 
 from ..clients.metadata import SECRET_METHODS
-from ..clients.models import Client, hash_secret
+from ..clients.models import Client
 from ..clients.service import RegisteredClient, build_client, register_client
 from ..errors import ValidationError
 from ..extensions import db
+from ..storage.token_hash import token_hash
 from ..protocols.oidc.models import Consent, Token
 from . import metadata
 from .metadata import MetadataError
@@ -69,7 +70,7 @@ def update_client(client: Client, changes: dict, actor: str) -> str | None:
     if client.token_endpoint_auth_method in SECRET_METHODS:
         if not client.client_secret_hash:
             new_secret = built.client_secret
-            client.client_secret_hash = hash_secret(new_secret)
+            client.client_secret_hash = token_hash(new_secret)
     else:
         client.client_secret_hash = None
     if "disabled" in changes:
@@ -102,7 +103,7 @@ def reset_secret(client: Client, actor: str) -> str:
         raise MetadataError("invalid_client_metadata",
                             f"the client authenticates with {client.token_endpoint_auth_method}; it has no secret")
     secret = secrets.token_urlsafe(32)
-    client.client_secret_hash = hash_secret(secret)
+    client.client_secret_hash = token_hash(secret)
     db.session.commit()
     _core().audit("admin.client.secret_reset", actor=actor, client_id=client.client_id)
     return secret

@@ -22,7 +22,8 @@ from ..identity.models import Person
 from ..identity.service import PersonClaims
 from . import writes
 from .prepared import Prepared
-from .token_models import AuthorizationCode, Token, token_hash
+from .token_hash import token_hash
+from .token_models import AuthorizationCode, Token
 from .tokens import AlreadyClaimed, NewCode, NewToken, StoredCode, StoredToken, TokenKind
 
 _C = AuthorizationCode.__table__

@@ -19,6 +19,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from idp.audit.models import AuditEvent
 from idp.identity.models import Person
 from idp.storage.sql_tokens import SqlTokenStore
+from idp.storage.token_hash import token_hash
 from idp.storage.token_models import AuthorizationCode, Token
 from idp.storage.tokens import AlreadyClaimed, NewCode, NewToken, TokenStore
 
@@ -157,6 +158,7 @@ def test_a_code_is_stored_only_as_its_hash(store, engine):
     with engine.connect() as conn:
         rows = [tuple(row) for row in conn.execute(select(AuthorizationCode.__table__))]
     assert rows and new["code"] not in repr(rows)
+    assert token_hash(new["code"]) in repr(rows)  # the one stored form (tests/unit/storage/test_token_hash.py)
 
 
 def test_a_code_of_a_disabled_person_is_found_without_its_person(store, engine):
