@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 
 from ..clients.metadata import SECRET_METHODS
 from ..clients.models import Client
@@ -13,7 +13,7 @@ from ..clients.service import RegisteredClient, build_client, register_client
 from ..errors import ValidationError
 from ..extensions import db
 from ..storage.token_hash import token_hash
-from ..protocols.oidc.models import Consent, Token
+from ..protocols.oidc.models import Consent
 from . import metadata
 from .metadata import MetadataError
 
@@ -91,7 +91,8 @@ def set_disabled(client: Client, disabled: bool, actor: str) -> None:
 def delete_client(client: Client, actor: str) -> None:
     """Delete the client, revoke every token issued to it and forget the consents given to it."""
     client_id = client.client_id
-    db.session.execute(update(Token).where(Token.client_id == client_id).values(revoked=True))
+    # first, in its own transaction: should the deletion then fail, no token of the client still works
+    _core().tokens.revoke_client(client_id)
     db.session.execute(delete(Consent).where(Consent.client_id == client_id))
     db.session.delete(client)
     db.session.commit()

@@ -22,7 +22,7 @@ from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint
 from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadata
 from flask import Blueprint, current_app, jsonify, request
 from joserfc.errors import InvalidClaimError, JoseError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from ...clients.models import Client
 from ...clients.metadata import (SECRET_METHODS, SUPPORTED_SCOPES, RedirectUriError, client_columns,
@@ -31,7 +31,7 @@ from ...errors import ValidationError
 from ...extensions import db
 from ...storage.token_hash import token_hash
 from .discovery import provider_metadata
-from .models import Consent, Token
+from .models import Consent
 from .registration_tokens import (INITIAL, REGISTRATION, claim_initial_use, find_token, new_registration_token,
                                   revoke_registration_tokens)
 
@@ -279,7 +279,8 @@ class ClientConfiguration(_MetadataMixin, ClientConfigurationEndpoint):
 
     def delete_client(self, client, request):
         client_id = client.client_id
-        db.session.execute(update(Token).where(Token.client_id == client_id).values(revoked=True))
+        # first, in its own transaction: should the deletion then fail, no token of the client still works
+        current_app.extensions["idp"].tokens.revoke_client(client_id)
         db.session.execute(delete(Consent).where(Consent.client_id == client_id))
         revoke_registration_tokens(client_id)
         db.session.delete(client)
