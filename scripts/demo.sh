@@ -44,5 +44,5 @@ if [ ! -s "$DIR/pki/profiles/demo-cn.toml" ]; then
     .venv/bin/idp certs demo --out "$DIR/pki/demo" --profiles "$DIR/pki/profiles" >/dev/null
 fi
 echo "settings: $ENV_FILE (for idp commands: . .venv/bin/activate; export IDP_ENV_FILE=$ENV_FILE)"
-echo "certificate login: .venv/bin/idp-sign --p12 $DIR/pki/demo/private/demo-cn/person.p12 --password demo --challenge '<challenge shown on the login page>'"
+echo "certificate login: .venv/bin/idp-sign --p12 $DIR/pki/demo/private/demo-cn/person.p12 --challenge '<challenge shown on the login page>' (its password: demo)"
 exec .venv/bin/idp demo --host localhost --port "$PORT" --portal-ports "$PORTAL_PORTS"

@@ -255,13 +255,17 @@ class CliResult:
 
 
 def cli_runner(capsys, monkeypatch):
-    """``run(*argv, fresh=True)``: the `idp` command's real entry point, its exit code and output.
-    ``fresh`` forgets the app of an earlier command line (each is its own process in real use)."""
+    """``run(*argv, fresh=True, stdin="")``: the `idp` command's real entry point, its exit code and output.
+    ``fresh`` forgets the app of an earlier command line (each is its own process in real use); ``stdin``
+    is what the command reads from standard input (``idp users add --password-stdin``)."""
+    import io
+
     import idp.cli
 
-    def run(*argv, fresh=True):
+    def run(*argv, fresh=True, stdin=""):
         if fresh:
             monkeypatch.setattr(idp.cli.context, "_app", None)
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         capsys.readouterr()
         code = idp.cli.main(list(argv))
         out, err = capsys.readouterr()

@@ -5,14 +5,15 @@ import secrets
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 
 from ..clients.metadata import SECRET_METHODS
-from ..clients.models import Client, hash_secret
+from ..clients.models import Client
 from ..clients.service import RegisteredClient, build_client, register_client
 from ..errors import ValidationError
 from ..extensions import db
-from ..protocols.oidc.models import Consent, Token
+from ..storage.token_hash import token_hash
+from ..protocols.oidc.models import Consent
 from . import metadata
 from .metadata import MetadataError
 
@@ -69,7 +70,7 @@ def update_client(client: Client, changes: dict, actor: str) -> str | None:
     if client.token_endpoint_auth_method in SECRET_METHODS:
         if not client.client_secret_hash:
             new_secret = built.client_secret
-            client.client_secret_hash = hash_secret(new_secret)
+            client.client_secret_hash = token_hash(new_secret)
     else:
         client.client_secret_hash = None
     if "disabled" in changes:
@@ -90,7 +91,8 @@ def set_disabled(client: Client, disabled: bool, actor: str) -> None:
 def delete_client(client: Client, actor: str) -> None:
     """Delete the client, revoke every token issued to it and forget the consents given to it."""
     client_id = client.client_id
-    db.session.execute(update(Token).where(Token.client_id == client_id).values(revoked=True))
+    # first, in its own transaction: should the deletion then fail, no token of the client still works
+    _core().tokens.revoke_client(client_id)
     db.session.execute(delete(Consent).where(Consent.client_id == client_id))
     db.session.delete(client)
     db.session.commit()
@@ -102,7 +104,7 @@ def reset_secret(client: Client, actor: str) -> str:
         raise MetadataError("invalid_client_metadata",
                             f"the client authenticates with {client.token_endpoint_auth_method}; it has no secret")
     secret = secrets.token_urlsafe(32)
-    client.client_secret_hash = hash_secret(secret)
+    client.client_secret_hash = token_hash(secret)
     db.session.commit()
     _core().audit("admin.client.secret_reset", actor=actor, client_id=client.client_id)
     return secret

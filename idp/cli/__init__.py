@@ -6,8 +6,6 @@ commands share (settings, the application, output) is in `context`.
 """
 from __future__ import annotations
 
-import sys
-
 import click
 from sqlalchemy.exc import SQLAlchemyError
 

@@ -1,10 +1,15 @@
 """``idp keys ...``: the signing keys, their rotation and the master key that wraps them."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..errors import ConfigError
 from .context import emit, get_app, json_option
+
+
+NEW_MASTER_KEY_VARIABLE = "IDP_NEW_MASTER_KEY"
 
 
 @click.group("keys", help="Signing keys.")
@@ -58,12 +63,12 @@ def keys_retire(kid, as_json):
 
 @keys.command("rewrap", help="Re-encrypt every private signing key under a new master key.")
 @click.option("--new-master-key-file", type=click.Path(exists=True, dir_okay=False),
-              help="File holding the new base64url 32-byte master key.")
-@click.option("--new-master-key", envvar="IDP_NEW_MASTER_KEY", show_envvar=True,
-              help="The new master key itself (prefer the file or the environment variable).")
+              help="File holding the new base64url 32-byte master key (or set IDP_NEW_MASTER_KEY; never "
+                   "the key itself as an argument, which every process listing shows).")
 @json_option
-def keys_rewrap(new_master_key_file, new_master_key, as_json):
+def keys_rewrap(new_master_key_file, as_json):
     from ..config import _parse_master_key
+    new_master_key = os.environ.get(NEW_MASTER_KEY_VARIABLE)
     if bool(new_master_key_file) == bool(new_master_key):
         raise click.UsageError("give exactly one of --new-master-key-file or IDP_NEW_MASTER_KEY")
     raw = open(new_master_key_file, encoding="ascii").read().strip() if new_master_key_file else new_master_key

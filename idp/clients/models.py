@@ -1,7 +1,6 @@
 """The OIDC client record, with the Authlib ClientMixin methods the grants call."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import datetime
 
@@ -11,12 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..identity.models import utcnow
-
-
-def hash_secret(secret: str) -> str:
-    # Client secrets are 256-bit random values: a fast hash is enough and keeps the token
-    # endpoint fast (a slow password hash would cap its throughput).
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+from ..storage.token_hash import token_hash
 
 
 class Client(db.Model, ClientMixin):
@@ -61,7 +55,7 @@ class Client(db.Model, ClientMixin):
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.client_secret_hash or not isinstance(client_secret, str):
             return False
-        return hmac.compare_digest(self.client_secret_hash, hash_secret(client_secret))
+        return hmac.compare_digest(self.client_secret_hash, token_hash(client_secret))
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if endpoint == "token":

@@ -9,8 +9,9 @@ from sqlalchemy import event, select
 
 from ..errors import NotFound, ValidationError
 from ..extensions import db
+from ..storage.token_hash import token_hash
 from .metadata import SECRET_METHODS, client_columns
-from .models import Client, hash_secret
+from .models import Client
 
 
 @dataclass
@@ -38,7 +39,7 @@ def build_client(*, client_id: str | None = None, client_secret: str | None = No
     if columns["token_endpoint_auth_method"] in SECRET_METHODS:
         secret = client_secret or secrets.token_urlsafe(32)
     client = Client(client_id=client_id or secrets.token_urlsafe(16),
-                    client_secret_hash=hash_secret(secret) if secret else None, **columns)
+                    client_secret_hash=token_hash(secret) if secret else None, **columns)
     return RegisteredClient(client, secret)
 
 

@@ -1,21 +1,17 @@
 """Server-side SSO sessions behind an opaque cookie; only the cookie's hash is stored."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
 
 from ..authn.result import AuthResult
+from ..storage.token_hash import token_hash
 
 SESSION = "sso"
 CLIENTS = "sso_clients"
 BY_PERSON = "sso_person"
 COOKIE_NAME = "idp_session"
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -49,7 +45,7 @@ class SessionManager:
     def create(self, auth: AuthResult, ip: str = "", user_agent: str = "") -> tuple[str, SsoSession]:
         token = secrets.token_urlsafe(32)
         now = int(time.time())
-        session = SsoSession(key=_hash(token), sid=secrets.token_urlsafe(16), person_id=auth.person_id,
+        session = SsoSession(key=token_hash(token), sid=secrets.token_urlsafe(16), person_id=auth.person_id,
                              auth_time=auth.auth_time, acr=auth.acr, amr=list(auth.amr), method=auth.method,
                              created_at=now, expires_at=now + self.ttl, ip=ip, user_agent=user_agent[:256],
                              certificate=auth.certificate, entity_id=auth.entity_id)
@@ -60,7 +56,7 @@ class SessionManager:
     def load(self, token: str | None) -> SsoSession | None:
         if not token or len(token) > 128:
             return None
-        return self.get(_hash(token))
+        return self.get(token_hash(token))
 
     def get(self, key: str) -> SsoSession | None:
         record = self.store.get(SESSION, key)

@@ -22,7 +22,8 @@ from ..identity.models import Person
 from ..identity.service import PersonClaims
 from . import writes
 from .prepared import Prepared
-from .token_models import AuthorizationCode, Token, token_hash
+from .token_hash import token_hash
+from .token_models import AuthorizationCode, Token
 from .tokens import AlreadyClaimed, NewCode, NewToken, StoredCode, StoredToken, TokenKind
 
 _C = AuthorizationCode.__table__
@@ -125,3 +126,10 @@ class SqlTokenStore:
     def revoke_access(self, token_id: int) -> None:
         with writes.session_write(self._session) as conn:
             conn.execute(update(_T).where(_T.c.id == token_id).values(access_revoked=True))
+
+    def revoke_client(self, client_id: str) -> int:
+        with writes.session_write(self._session) as conn:
+            conn.execute(update(_C).where(_C.c.client_id == client_id, _C.c.used_at.is_(None))
+                         .values(used_at=time.time()))
+            return conn.execute(update(_T).where(_T.c.client_id == client_id, _T.c.revoked.is_(False))
+                                .values(revoked=True)).rowcount

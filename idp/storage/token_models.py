@@ -2,16 +2,10 @@
 SHA-256 hashes. Read and written through ``storage.tokens`` (the token endpoint's hot path)."""
 from __future__ import annotations
 
-import hashlib
-
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-
-
-def token_hash(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 class AuthorizationCode(db.Model):

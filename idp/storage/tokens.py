@@ -172,3 +172,7 @@ class TokenStore(Protocol):
 
     def revoke_access(self, token_id: int) -> None:
         """Revoke one access token, leaving its refresh token and family alone (RFC 7009 2.1)."""
+
+    def revoke_client(self, client_id: str) -> int:
+        """Revoke every token issued to a client and spend its unused codes (the client is being
+        deleted); returns how many issuances were newly revoked."""

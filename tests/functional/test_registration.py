@@ -77,6 +77,21 @@ def test_register_read_update_delete(app, http):
     assert again.status_code == 401 and again.get_json()["error"] == "invalid_token"
 
 
+def test_deleting_a_registered_client_revokes_its_tokens(app, http):
+    from admin_support import client_credentials_token
+    body = _register(http, _initial_token(app), grant_types=["client_credentials"], response_types=[],
+                     redirect_uris=[]).get_json()
+    assert "client_secret" in body, body
+    access = client_credentials_token(http, body["client_id"], body["client_secret"])
+    tokens = app.extensions["idp"].tokens
+    with app.app_context():
+        assert not tokens.find_token(access, "access_token").is_revoked()
+    assert http.delete(f"/register/{body['client_id']}",
+                       headers=_bearer(body["registration_access_token"])).status_code == 204
+    with app.app_context():
+        assert tokens.find_token(access, "access_token").is_revoked()
+
+
 def test_registered_client_logs_a_citizen_in_with_consent(app, browser, citizen):
     token = _initial_token(app)
     redirect_uri = "http://localhost:9005/cb"

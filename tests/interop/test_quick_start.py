@@ -243,8 +243,11 @@ def test_readme_operator_block_runs_against_the_demo(demo):
     block = sh_blocks(readme_section("### Operator commands"))[0]
     lines = command_lines(block)
     assert lines[:2] == [". .venv/bin/activate", "export IDP_ENV_FILE=var/demo.env"]
+    # `idp users add` asks for the password twice: typed here on standard input, which the prompt reads
+    # when there is no terminal (a new session has none)
     completed = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=demo.home,
-                               env=demo.environment(), capture_output=True, text=True, timeout=600)
+                               env=demo.environment(), capture_output=True, text=True, timeout=600,
+                               input="lisi-demo-2026\nlisi-demo-2026\n", start_new_session=True)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     out = completed.stdout
     assert "client_secret:" in out and "initial access token:" in out and "audit chain intact" in out

@@ -1,6 +1,7 @@
 """The `idp` operator command, run through its real entry point against a temporary SQLite database."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -72,8 +73,9 @@ def test_db_upgrade_reports_the_head_revision(run):
 
 
 def test_users_add_and_duplicate(upgraded, run):
-    result = run("users", "add", "--id-number", ID_A.lower(), "--name", "张三", "--password", "correct horse battery",
-                 "--phone", "+86 138 0013 8000", "--email", "ZhangSan@example.gov.cn", "--json")
+    result = run("users", "add", "--id-number", ID_A.lower(), "--name", "张三", "--password-stdin",
+                 "--phone", "+86 138 0013 8000", "--email", "ZhangSan@example.gov.cn", "--json",
+                 stdin="correct horse battery\n")
     assert result.code == 0, result.err
     data = result.json()
     assert data["name"] == "张三" and data["sub"]
@@ -82,21 +84,97 @@ def test_users_add_and_duplicate(upgraded, run):
         person = find_person_by_username("13800138000")
         assert person is not None and person.public_id == data["sub"] and person.id_number == ID_A
         assert person.is_admin is False
-    duplicate = run("users", "add", "--id-number", ID_A, "--name", "李四", "--password", "another password")
+    duplicate = run("users", "add", "--id-number", ID_A, "--name", "李四", "--password-stdin",
+                    stdin="another password\n")
     assert_one_line_error(duplicate, "already exists")
     assert duplicate.code == 1
 
 
+def _person(id_number):
+    with fresh_app().app_context():
+        from idp.identity.service import find_person_by_username
+        return find_person_by_username(id_number)
+
+
+def _password_accepted(id_number, password):
+    from idp.identity.passwords import verify_password
+    return verify_password(password, _person(id_number).password_hash)[0]
+
+
+def invoke_with_terminal(argv, typed):
+    """The command as an operator runs it at a terminal: ``typed`` is what they type at its prompts."""
+    from click.testing import CliRunner
+    idp.cli.context._app = None
+    try:
+        return CliRunner().invoke(idp.cli.cli, argv, input=typed)
+    finally:
+        idp.cli.context._app = None
+
+
+def test_users_add_asks_for_the_password_twice_without_echo(upgraded):
+    result = invoke_with_terminal(["users", "add", "--id-number", ID_A, "--name", "张三", "--json"],
+                                  "correct horse battery\ncorrect horse battery\n")
+    assert result.exit_code == 0, result.output
+    assert "Password: " in result.stderr and "Repeat for confirmation: " in result.stderr
+    assert "correct horse battery" not in result.output  # hidden input is not echoed
+    assert json.loads(result.stdout)["name"] == "张三"  # the prompts went to stderr, stdout is the JSON
+    assert _password_accepted(ID_A, "correct horse battery")
+
+
+def test_users_add_asks_again_after_a_mismatch_or_an_unacceptable_password(upgraded):
+    typed = ("correct horse battery\ncorrect horse batterY\n"  # the two do not match
+             "\n"                                                # nothing typed
+             "short\n"                                           # under the minimum length
+             "the real password\nthe real password\n")
+    result = invoke_with_terminal(["users", "add", "--id-number", ID_A, "--name", "张三"], typed)
+    assert result.exit_code == 0, result.output
+    assert "Error: The two entered values do not match." in result.stderr
+    assert "Error: the password is empty" in result.stderr
+    assert "Error: password must be at least 8 characters" in result.stderr
+    assert _password_accepted(ID_A, "the real password")
+    assert not _password_accepted(ID_A, "correct horse battery")
+
+
+def test_users_add_without_a_confirmed_password_adds_nobody(upgraded):
+    result = invoke_with_terminal(["users", "add", "--id-number", ID_A, "--name", "张三"],
+                                  "correct horse battery\nsomething else\n")  # then the input ends
+    assert result.exit_code != 0 and "Aborted" in result.output
+    assert _person(ID_A) is None
+
+
+def test_users_add_reads_one_line_of_standard_input(upgraded, run):
+    # only the line ending is removed: spaces belong to the password
+    added = run("users", "add", "--id-number", ID_A, "--name", "张三", "--password-stdin",
+                stdin=" spaced password \r\nnext line\n")
+    assert added.code == 0, added.err
+    assert "Password" not in added.out + added.err  # no prompt
+    assert _password_accepted(ID_A, " spaced password ")
+
+
 def test_users_add_admin_flag(upgraded, run):
-    assert run("users", "add", "--id-number", ID_A, "--name", "管理员", "--password", "admin password",
-               "--admin").code == 0
+    assert run("users", "add", "--id-number", ID_A, "--name", "管理员", "--password-stdin",
+               "--admin", stdin="admin password\n").code == 0
     with fresh_app().app_context():
         from idp.identity.service import find_person_by_username
         assert find_person_by_username(ID_A).is_admin is True
 
 
+def test_keys_rewrap_takes_the_new_master_key_from_the_environment_never_an_argument(upgraded, run, monkeypatch):
+    import base64
+    assert run("keys", "list").code == 0  # creates the signing keys
+    new_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    refused = run("keys", "rewrap", "--new-master-key", new_key)
+    assert_one_line_error(refused, "--new-master-key")
+    assert refused.code == 2
+    monkeypatch.setenv("IDP_NEW_MASTER_KEY", new_key)
+    rewrapped = run("keys", "rewrap", "--json")
+    assert rewrapped.code == 0, rewrapped.err
+    assert rewrapped.json()["rewrapped"] >= 1
+
+
 def test_entities_add_and_link(upgraded, run):
-    assert run("users", "add", "--id-number", ID_A, "--name", "张三", "--password", "correct horse battery").code == 0
+    assert run("users", "add", "--id-number", ID_A, "--name", "张三", "--password-stdin",
+               stdin="correct horse battery\n").code == 0
     added = run("entities", "add", "--uscc", USCC.lower(), "--name", "示例科技有限公司", "--json")
     assert added.code == 0, added.err
     assert added.json() == {"uscc": USCC, "name": "示例科技有限公司"}
@@ -231,12 +309,16 @@ def test_audit_verify_seal_and_tamper(upgraded, run):
     assert run("audit", "verify", "--json").json()["ok"] is False
 
 
-@pytest.mark.parametrize("argv, fragments", [
-    (["users", "add", "--id-number", "110105194912310021", "--name", "x", "--password", "long enough"],
-     ["ID number"]),
-    (["users", "add", "--id-number", "123", "--name", "x", "--password", "long enough"], ["18 characters"]),
-    (["users", "add", "--id-number", ID_A, "--password", "long enough"], ["--name"]),
-    (["users", "add", "--id-number", ID_A, "--name", "x", "--password", "short"], ["password"]),
+@pytest.mark.parametrize("argv, fragments, stdin", [(*case, "long enough\n")[:3] for case in [
+    (["users", "add", "--id-number", "110105194912310021", "--name", "x", "--password-stdin"], ["ID number"]),
+    (["users", "add", "--id-number", "123", "--name", "x", "--password-stdin"], ["18 characters"]),
+    (["users", "add", "--id-number", ID_A, "--password-stdin"], ["--name"]),
+    (["users", "add", "--id-number", ID_A, "--name", "x", "--password-stdin"], ["password", "8 characters"],
+     "short\n"),
+    (["users", "add", "--id-number", ID_A, "--name", "x", "--password-stdin"], ["password is empty"], "\n"),
+    (["users", "add", "--id-number", ID_A, "--name", "x", "--password-stdin"], ["no password on standard input"],
+     ""),
+    (["users", "add", "--id-number", ID_A, "--name", "x", "--password", "long enough"], ["--password"]),
     (["entities", "add", "--uscc", "91350100M000100Y44", "--name", "x"], ["credit code"]),
     (["entities", "link", "--uscc", USCC, "--id-number", ID_A, "--role", "owner"], ["--role", "owner"]),
     (["entities", "link", "--uscc", USCC, "--id-number", ID_A, "--role", "agent"], ["no entity"]),
@@ -249,9 +331,9 @@ def test_audit_verify_seal_and_tamper(upgraded, run):
     (["keys", "rotate", "--alg", "HS256"], ["--alg"]),
     (["no-such-group"], ["no-such-group"]),
     (["users", "add", "--id-number"], ["--id-number"]),
-])
-def test_bad_arguments_give_one_error_line(upgraded, run, argv, fragments):
-    result = run(*argv)
+]])
+def test_bad_arguments_give_one_error_line(upgraded, run, argv, fragments, stdin):
+    result = run(*argv, stdin=stdin)
     assert_one_line_error(result, *fragments)
     assert result.out == ""
 
@@ -311,8 +393,9 @@ def test_command_before_db_upgrade_is_one_line_error(tmp_path, monkeypatch, caps
     monkeypatch.setenv("IDP_SECRET_KEY", "s" * 40)
     (tmp_path / "empty.db").write_bytes(b"")  # a database file without the schema
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
+    monkeypatch.setattr("sys.stdin", io.StringIO("long enough password\n"))
     code = cli_module.main(["users", "add", "--id-number", "11010519491231002X", "--name", "张三",
-                            "--password", "long enough password"])
+                            "--password-stdin"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1
     assert err[0].startswith("error: database:") and "idp db upgrade" in err[0]

@@ -145,8 +145,8 @@ def test_every_command_group_reads_the_settings_file(env_file, run, tmp_path):
     assert run("db", "upgrade").code == 0 and database.is_file()
     assert not (tmp_path / "var").exists()  # the default database was not touched
 
-    added = run("users", "add", "--id-number", ID_A, "--name", "张三", "--password", "correct horse battery",
-                "--json")
+    added = run("users", "add", "--id-number", ID_A, "--name", "张三", "--password-stdin",
+                "--json", stdin="correct horse battery\n")
     assert added.code == 0, added.err
     assert run("entities", "add", "--uscc", "91350100M000100Y43", "--name", "示范科技有限公司").code == 0
     assert run("clients", "add", "--name", "Portal C", "--redirect-uri", "https://c.gov.cn/cb").code == 0
@@ -195,7 +195,7 @@ def test_certs_commands_follow_the_environment_too(tmp_path, run, monkeypatch):
 @pytest.mark.parametrize("argv", [
     ["clients", "list"], ["keys", "list"], ["audit", "verify"], ["audit", "export", "--since", "2026-01-01"],
     ["cas", "list"], ["users", "set-admin", ID_A],
-    ["users", "add", "--id-number", ID_A, "--name", "张三", "--password", "correct horse battery"],
+    ["users", "add", "--id-number", ID_A, "--name", "张三", "--password-stdin"],
     ["entities", "add", "--uscc", "91350100M000100Y43", "--name", "示范科技有限公司"],
     ["clients", "initial-token"], ["run"],
 ])
@@ -222,8 +222,8 @@ def test_missing_secret_points_to_the_demo_settings_file(run, tmp_path):
 
 def test_set_admin_grants_and_revokes(env_file, run):
     assert run("db", "upgrade").code == 0
-    assert run("users", "add", "--id-number", ID_A, "--name", "张三", "--password", "correct horse battery",
-               "--phone", "13800138000").code == 0
+    assert run("users", "add", "--id-number", ID_A, "--name", "张三", "--password-stdin",
+               "--phone", "13800138000", stdin="correct horse battery\n").code == 0
     granted = run("users", "set-admin", ID_A, "--json")
     assert granted.code == 0, granted.err
     assert granted.json()["is_admin"] is True and granted.json()["changed"] is True

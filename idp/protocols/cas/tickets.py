@@ -6,7 +6,6 @@ own session by it when the identity server later sends the logout request.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from ...extensions import db
 from ...identity.models import Person
 from ...sessions.sso import SsoSession
+from ...storage.token_hash import token_hash
 from .errors import INVALID_REQUEST, INVALID_SERVICE, INVALID_TICKET, CasError
 from .models import CasService
 from .services import get_service
@@ -26,10 +26,6 @@ PREFIX = "ST-"
 MAX_TICKET_LENGTH = 256
 _TICKET_CHARS = re.compile(r"[A-Za-z0-9-]+")
 TICKET_TTL = 10  # seconds; a site validates the ticket right after the browser brings it back
-
-
-def _hash(ticket: str) -> str:
-    return hashlib.sha256(ticket.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -43,7 +39,7 @@ class ValidatedTicket:
 
 def issue(core, session: SsoSession, service: CasService, service_url: str, *, new_login: bool) -> str:
     ticket = PREFIX + secrets.token_hex(24)  # CAS 3.0 section 3.7: letters, digits and "-" only
-    core.store.put(TICKET, _hash(ticket), {"service_id": service.id, "service_url": service_url,
+    core.store.put(TICKET, token_hash(ticket), {"service_id": service.id, "service_url": service_url,
                                            "session_key": session.key, "new_login": new_login,
                                            "issued_at": time.time()}, TICKET_TTL)
     core.sessions.add_client(session, service.session_key)
@@ -55,7 +51,7 @@ def validate(core, ticket: str | None, service_url: str | None, *, renew: bool =
         raise CasError(INVALID_REQUEST, "both 'ticket' and 'service' parameters are required")
     if not ticket.startswith(PREFIX) or len(ticket) > MAX_TICKET_LENGTH or not _TICKET_CHARS.fullmatch(ticket):
         raise CasError(INVALID_TICKET, "not a service ticket issued by this server")
-    record = core.store.consume(TICKET, _hash(ticket))
+    record = core.store.consume(TICKET, token_hash(ticket))
     if record is None:
         raise CasError(INVALID_TICKET, f"ticket {ticket[:12]}... not recognized (unknown, expired or already used)")
     if record["service_url"] != service_url:

@@ -18,7 +18,7 @@ from ...extensions import db
 from ...identity.claims import claims_for
 from ...identity.models import Entity
 from ...identity.service import PersonClaims, person_claims
-from ...storage.token_models import token_hash
+from ...storage.token_hash import token_hash
 from ...storage.tokens import NewCode
 from .principal import Principal
 from .response_modes import authorization_response, check_response_mode

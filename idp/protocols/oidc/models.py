@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ...extensions import db
 from ...identity.models import utcnow
-from ...storage.token_models import AuthorizationCode, Token, token_hash  # noqa: F401  (their old home)
+from ...storage.token_models import AuthorizationCode, Token  # noqa: F401  (their old home)
 
 
 class Consent(db.Model):

@@ -22,15 +22,16 @@ from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint
 from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadata
 from flask import Blueprint, current_app, jsonify, request
 from joserfc.errors import InvalidClaimError, JoseError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
-from ...clients.models import Client, hash_secret
+from ...clients.models import Client
 from ...clients.metadata import (SECRET_METHODS, SUPPORTED_SCOPES, RedirectUriError, client_columns,
                                  validate_redirect_uri, validate_uri)
 from ...errors import ValidationError
 from ...extensions import db
+from ...storage.token_hash import token_hash
 from .discovery import provider_metadata
-from .models import Consent, Token
+from .models import Consent
 from .registration_tokens import (INITIAL, REGISTRATION, claim_initial_use, find_token, new_registration_token,
                                   revoke_registration_tokens)
 
@@ -201,7 +202,7 @@ class Registration(_MetadataMixin, ClientRegistrationEndpoint):
             raise InvalidTokenError("the initial access token has been used up")
         secret = secrets.token_urlsafe(32) if fields["token_endpoint_auth_method"] in SECRET_METHODS else None
         client_id = client_info["client_id"]
-        client = Client(client_id=client_id, client_secret_hash=hash_secret(secret) if secret else None,
+        client = Client(client_id=client_id, client_secret_hash=token_hash(secret) if secret else None,
                         **{**fields, "name": fields["name"] or client_id})
         db.session.add(client)
         request.registration_token = new_registration_token(client_id)
@@ -260,7 +261,7 @@ class ClientConfiguration(_MetadataMixin, ClientConfigurationEndpoint):
         secret = None
         if fields["token_endpoint_auth_method"] in SECRET_METHODS and not client.client_secret_hash:
             secret = secrets.token_urlsafe(32)
-            client.client_secret_hash = hash_secret(secret)
+            client.client_secret_hash = token_hash(secret)
         elif fields["token_endpoint_auth_method"] not in SECRET_METHODS:
             client.client_secret_hash = None
         for key, value in {**fields, "name": fields["name"] or client.client_id}.items():
@@ -278,7 +279,8 @@ class ClientConfiguration(_MetadataMixin, ClientConfigurationEndpoint):
 
     def delete_client(self, client, request):
         client_id = client.client_id
-        db.session.execute(update(Token).where(Token.client_id == client_id).values(revoked=True))
+        # first, in its own transaction: should the deletion then fail, no token of the client still works
+        current_app.extensions["idp"].tokens.revoke_client(client_id)
         db.session.execute(delete(Consent).where(Consent.client_id == client_id))
         revoke_registration_tokens(client_id)
         db.session.delete(client)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ...errors import NotFound, ValidationError
 from ...extensions import db
-from .models import token_hash
+from ...storage.token_hash import token_hash
 
 INITIAL = "initial"
 REGISTRATION = "registration"

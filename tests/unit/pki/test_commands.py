@@ -1,7 +1,9 @@
 """The ``certs`` click group and the ``idp-sign`` entry point."""
 import base64
 import json
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from idp.pki import verify_challenge_signature
@@ -44,9 +46,15 @@ def test_status_warns_about_expiring_crl(pki, tmp_path):
     assert {c["state"] for c in report["crls"]} == {"warning"}
 
 
-def test_idp_sign_cli(pki, store, capsys):
+def _password_file(tmp_path, text):
+    path = tmp_path / "password.txt"
+    path.write_text(text)
+    return str(path)
+
+
+def test_idp_sign_cli(pki, store, capsys, tmp_path):
     entry = pki.entry("demo-cn", "person")
-    rc = sign_main(["--p12", str(pki.root / entry["p12"]), "--password", "demo",
+    rc = sign_main(["--p12", str(pki.root / entry["p12"]), "--password-file", _password_file(tmp_path, "demo\n"),
                     "--challenge", "nonce-123"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
@@ -57,13 +65,46 @@ def test_idp_sign_cli(pki, store, capsys):
     assert who.id_number == "11010519491231002X"
 
 
-def test_idp_sign_errors_are_one_line(pki, capsys):
+def test_idp_sign_asks_for_the_password_of_an_encrypted_bundle(pki, capsys, monkeypatch):
+    import idp.pki.signer as signer
+    asked = []
+    monkeypatch.setattr(signer.getpass, "getpass", lambda prompt: asked.append(prompt) or "demo")
     entry = pki.entry("demo-cn", "person")
-    assert sign_main(["--p12", str(pki.root / entry["p12"]), "--password", "x", "--challenge", "a"]) == 2
+    assert sign_main(["--p12", str(pki.root / entry["p12"]), "--challenge", "nonce-123"]) == 0
+    assert asked == ["password of the bundle or key: "]
+    assert json.loads(capsys.readouterr().out)["algorithm"] == "RS256"
+    # the same for a PEM key
+    assert sign_main(["--key", str(pki.root / entry["key"]), "--cert", str(pki.root / entry["cert"]),
+                      "--challenge", "nonce-123"]) == 0
+    assert len(asked) == 2
+
+
+def test_idp_sign_takes_no_password_argument(pki, capsys):
+    entry = pki.entry("demo-cn", "person")
+    with pytest.raises(SystemExit):
+        sign_main(["--p12", str(pki.root / entry["p12"]), "--password", "demo", "--challenge", "a"])
+    assert "unrecognized arguments: --password demo" in capsys.readouterr().err
+
+
+def test_idp_sign_errors_are_one_line(pki, capsys, tmp_path, monkeypatch):
+    import idp.pki.signer as signer
+
+    def no_terminal(prompt):
+        raise EOFError
+    monkeypatch.setattr(signer.getpass, "getpass", no_terminal)
+    entry = pki.entry("demo-cn", "person")
+    wrong, right = _password_file(tmp_path, "x\n"), str(tmp_path / "right.txt")
+    Path(right).write_text("demo")
+    assert sign_main(["--p12", str(pki.root / entry["p12"]), "--password-file", wrong, "--challenge", "a"]) == 2
+    assert sign_main(["--p12", str(pki.root / entry["p12"]), "--challenge", "a"]) == 2  # no terminal to ask at
+    assert "type its password, or give --password-file" in capsys.readouterr().err
+    assert sign_main(["--p12", str(pki.root / entry["p12"]), "--password-file", _password_file(tmp_path, ""),
+                      "--challenge", "a"]) == 2
+    assert "password file" in capsys.readouterr().err
     assert sign_main(["--p12", "/nonexistent.p12", "--challenge", "a"]) == 2
     assert sign_main(["--key", str(pki.root / entry["key"]), "--challenge", "a"]) == 2
     other = pki.entry("demo-cn", "entity")
     assert sign_main(["--key", str(pki.root / entry["key"]), "--cert", str(pki.root / other["cert"]),
-                      "--password", "demo", "--challenge", "a"]) == 2
+                      "--password-file", right, "--challenge", "a"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and all(l.startswith("idp-sign: error:") for l in err.splitlines())

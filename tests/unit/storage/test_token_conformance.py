@@ -19,6 +19,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from idp.audit.models import AuditEvent
 from idp.identity.models import Person
 from idp.storage.sql_tokens import SqlTokenStore
+from idp.storage.token_hash import token_hash
 from idp.storage.token_models import AuthorizationCode, Token
 from idp.storage.tokens import AlreadyClaimed, NewCode, NewToken, TokenStore
 
@@ -157,6 +158,7 @@ def test_a_code_is_stored_only_as_its_hash(store, engine):
     with engine.connect() as conn:
         rows = [tuple(row) for row in conn.execute(select(AuthorizationCode.__table__))]
     assert rows and new["code"] not in repr(rows)
+    assert token_hash(new["code"]) in repr(rows)  # the one stored form (tests/unit/storage/test_token_hash.py)
 
 
 def test_a_code_of_a_disabled_person_is_found_without_its_person(store, engine):
@@ -322,6 +324,25 @@ def test_revoking_a_grant_revokes_exactly_its_tokens(store, engine, by):
         assert found.revoked and found.is_revoked()
     assert not store.find_token(other["access_token"], "access_token").is_revoked()
     assert store.revoke_grant(family_id=family) == 0, "already revoked"
+
+
+def test_revoking_a_client_revokes_exactly_its_tokens_and_spends_its_codes(store, engine):
+    person_id = _person(engine)
+    client, other = f"client-{secrets.token_hex(4)}", f"client-{secrets.token_hex(4)}"  # the database is shared
+    mine = [_issue(store, _token(person_id, client_id=client)) for _ in range(2)]
+    mine.append(_issue(store, _token(None, client_id=client, refresh=False)))  # client_credentials
+    theirs = _issue(store, _token(person_id, client_id=other))
+    my_code, their_code = _code(person_id, client), _code(person_id, other)
+    store.save_code(my_code)
+    store.save_code(their_code)
+    assert store.revoke_client(client) == 3
+    for token in mine:
+        assert store.find_token(token["access_token"], "access_token").is_revoked()
+    assert store.find_code(my_code["code"], client).used_at is not None
+    assert not store.find_token(theirs["access_token"], "access_token").is_revoked()
+    assert store.find_code(their_code["code"], other).used_at is None
+    assert store.revoke_client(client) == 0, "already revoked"
+    assert store.revoke_client("no-such-client") == 0
 
 
 def test_revoke_grant_takes_exactly_one_selector(store):
