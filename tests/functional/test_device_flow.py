@@ -172,7 +172,7 @@ def test_expired_codes(app, http, kiosk):
 
 def _expire(app, device_code):
     from idp.protocols.oidc import device_grant
-    from idp.storage.token_models import token_hash
+    from idp.storage.token_hash import token_hash
     store = app.extensions["idp"].store
     with app.app_context():
         record = store.get(device_grant.REQUEST, token_hash(device_code))

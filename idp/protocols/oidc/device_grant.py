@@ -25,7 +25,7 @@ from authlib.oauth2.rfc8628 import DeviceCodeGrant as AuthlibDeviceCodeGrant
 from authlib.consts import default_json_headers
 
 from ...identity.service import person_claims
-from ...storage.token_models import token_hash
+from ...storage.token_hash import token_hash
 from .grants import ALL_AUTH_METHODS, OpenIDConnectCode, _principal
 
 EXPIRES_IN = 600  # seconds a device and user code pair is valid (RFC 8628 3.2 expires_in)
