@@ -1,27 +1,110 @@
 """Shared fixtures: an app on a fresh database, a browser-like client, a registered relying party.
 
+The ``app`` keeps its data in SQLite (ephemeral state in SQL too). A module marked
+``pytestmark = pytest.mark.every_backend`` runs each of its tests three times instead, once per
+:data:`APP_BACKENDS` entry; the PostgreSQL and Redis runs skip when the server does not answer, and
+fail then under IDP_REQUIRE_BACKENDS=1.
+
 Helpers live in tests/helpers.py (import them with ``from helpers import ...``; tests/ is on the path).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
+from backends import empty_postgres_tables, fresh_postgres_database, fresh_redis_prefix, redis_url_or_skip
 from helpers import *  # noqa: F401,F403  (re-exported for tests that import them from here)
 from helpers import CITIZEN_ID, CITIZEN_PASSWORD, Browser, create_app, make_settings, register, upgrade
 
 # IDP_REQUIRE_BACKENDS=1 (CI) turns skipped PostgreSQL/Redis tests into failures.
 pytest_plugins = ["backend_requirements"]
 
+# name: (what the app runs on, marks); between them they cover both databases and every ephemeral store
+APP_BACKENDS = {
+    "sqlite": ("SQLite, ephemeral state in memory", ()),
+    "postgres": ("PostgreSQL, ephemeral state in SQL", (pytest.mark.postgres,)),
+    "redis": ("PostgreSQL, ephemeral state in Redis", (pytest.mark.postgres, pytest.mark.redis)),
+}
+
+
+def pytest_generate_tests(metafunc):
+    if "app_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_backend"):
+        metafunc.parametrize("app_backend", [pytest.param(name, marks=marks, id=name)
+                                             for name, (_, marks) in APP_BACKENDS.items()], indirect=True)
+
+
+@dataclass
+class AppBackend:
+    """Where a test's app keeps its data: settings that differ from make_settings' and, for Redis, the
+    ephemeral store to give create_app (one with a key prefix of the test's own)."""
+
+    name: str
+    overrides: dict = field(default_factory=dict)
+    store: object = None
+
+
+@pytest.fixture(scope="session")
+def pg_app_database(tmp_path_factory):
+    """A PostgreSQL database migrated to the newest revision for the apps of the whole run, dropped at
+    the end; app_backend empties its tables before each test (much quicker than a database per test)."""
+    from idp.extensions import db
+
+    with fresh_postgres_database("idp_app") as url:
+        app = create_app(make_settings(tmp_path_factory.mktemp("pg_app"), database_url=url))
+        upgrade(app)
+        with app.app_context():
+            db.engine.dispose()
+        yield url
+
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(make_settings(tmp_path))
+def app_backend(request):
+    name = getattr(request, "param", None)
+    if name is None:
+        yield AppBackend("default")
+    elif name == "sqlite":
+        yield AppBackend(name, {"session_backend": "memory"})
+    elif name == "postgres":
+        url = request.getfixturevalue("pg_app_database")
+        empty_postgres_tables(url)
+        yield AppBackend(name, {"database_url": url, "session_backend": "sql"})
+    else:
+        import redis
+
+        from idp.storage.redis import RedisStore
+        redis_url = redis_url_or_skip()
+        url = request.getfixturevalue("pg_app_database")
+        empty_postgres_tables(url)
+        with fresh_redis_prefix(redis_url) as prefix:
+            client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+            try:
+                yield AppBackend(name, {"database_url": url, "session_backend": "redis", "redis_url": redis_url},
+                                 RedisStore(client, prefix))
+            finally:
+                client.close()
+
+
+@pytest.fixture
+def pg_database_url():
+    """A new PostgreSQL database of the test's own (skips when there is no server), dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def app(tmp_path, app_backend):
+    from idp.extensions import db
+
+    app = create_app(make_settings(tmp_path, **app_backend.overrides), store=app_backend.store)
     app.config["TESTING"] = True
     upgrade(app)
     with app.app_context():
         app.extensions["idp"].keys.ensure_active_keys()
     yield app
     app.extensions["idp"].notifier.wait_idle(5)
+    with app.app_context():
+        db.engine.dispose()  # no connection left open to a database the next test empties or drops
 
 
 @pytest.fixture

@@ -1,7 +1,12 @@
 """Consent for third-party clients and RP-initiated logout."""
 from __future__ import annotations
 
+import pytest
+
 from helpers import csrf_token, query_of, register
+
+pytestmark = pytest.mark.every_backend
+
 
 
 def _third_party(app, browser):
