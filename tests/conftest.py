@@ -2,8 +2,8 @@
 
 The ``app`` keeps its data in SQLite (ephemeral state in SQL too). A module marked
 ``pytestmark = pytest.mark.every_backend`` runs each of its tests three times instead, once per
-:data:`APP_BACKENDS` entry; the PostgreSQL and Redis runs skip when the server does not answer, and
-fail then under IDP_REQUIRE_BACKENDS=1.
+:data:`APP_BACKENDS` entry (``every_backend("sqlite", "postgres")``: those named); the PostgreSQL and
+Redis runs skip when the server does not answer, and fail then under IDP_REQUIRE_BACKENDS=1.
 
 Helpers live in tests/helpers.py (import them with ``from helpers import ...``; tests/ is on the path).
 """
@@ -29,9 +29,11 @@ APP_BACKENDS = {
 
 
 def pytest_generate_tests(metafunc):
-    if "app_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_backend"):
-        metafunc.parametrize("app_backend", [pytest.param(name, marks=marks, id=name)
-                                             for name, (_, marks) in APP_BACKENDS.items()], indirect=True)
+    marker = metafunc.definition.get_closest_marker("every_backend")
+    if "app_backend" in metafunc.fixturenames and marker is not None:
+        names = marker.args or tuple(APP_BACKENDS)  # every_backend("sqlite", "postgres"): only these
+        metafunc.parametrize("app_backend", [pytest.param(name, marks=APP_BACKENDS[name][1], id=name)
+                                             for name in names], indirect=True)
 
 
 @dataclass
