@@ -79,7 +79,6 @@ def redis_url_or_skip() -> str:
     return url
 
 
-
 def _unique(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
 
@@ -102,20 +101,36 @@ def fresh_postgres_database(prefix: str = "idp_test"):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def empty_postgres_tables(url: str, keep=("alembic_version",)) -> None:
+def empty_postgres_tables(url: str, expected=(), keep=("alembic_version",)) -> bool:
     """Remove every row of every table (but ``keep``) in the database at ``url`` and restart its
-    sequences: a migrated database as good as new. Fails rather than waits when a connection still
-    holds a lock there."""
+    sequences: a migrated database as good as new. Returns False, changing nothing, when a table of
+    ``expected`` is missing (a test dropped it). Fails rather than waits when a connection still holds
+    a lock there."""
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("SET lock_timeout = '10s'")
-        names = [name for (name,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-                 if name not in keep]
+        tables = {name for (name,) in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+        if not set(expected) <= tables:
+            return False
+        names = sorted(tables - set(keep))
         if names:
             conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
                 sql.SQL(", ").join(map(sql.Identifier, names))))
+    return True
+
+
+def empty_postgres_schema(url: str) -> None:
+    """Drop everything in the current schema of the database at ``url`` (tables, sequences, types)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '10s'")
+        schema = conn.execute("SELECT current_schema()").fetchone()[0]
+        conn.execute(sql.SQL("DROP SCHEMA {0} CASCADE; CREATE SCHEMA {0}").format(sql.Identifier(schema)))
 
 
 @contextmanager

@@ -15,9 +15,9 @@ from idp.protocols.oidc.error_pages import (AUTHORIZE_SITUATIONS, LOGOUT_SITUATI
                                             authorize_error_page, authorize_situation, logout_error_page)
 
 REDIRECT = "https://portal.example.gov.cn/cb"
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                       max_size=3), max_leaves=8)
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
 texts = st.text(max_size=40)
 
 
