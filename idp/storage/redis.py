@@ -5,6 +5,8 @@ import json
 
 import redis as redis_lib
 
+from .base import check_names
+
 _PREFIX = "idp"
 
 
@@ -27,6 +29,7 @@ class RedisStore:
         return f"{self._prefix}:{kind}:n:{key}"
 
     def put(self, kind, key, value, ttl):
+        check_names(kind, key)
         self._r.set(self._k(kind, key), json.dumps(value), ex=max(1, int(ttl)))
 
     def get(self, kind, key):
@@ -41,9 +44,11 @@ class RedisStore:
         return json.loads(raw) if raw is not None else None
 
     def add(self, kind, key, value, ttl):
+        check_names(kind, key)
         return bool(self._r.set(self._k(kind, key), json.dumps(value), ex=max(1, int(ttl)), nx=True))
 
     def incr(self, kind, key, ttl):
+        check_names(kind, key)
         name = self._cn(kind, key)
         pipe = self._r.pipeline()
         pipe.incr(name)
@@ -55,6 +60,7 @@ class RedisStore:
         self._r.delete(self._cn(kind, key))
 
     def index_add(self, kind, index, member, ttl):
+        check_names(kind, index, member)
         name = self._ix(kind, index)
         pipe = self._r.pipeline()
         pipe.sadd(name, member)
