@@ -71,7 +71,7 @@ def validate(core, ticket: str | None, service_url: str | None, *, renew: bool =
     remaining = max(1, session.expires_at - int(time.time()))
     # the index holds the ticket (short, as index members must be); the service URL, of any length,
     # waits beside it in a record of its own
-    core.store.put(SLO_TICKET, _hash(ticket), {"service_id": service.id, "service_url": service_url}, remaining)
+    core.store.put(SLO_TICKET, token_hash(ticket), {"service_id": service.id, "service_url": service_url}, remaining)
     core.store.index_add(SLO_INDEX, session.key, ticket, remaining)
     return ValidatedTicket(ticket=ticket, service=service, session=session, person=person,
                            new_login=bool(record["new_login"]))
@@ -87,7 +87,7 @@ def validated_tickets(core, session_key: str) -> list[dict]:
         if member.startswith("{"):  # written by an earlier version: the whole entry in the member
             found.append(json.loads(member))
             continue
-        record = core.store.consume(SLO_TICKET, _hash(member))
+        record = core.store.consume(SLO_TICKET, token_hash(member))
         if record is not None:
             found.append({"service_id": record["service_id"], "service_url": record["service_url"],
                           "ticket": member})
