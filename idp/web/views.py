@@ -8,10 +8,10 @@ from authlib.oauth2.rfc6749 import AccessDeniedError
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..authn.password import INVALID_ID_NUMBER, password_login
+from ..authn import AuthnError, LoginContext
+from ..authn.password import PasswordAuthenticator, PasswordCredentials
 from ..authn.result import ACR_PASSWORD, acr_level
 from ..clients.service import find_client
-from ..errors import AuthnError, LockedOut
 from ..extensions import csrf, db
 from ..identity.claims import describe_scopes
 from ..identity.models import Entity, Person
@@ -24,6 +24,7 @@ from .assurance_words import level_words, method_words
 from .client_ip import client_ip
 from .headers import add_security_headers, allow_form_action, csp_nonce
 from .login_methods import METHODS, PASSWORD, PERSON, open_panels
+from .login_refusals import refusal_message, refusal_status
 from .scope_words import scope_words
 from .session_cookie import clear_session_cookie, current_session, end_current_session, set_session_cookie
 
@@ -115,20 +116,12 @@ def login():
     ip = client_ip()
     client_id = tx["params"].get("client_id") if tx else None
     try:
-        auth = password_login(username, request.form.get("password", ""), ip, _core().throttle)
-    except LockedOut as exc:
-        _core().audit("login.failure", method="password", reason="locked", ip=ip, client_id=client_id)
-        minutes = max(1, (exc.retry_after + 59) // 60)
-        return render_template("login.html", error=_("Too many failed attempts. Try again in %(minutes)s "
-                                                     "minutes.", minutes=minutes), **context), 429
+        auth = PasswordAuthenticator(_core().throttle).authenticate(
+            PasswordCredentials(username, request.form.get("password", "")), LoginContext(ip=ip))
     except AuthnError as exc:
         _core().audit("login.failure", method="password", reason=exc.code, ip=ip, client_id=client_id)
-        if exc.code == INVALID_ID_NUMBER:
-            return render_template("login.html", error=_("This is not a valid ID number. Check its 18 characters: "
-                                                         "the last one is a digit or X."), **context), 400
-        return render_template("login.html", error=_("Wrong username or password."), **context), 401
-    _core().audit("login.success", method="password", acr=auth.acr, ip=ip, client_id=client_id,
-                  person=db.session.get(Person, auth.person_id).public_id)
+        return render_template("login.html", error=refusal_message(exc), **context), refusal_status(exc)
+    _core().audit("login.success", method=auth.method, acr=auth.acr, ip=ip, client_id=client_id, **auth.details)
     return establish_session(auth, _after_login_target(tx_id, next_path))
 
 

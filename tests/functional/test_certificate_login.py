@@ -344,6 +344,20 @@ def test_challenge_of_another_transaction_is_refused(app, pki, portal):
     assert_refused(app, response, "challenge_other_transaction", status=400)
 
 
+def test_challenge_of_an_ended_login_is_refused(app, pki, portal):
+    from idp.web.views import LOGIN_TX
+    client = app.test_client()
+    started, _, _ = start_authorize(client, portal)
+    tx = query_of(started.headers["Location"])["tx"]
+    challenge = new_challenge(client, tx)
+    with app.app_context():
+        app.extensions["idp"].store.delete(LOGIN_TX, tx)
+    response = challenge_login(client, pki, "demo-cn", tx=tx, challenge=challenge)
+    assert_refused(app, response, "login_expired", status=400, message="expired")
+    assert "idp_session" not in response.headers.get("Set-Cookie", "")
+    assert audit_events(app, "login.success") == []
+
+
 def test_signature_by_another_key_is_refused(app, pki):
     person_cert = pki.cert("demo-serial", "person")
     response = challenge_login(app.test_client(), pki, "demo-serial", "entity",
