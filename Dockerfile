@@ -1,4 +1,4 @@
-# Unified identity authentication server: gunicorn serving idp.wsgi:app on port 8000.
+# Unified identity authentication server: granian serving idp.wsgi:app on port 8000.
 #
 #   docker build -t idp .
 #   docker run -p 8000:8000 -e IDP_SECRET_KEY=... -e IDP_ISSUER=https://id.example.gov.cn \
@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     IDP_MIGRATIONS_DIR=/app/migrations \
     IDP_TRUST_PROFILES_DIR=/app/trust \
     IDP_DATABASE_URL=sqlite:////app/var/idp.db \
-    WEB_CONCURRENCY=2
+    GRANIAN_WORKERS=2
 
 WORKDIR /app
 
@@ -35,8 +35,10 @@ USER idp
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
-# Threaded workers (gthread): keep-alive connections from the portals' back channels, and a slow
-# client does not hold a whole worker. WEB_CONCURRENCY sets the number of worker processes (one or
-# two per core); GUNICORN_CMD_ARGS adds or overrides options, e.g. "--threads 16".
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "8", \
-     "--access-logfile", "-", "idp.wsgi:app"]
+# granian (HTTP in Rust; bench/README.md has the comparison with gunicorn): GRANIAN_WORKERS worker
+# processes (one or two per core), 8 threads each running the application, keep-alive connections
+# from the portals' back channels. Request headers are limited to 64 KiB (the body limit is the
+# application's, 1 MiB); on SIGTERM the requests in progress are finished (at most 30 s). Other
+# options through GRANIAN_* variables, e.g. GRANIAN_BLOCKING_THREADS=16.
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--blocking-threads", "8", \
+     "--http1-buffer-size", "65536", "--workers-kill-timeout", "30", "--access-log", "idp.wsgi:app"]

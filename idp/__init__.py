@@ -1,11 +1,23 @@
 """idp: unified identity authentication server."""
 from __future__ import annotations
 
+from inspect import CO_COROUTINE
+from types import FunctionType
+
 from flask import Flask
 
 from .config import Settings
 
 __version__ = "0.1.0"
+
+
+class IdpFlask(Flask):
+    def ensure_sync(self, func):
+        """Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request (nine
+        times per token request, unwrapping each); a plain function answers from its code flags."""
+        if type(func) is FunctionType and not func.__code__.co_flags & CO_COROUTINE:
+            return func
+        return super().ensure_sync(func)
 
 
 def create_app(settings: Settings | None = None, *, store=None) -> Flask:
@@ -16,7 +28,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from .web.i18n import init_i18n
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app = IdpFlask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url),
@@ -32,8 +44,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
         IDP_SETTINGS=settings,
     )
     app.session_interface = FormSessionInterface()
-    from .web.proxy import trust_forwarded_proto
-    from .web.request_guard import init_request_guard
+    from .http.proxy import trust_forwarded_proto
+    from .http.request_guard import init_request_guard
     app.wsgi_app = trust_forwarded_proto(app.wsgi_app, settings.trusted_proxies)
     init_request_guard(app, settings.issuer)  # first of the before-request hooks: every view sees checked input
     db.init_app(app)
@@ -43,6 +55,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     core = IdpCore(settings, store=store)
     core.keys.configure(settings)
     core.trust = _trust_store(settings.trust_profiles_dir)
+    core.shared_crls = _shared_crls(app, core.trust, settings.crl_refresh_seconds)
     core.crl_refresher = _crl_refresher(core.trust, settings.crl_refresh_seconds)
     app.extensions["idp"] = core
 
@@ -51,33 +64,43 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
             from .migrate import upgrade
             upgrade(app)
         core.server = create_authorization_server(app)
-    from .protocols.oidc.logout import oidc_logout_listener
-    core.logout_listeners.append(oidc_logout_listener(core))
-
     from .protocols.cas import init_cas
-    from .protocols.oidc.views import bp as oidc_bp
+    from .protocols.oidc import init_oidc
     from .web.errors import register_error_handlers
     from .web.views import bp as web_bp
     from .web.health import bp as health_bp
     from .web.certificate_views import bp as certificate_bp
 
-    app.register_blueprint(oidc_bp)
+    init_oidc(app, core)
+    _init_responses(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(certificate_bp)
-    csrf.exempt(oidc_bp)
     csrf.exempt(health_bp)
-    if settings.registration_enabled:
-        from .protocols.oidc.registration import bp as registration_bp
-        app.register_blueprint(registration_bp)
-        csrf.exempt(registration_bp)
     init_cas(app, core)
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none
     _register_admin(app)
     register_error_handlers(app)
     from .observability import init_observability
     init_observability(app)
+    from .protocols.oidc.published import published_documents
+    app.wsgi_app = published_documents(app.wsgi_app, app)  # outermost: JWKS and discovery as stored bytes
     return app
+
+
+def _init_responses(app: Flask) -> None:
+    """Every response: the security headers and CSP (with the nonce templates call ``csp_nonce()`` for),
+    and the SSO cookie cleared when the request ended the session."""
+    from .http.headers import add_security_headers, csp_nonce
+    from .sessions.browser import clear_cookie_if_ended
+
+    def finish(response):
+        clear_cookie_if_ended(response)
+        add_security_headers(response)
+        return response
+
+    app.after_request(finish)
+    app.add_template_global(csp_nonce)
 
 
 def _register_admin(app: Flask) -> None:
@@ -103,6 +126,22 @@ def _trust_store(directory: str):
                                             directory)
         return TrustStore()
     return TrustStore.from_directory(directory)
+
+
+def _shared_crls(app: Flask, trust, seconds: int):
+    """With a CRL refresh schedule, the CRLs are fetched from the CAs by one node (the ``crl.publish`` job)
+    and every node's refresher reads the copies it stores; a copy missing two passes' worth of time is
+    fetched from the CA again by the node that needs it."""
+    if seconds <= 0:
+        return None
+    from .extensions import db
+    from .pki.crl_copies import SharedCrls
+
+    with app.app_context():
+        engine = db.engine
+    shared = SharedCrls(engine, max_age=2 * seconds + 60, fetcher=trust.revocation.fetcher)
+    trust.revocation.fetcher = shared
+    return shared
 
 
 def _crl_refresher(trust, seconds: int):

@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 
 from .authn.result import ACR_LEVELS
 from .errors import ConfigError
+from .storage.redis_url import DEFAULT_OPTIONS as REDIS_DEFAULT_OPTIONS
+from .storage.redis_url import SECRET_OPTIONS as REDIS_SECRET_OPTIONS
+from .storage.redis_url import parse_redis_url
 
 ENV_FILE_VARIABLE = "IDP_ENV_FILE"
 #: Settings whose values are never printed (`idp config` masks them).
@@ -84,6 +87,11 @@ def _parse_master_key(raw: str) -> bytes:
     return key
 
 
+def _parse_redis_url(raw: str) -> str:
+    parse_redis_url(raw)  # ValueError naming the problem
+    return raw
+
+
 def _parse_header_name(raw: str) -> str:
     value = raw.strip()
     if not value or not all(c.isalnum() or c == "-" for c in value):
@@ -122,8 +130,18 @@ class Settings:
                                          "from IDP_SECRET_KEY when unset. Changing it changes pairwise subs.")
     session_backend: str = _setting("IDP_SESSION_BACKEND", "sql", _parse_choice("sql", "redis", "memory"),
                                     "Where SSO sessions, throttles and one-time values live.")
-    redis_url: str = _setting("IDP_REDIS_URL", "redis://127.0.0.1:6379/0", str,
-                              "Redis URL, used when IDP_SESSION_BACKEND=redis.")
+    redis_url: str = _setting("IDP_REDIS_URL", "redis://127.0.0.1:6379/0", _parse_redis_url,
+                              "Redis deployment, used when IDP_SESSION_BACKEND=redis: redis://host:port/db "
+                              "(rediss:// for TLS), redis+sentinel://host:port,host:port/service/db or "
+                              "redis+cluster://host:port,host:port (README \"Redis deployments\").")
+    redis_wait_replicas: int | None = _setting(
+        "IDP_REDIS_WAIT_REPLICAS", None, _parse_non_negative_int,
+        "Replicas that must have each Redis write (WAIT) before the request that made it is answered; "
+        "unset = 1 on Sentinel and Cluster, 0 on a single server. 0 = no wait: a failover may lose the "
+        "last writes (README \"Redis deployments\").")
+    redis_wait_timeout_ms: int = _setting("IDP_REDIS_WAIT_TIMEOUT_MS", 500, _parse_positive_int,
+                                          "How long a write waits for those replicas, in milliseconds; "
+                                          "then the request is answered 503 (retry).")
     session_ttl: int = _setting("IDP_SESSION_TTL", 8 * 3600, _parse_positive_int,
                                 "Lifetime of an SSO session in seconds.")
     code_ttl: int = _setting("IDP_CODE_TTL", 60, _parse_positive_int,
@@ -190,7 +208,18 @@ class Settings:
     crl_refresh_seconds: int = _setting("IDP_CRL_REFRESH_SECONDS", 0, _parse_non_negative_int,
                                         "Fetch every configured CRL at start-up and then every this many seconds "
                                         "in a background thread; 0 = only when a certificate login needs one "
-                                        "(after the profile's refresh_seconds).")
+                                        "(after the profile's refresh_seconds). One node fetches them from the CAs "
+                                        "(the crl.publish job) and stores copies that every node's refresher loads.")
+    jobs_enabled: bool = _setting("IDP_JOBS_ENABLED", True, _parse_bool,
+                                  "Run the background jobs (audit sealing, back-channel logout retries, CRL fetching, "
+                                  "signing-key promotion and retirement) in each server process; one process in the whole "
+                                  "deployment runs each job at a time, under a lease in the database.")
+    job_lease_seconds: int = _setting("IDP_JOB_LEASE_SECONDS", 30, _parse_positive_int,
+                                      "How long a job's lease lasts without renewal: when the node running a job "
+                                      "dies, another takes it over within this plus a third of it.")
+    audit_seal_seconds: int = _setting("IDP_AUDIT_SEAL_SECONDS", 5, _parse_positive_int,
+                                       "Seconds between audit sealing passes (each chains the new records and "
+                                       "signs a checkpoint of the chain head).")
     create_schema: bool = _setting("IDP_CREATE_SCHEMA", False, _parse_bool,
                                    "Run database migrations at start-up (development and demo).")
 
@@ -213,7 +242,7 @@ class Settings:
             try:
                 values[f.name] = meta["parse"](raw)
             except ValueError as exc:
-                problems.append(f"{meta['env']}={raw!r} is invalid: {exc}")
+                problems.append(f"{meta['env']}={masked(meta['env'], raw)!r} is invalid: {exc}")
         unknown = sorted(k for k in overrides if k not in {f.name for f in fields(cls)})
         problems.extend(f"unknown setting {name!r}" for name in unknown)
         if problems:
@@ -230,8 +259,22 @@ class Settings:
             problems.append("IDP_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         if self.master_key_file and not os.path.isfile(self.master_key_file):
             problems.append(f"IDP_MASTER_KEY_FILE={self.master_key_file!r} does not exist")
+        if self.session_backend == "redis":
+            problems.extend(self._redis_problems())
         if problems:
             raise ConfigError(problems)
+
+    def _redis_problems(self) -> list[str]:
+        try:
+            location = parse_redis_url(self.redis_url)
+        except ValueError as exc:  # a value given by override, not read from the environment
+            return [f"IDP_REDIS_URL={masked('IDP_REDIS_URL', self.redis_url)!r} is invalid: {exc}"]
+        socket_timeout = location.options.get("socket_timeout", REDIS_DEFAULT_OPTIONS["socket_timeout"])
+        if self.redis_wait_replicas != 0 and self.redis_wait_timeout_ms >= 1000 * socket_timeout:
+            return [f"IDP_REDIS_WAIT_TIMEOUT_MS={self.redis_wait_timeout_ms} must be shorter than the "
+                    f"connection's socket_timeout ({socket_timeout} s, in IDP_REDIS_URL), or every wait that "
+                    "runs out drops the connection"]
+        return []
 
     @property
     def cookie_secure(self) -> bool:
@@ -302,10 +345,18 @@ def masked(env_name: str, raw: str | None) -> str | None:
         return "********"
     if env_name in URL_SETTINGS:
         parts = urlsplit(raw)
+        secret_query = any(pair.split("=", 1)[0] in REDIS_SECRET_OPTIONS for pair in parts.query.split("&"))
+        if not parts.password and not secret_query:
+            return raw
         if parts.password:
             netloc = parts.netloc.rsplit("@", 1)
             user = netloc[0].split(":", 1)[0]
-            return parts._replace(netloc=f"{user}:********@{netloc[1]}").geturl()
+            parts = parts._replace(netloc=f"{user}:********@{netloc[1]}")
+        if secret_query:
+            parts = parts._replace(query="&".join(
+                f"{pair.split('=', 1)[0]}=********" if pair.split("=", 1)[0] in REDIS_SECRET_OPTIONS else pair
+                for pair in parts.query.split("&")))
+        return parts.geturl()
     return raw
 
 
@@ -355,4 +406,4 @@ def setting_value(name: str, environ: Mapping[str, str] | None = None) -> Any:
     try:
         return field_.metadata["parse"](raw)
     except ValueError as exc:
-        raise ConfigError(f"{field_.metadata['env']}={raw!r} is invalid: {exc}") from None
+        raise ConfigError(f"{field_.metadata['env']}={masked(field_.metadata['env'], raw)!r} is invalid: {exc}") from None

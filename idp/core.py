@@ -5,10 +5,14 @@ import hashlib
 
 from .audit.log import record as audit_record
 from .authn.throttle import LoginThrottle
+from .clients.service import find_client
 from .extensions import db
+from .jobs.runner import node_name
 from .keys.sealing import load_master_key
 from .keys.service import KeyManager
 from .sessions.backchannel import BackchannelNotifier
+from .sessions.login_transaction import LoginTransactions
+from .sessions.delivery_queue import DeliveryQueue
 from .sessions.sso import SessionManager
 from .storage import create_store
 from .storage.sql_tokens import SqlTokenStore
@@ -21,16 +25,37 @@ class IdpCore:
         self.tokens = SqlTokenStore(db.session)  # codes and tokens (storage.tokens.TokenStore)
         self.keys = KeyManager(load_master_key(settings))
         self.sessions = SessionManager(self.store, settings.session_ttl)
+        self.logins = LoginTransactions(self.store)  # logins in progress, across pages and nodes
         self.throttle = LoginThrottle(self.store, max_failures=settings.login_max_failures,
                                       ip_max_failures=settings.login_ip_max_failures,
                                       lock_seconds=settings.login_lock_seconds,
                                       slowdown=settings.login_slowdown)
+        # a claim outlasts one POST (connect and read timeouts) with a margin
+        queue = DeliveryQueue(node_name(), claim_seconds=2 * settings.backchannel_timeout + 10)
         self.notifier = BackchannelNotifier(timeout=settings.backchannel_timeout,
-                                            retries=settings.backchannel_retries)
+                                            retries=settings.backchannel_retries, queue=queue,
+                                            engine=lambda: db.engine)
         self.pairwise_salt = settings.pairwise_salt or hashlib.sha256(
             ("pairwise\x00" + settings.secret_key).encode("utf-8")).hexdigest()
         self.server = None  # the Authlib AuthorizationServer, set by create_app
+        self.shared_crls = None  # CRL copies fetched once for the deployment (pki.crl_copies), set by create_app
+        self.runner = None  # the background job runner, when this process runs one (jobs.schedule)
         self.logout_listeners: list = []  # each protocol's single logout, called with every ended SsoSession
+        # Each protocol names the sites a session was handed to (key -> display name, or None if not its own).
+        self.site_name_resolvers: list = [_client_name]
+
+    def site_name(self, key: str) -> str | None:
+        """The display name of a site a session was handed to (an OIDC client, a CAS service, …)."""
+        for resolve in self.site_name_resolvers:
+            name = resolve(key)
+            if name is not None:
+                return name
+        return None
 
     def audit(self, event: str, **data) -> None:
         audit_record(event, **data)
+
+
+def _client_name(client_id: str) -> str | None:
+    client = find_client(client_id)
+    return client.name if client is not None else None

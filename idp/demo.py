@@ -1,16 +1,10 @@
-"""`idp demo`: seed a demo realm and run the server with two demo department portals.
+"""The demo realm that `idp demo` seeds before running the server with two demo department portals.
 
 The realm: the demo citizen (legal representative of the demo company), a demo administrator for the
 admin console, and the two portals, registered as clients with their current URLs. The portals sign
 in silently (prompt=none) on a first visit, so a person logged in at one is shown at once by the other.
 """
 from __future__ import annotations
-
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import click
 
@@ -22,6 +16,9 @@ DEMO_PORTALS = (
     {"client_id": "demo-portal-a", "name": "社保服务门户 Social Security Portal", "port": 9001},
     {"client_id": "demo-portal-b", "name": "公积金服务门户 Housing Fund Portal", "port": 9002},
 )
+
+# A public device client for scripts/device_kiosk.py (the device authorization grant, RFC 8628).
+DEMO_KIOSK = {"client_id": "demo-kiosk", "name": "政务服务大厅自助机 Service Hall Kiosk"}
 
 
 def portal_secret(secret_key: str, client_id: str) -> str:
@@ -77,51 +74,8 @@ def seed(app, host: str = "localhost", ports: tuple[int, int] | None = None) -> 
                     setattr(client, name, value)
                 db.session.commit()
             portals.append({**portal, "port": port, "base_url": base, "client_secret": secret})
+        if db.session.scalar(db.select(Client).where(Client.client_id == DEMO_KIOSK["client_id"])) is None:
+            from .clients.metadata import DEVICE_CODE
+            register_client(name=DEMO_KIOSK["name"], client_id=DEMO_KIOSK["client_id"], public=True,
+                            redirect_uris=[], scopes=["openid", "profile"], grant_types=[DEVICE_CODE, "refresh_token"])
         return portals
-
-
-@click.command("demo", help="Seed the demo realm and run the server plus two demo portals (Ctrl-C stops all).")
-@click.option("--host", default="localhost", show_default=True)
-@click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
-@click.option("--portal-ports", default="9001,9002", show_default=True, help="Ports of the two demo portals.")
-@click.option("--seed-only", is_flag=True, help="Only create the demo data.")
-def demo(host, port, portal_ports, seed_only):
-    from .cli import get_app
-    from .migrate import upgrade
-    ports = parse_portal_ports(portal_ports)
-    app = get_app(create_database=True)
-    upgrade(app)
-    portals = seed(app, host, ports)
-    issuer = app.extensions["idp"].settings.issuer
-    click.echo(f"demo citizen: ID number {DEMO_CITIZEN['id_number']} / password {DEMO_CITIZEN['password']}")
-    click.echo(f"demo administrator ({issuer}/admin/): ID number {DEMO_ADMIN['id_number']} / "
-               f"password {DEMO_ADMIN['password']}")
-    if seed_only:
-        return
-    children = []
-    for index, portal in enumerate(portals):
-        other = portals[1 - index]
-        env = dict(os.environ, DEMO_PORTAL_TITLE=portal["name"], DEMO_PORTAL_PORT=str(portal["port"]),
-                   DEMO_PORTAL_BASE_URL=portal["base_url"], DEMO_PORTAL_ISSUER=issuer,
-                   DEMO_PORTAL_CLIENT_ID=portal["client_id"], DEMO_PORTAL_CLIENT_SECRET=portal["client_secret"],
-                   DEMO_PORTAL_OTHER_PORTAL_URL=other["base_url"] + "/profile",
-                   DEMO_PORTAL_OTHER_PORTAL_TITLE=other["name"], DEMO_PORTAL_SILENT_LOGIN="true",
-                   DEMO_PORTAL_SECRET_KEY=portal_secret(app.extensions["idp"].settings.secret_key, "cookie"))
-        children.append(subprocess.Popen([sys.executable, "-m", "demo_portal", "--host", host], env=env))
-        click.echo(f"portal {portal['name']}: {portal['base_url']}/")
-    click.echo(f"identity server: {issuer}/")
-
-    def stop(*_):
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
-    try:
-        time.sleep(0.2)
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
-    finally:
-        stop()

@@ -47,3 +47,14 @@ def browser(app):
 @pytest.fixture
 def rp(app, browser, citizen):
     return register(app, browser, scopes=("openid", "profile", "email", "phone", "idcard"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_database(request):
+    """"sqlite", or the URL of a fresh PostgreSQL database (dropped afterwards)."""
+    from helpers import fresh_postgres_database
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    with fresh_postgres_database() as url:
+        yield url

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -248,16 +249,22 @@ def server_environ(settings, **extra) -> dict:
 
 
 @contextmanager
-def serving(command: list[str], env: dict, base_url: str, *, timeout: float = 60):
+def serving(command: list[str], env: dict, base_url: str, *, timeout: float = 60, log=None):
     """Run ``command`` until the block ends: yields the process once ``base_url``/healthz answers 200
-    (fails with the server's stderr if it exits first), then terminates it (kills it if it lingers)."""
+    (fails with the server's stderr if it exits first), then terminates it (kills it if it lingers).
+    ``log``: a path that receives the server's stdout and stderr (its access log) instead."""
     import requests
 
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if log is not None:
+        with open(log, "ab") as out:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    else:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + timeout
         while True:
-            assert process.poll() is None, process.stderr.read().decode(errors="replace")
+            assert process.poll() is None, (process.stderr.read().decode(errors="replace") if log is None
+                                            else Path(log).read_text(errors="replace"))
             try:
                 if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
                     break
@@ -292,9 +299,92 @@ def cli_runner(capsys, monkeypatch):
 
     def run(*argv, fresh=True):
         if fresh:
-            monkeypatch.setattr(idp.cli, "_app", None)
+            monkeypatch.setattr(idp.cli.context, "_app", None)
         capsys.readouterr()
         code = idp.cli.main(list(argv))
         out, err = capsys.readouterr()
         return CliResult(code, out, err)
     return run
+
+
+@contextmanager
+def fresh_postgres_database():
+    """The SQLAlchemy URL of a uniquely named database on the test PostgreSQL server (the test skips when
+    there is none), dropped afterwards."""
+    import psycopg
+    from psycopg import sql as pgsql
+
+    from backends import libpq_url, postgres_url_or_skip
+
+    server_url = postgres_url_or_skip()
+    name = "idp_test_" + secrets.token_hex(6)
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+    try:
+        yield f"{server_url.rpartition('/')[0]}/{name}"
+    finally:
+        with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
+
+
+def app_on(tmp_path, database: str, **overrides):
+    """A migrated app with its signing keys on ``database``: "sqlite" (a file under tmp_path) or a URL."""
+    if database != "sqlite":
+        overrides["database_url"] = database
+    app = create_app(make_settings(tmp_path, **overrides))
+    app.config["TESTING"] = True
+    upgrade(app)
+    with app.app_context():
+        app.extensions["idp"].keys.ensure_active_keys()
+    return app
+
+
+def dispose_app(app) -> None:
+    from idp.extensions import db
+    app.extensions["idp"].notifier.wait_idle(5)
+    with app.app_context():
+        db.engine.dispose()
+
+
+class LogoutSite:
+    """A relying party's logout endpoint answering with the statuses queued in ``answers``."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.received = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                site.received.append((self.path, parse_qs(self.rfile.read(length).decode()),
+                                      self.headers.get("Cache-Control")))
+                status = site.answers.pop(0) if site.answers else 200
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/after")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/logout"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def audit_events(app, prefix: str = "") -> list[tuple[str, dict]]:
+    """The audit records whose event starts with ``prefix``, oldest first, as (event, data)."""
+    from sqlalchemy import select
+
+    from idp.audit.models import AuditEvent
+    from idp.extensions import db
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent.event, AuditEvent.data).order_by(AuditEvent.id)).all()
+        return [(event, data) for event, data in rows if event.startswith(prefix)]

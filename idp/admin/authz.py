@@ -22,7 +22,7 @@ from ..clients.metadata import ADMIN_SCOPE
 from ..extensions import db
 from ..identity.models import Person
 from ..protocols.oidc.server import JwtAccessTokenValidator
-from ..web.session_cookie import current_session
+from ..sessions.browser import current_session
 
 REALM = "idp-admin"
 

@@ -12,7 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..clients.metadata import REGISTRABLE_SCOPES, SUPPORTED_GRANT_TYPES, SUPPORTED_ID_TOKEN_ALGS
 from ..keys.service import SUPPORTED_ALGS
-from ..web.request_guard import RequestRejected, loads_bounded
+from ..http.request_guard import RequestRejected, loads_bounded
 from .metadata import MetadataError
 
 
@@ -47,7 +47,8 @@ class ClientForm(FlaskForm):
                               choices=_choices(("", N_("Default")))
                               + _same(("client_secret_basic", "client_secret_post", "private_key_jwt")))
     grant_types = MultiCheckboxField(N_("Grant types (none ticked: derived from the redirect URIs)"),
-                                     choices=_same(SUPPORTED_GRANT_TYPES))
+                                     # the URN's last part names RFC 8628's grant type (device_code)
+                                     choices=_choices(*((g, g.rsplit(":", 1)[-1]) for g in SUPPORTED_GRANT_TYPES)))
     jwks = TextAreaField(N_("Public keys (JWKS JSON, for private_key_jwt)"))
     id_token_alg = SelectField(N_("ID token signature"), default="RS256",
                                choices=_same(SUPPORTED_ID_TOKEN_ALGS))

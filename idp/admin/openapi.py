@@ -234,7 +234,7 @@ def _paths() -> dict:
 
 
 def _with_request_errors(paths: dict) -> dict:
-    """Any operation may be refused by the request guard (idp/web/request_guard.py) before it runs: 400
+    """Any operation may be refused by the request guard (idp/http/request_guard.py) before it runs: 400
     for a malformed request (control characters, bad Host...), 413 for a JSON body over 64 KiB."""
     for item in paths.values():
         for operation in item.values():

@@ -1,14 +1,15 @@
-"""Writing and verifying the audit chain: each record's hash covers the previous record's hash."""
+"""Appending audit records. A record is one INSERT, in the audited change's transaction or its own,
+taking no lock: the database numbers it (``id``). The sealer (``audit.sealing``, run by one node at a
+time) later gives records their chain position and hash, and signs checkpoints of the chain head;
+``audit.verification`` checks both."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import threading
 import time
 
-from sqlalchemy import bindparam, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert
 
 from ..extensions import db
 from ..identity.numbers import mask_id_number
@@ -18,22 +19,22 @@ from .models import AuditEvent
 log = logging.getLogger("idp.audit")
 GENESIS = "0" * 64
 _T = AuditEvent.__table__
-_lock = threading.Lock()
-# The statements of an append. The token store runs them prepared (``append(statements=...)``), as part
-# of the token endpoint's transaction; elsewhere SQLAlchemy runs them.
-TAIL = select(_T.c.seq, _T.c.hash).order_by(_T.c.seq.desc()).limit(1)
-INSERT = insert(_T).values({name: bindparam(name) for name in ("seq", "at", "event", "data", "prev_hash", "hash")})
-# pg_advisory_xact_lock takes a bigint; this one is "idpaudit" read as ASCII.
-PG_LOCK = text("SELECT pg_advisory_xact_lock(7594318435537152372)")
+# The statement of an append. The token store runs it prepared (``append(statements=...)``), as part
+# of the token endpoint's transaction; elsewhere SQLAlchemy runs it. Chain columns stay NULL until sealed.
+INSERT = insert(_T).values({name: bindparam(name) for name in ("at", "event", "data")})
 _MASKED_KEYS = {"id_number", "username"}
 # Called with (event, sanitized data) after each appended record, e.g. to count logins in metrics.
 listeners: list = []
 
 
-def _digest(seq: int, at: float, event: str, data: dict, prev_hash: str) -> str:
+def digest(seq: int, at: float, event: str, data: dict, prev_hash: str) -> str:
+    """A record's hash at chain position ``seq`` after the record whose hash is ``prev_hash``."""
     body = json.dumps({"seq": seq, "at": repr(at), "event": event, "data": data, "prev": prev_hash},
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+_digest = digest  # the name tests and older callers use
 
 
 def _sanitize(data: dict) -> dict:
@@ -51,43 +52,24 @@ def record(event: str, **data) -> None:
     """Append an event in its own transaction (independent of the request's)."""
     payload = _sanitize(data)
     engine = db.engine
-    with _lock:
-        for _ in range(5):
-            try:
-                with engine.connect() as conn, writes.serialized(conn), conn.begin():
-                    _append(conn, event, payload)
-                announce(event, payload)
-                return
-            except IntegrityError:
-                continue  # another worker appended concurrently; chain onto its record
-    log.error("audit event %s could not be appended", event)
+    with engine.connect() as conn, writes.serialized(conn), conn.begin():
+        _append(conn, event, payload)
+    announce(event, payload)
 
 
 def append(conn, event: str, data: dict, statements=None) -> dict:
     """Append an event inside the caller's transaction, so that it is stored if and only if the audited
     change is. The caller commits, then passes the returned payload to ``announce``. ``statements``:
-    (PG_LOCK, TAIL, INSERT) prepared by the caller (``storage.prepared``), or None."""
+    (INSERT,) prepared by the caller (``storage.prepared``), or None."""
     payload = _sanitize(data)
     _append(conn, event, payload, statements)
     return payload
 
 
 def _append(conn, event: str, payload: dict, statements=None) -> None:
-    if conn.dialect.name == "postgresql":
-        # Workers append one at a time until their transaction ends; without this two of them would read
-        # the same chain end and one would fail on the unique seq (a whole token transaction with it).
-        if statements:
-            statements[0].execute(conn)
-        else:
-            conn.execute(PG_LOCK)
-    last = statements[1].first(conn) if statements else conn.execute(TAIL).first()
-    seq = (last[0] + 1) if last else 1
-    prev = last[1] if last else GENESIS
-    at = time.time()
-    values = {"seq": seq, "at": at, "event": event, "data": payload, "prev_hash": prev,
-              "hash": _digest(seq, at, event, payload, prev)}
+    values = {"at": time.time(), "event": event, "data": payload}
     if statements:
-        statements[2].execute(conn, values)
+        statements[0].execute(conn, values)
     else:
         conn.execute(INSERT, values)
 
@@ -107,20 +89,8 @@ def _notify(event: str, payload: dict) -> None:
 
 
 def verify() -> tuple[bool, list[str]]:
-    """Walk the chain; returns (ok, problems) naming each bad record by seq."""
-    problems = []
-    prev = GENESIS
-    expected_seq = 1
-    # Plain rows, not ORM objects: the session keeps loaded objects across commits, and a check must
-    # read what is stored now.
-    columns = (_T.c.seq, _T.c.at, _T.c.event, _T.c.data, _T.c.prev_hash, _T.c.hash)
-    for row in db.session.execute(select(*columns).order_by(_T.c.seq)):
-        if row.seq != expected_seq:
-            problems.append(f"record seq {expected_seq} is missing (next is {row.seq})")
-        if row.prev_hash != prev:
-            problems.append(f"record seq {row.seq} does not chain to the previous record")
-        if _digest(row.seq, row.at, row.event, row.data, row.prev_hash) != row.hash:
-            problems.append(f"record seq {row.seq} was modified")
-        prev = row.hash
-        expected_seq = row.seq + 1
-    return not problems, problems
+    """Check the sealed chain and its signed checkpoints: (ok, problems), each problem naming its record.
+    ``verification.check`` gives the whole report (records awaiting sealing, the newest checkpoint)."""
+    from .verification import check
+    report = check()
+    return report.ok, report.problems

@@ -26,7 +26,8 @@ ADMIN_SCOPE = "admin"
 REGISTRABLE_SCOPES = SUPPORTED_SCOPES + (ADMIN_SCOPE,)
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
-SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628: kiosks, TVs; public clients too
+SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE)
 SUPPORTED_ID_TOKEN_ALGS = ("RS256", "ES256")
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}

@@ -1,6 +1,7 @@
 """Key manager: the active signing key per algorithm and the published JWKS, cached in memory."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -26,6 +27,11 @@ SUPPORTED_ALGS = ("RS256", "ES256")
 CACHE_SECONDS = 5.0
 
 
+def entity_tag(body: bytes) -> str:
+    """A strong HTTP entity tag (RFC 9110 8.8.3) of a published document."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 def _generate(alg: str, kid: str):
     params = {"kid": kid, "alg": alg, "use": "sig"}
     if alg == "RS256":
@@ -44,6 +50,8 @@ class _Snapshot:
     public_jwks: dict       # {"keys": [...]}
     public_set: KeySet
     jwks_json: str
+    jwks_bytes: bytes       # jwks_json encoded, as served
+    jwks_etag: str          # a strong entity tag of jwks_bytes: it changes with the published keys
 
 
 class KeyManager:
@@ -87,6 +95,11 @@ class KeyManager:
             self._snapshot = snap
             return snap
 
+    def apply_due_transitions(self) -> None:
+        """Promote and retire the keys whose time has come (the ``keys.transitions`` job)."""
+        self._apply_transitions()
+        self.invalidate()
+
     def _apply_transitions(self) -> None:
         with db.engine.begin() as conn:
             changes = apply_due_transitions(conn, self.lifecycle, utcnow())
@@ -123,8 +136,9 @@ class KeyManager:
         if change is not None:
             valid_until = min(valid_until, change.timestamp())
         key_set = KeySet.import_key_set(jwks) if public else KeySet([])
-        return _Snapshot(valid_until, active, private, unreadable, jwks, key_set,
-                         json.dumps(jwks, separators=(",", ":")))
+        text = json.dumps(jwks, separators=(",", ":"))
+        body = text.encode()
+        return _Snapshot(valid_until, active, private, unreadable, jwks, key_set, text, body, entity_tag(body))
 
     def _import_private(self, row: SigningKey):
         pem = self._unseal(row)
@@ -160,6 +174,20 @@ class KeyManager:
 
     def jwks_json(self) -> str:
         return self._load().jwks_json
+
+    def jwks_document(self) -> tuple[bytes, str]:
+        """The published JWKS as served and its entity tag, from the current snapshot (reloaded from the
+        database at most ``CACHE_SECONDS`` after another process changed the keys)."""
+        snap = self._load()
+        return snap.jwks_bytes, snap.jwks_etag
+
+    def fresh_jwks_document(self) -> tuple[bytes, str] | None:
+        """``jwks_document()`` when the snapshot needs no reload (no database, no application context
+        needed), else None: the caller then takes the ordinary path, which reloads it."""
+        snap = self._snapshot
+        if snap is None or time.time() >= snap.valid_until:
+            return None
+        return snap.jwks_bytes, snap.jwks_etag
 
     def public_key_set(self) -> KeySet:
         return self._load().public_set

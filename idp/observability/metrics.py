@@ -104,13 +104,20 @@ def init_metrics(app) -> None:
     def _start_timer():
         g.request_started = time.perf_counter()
 
+    # the labelled children, made once per (endpoint, method, status): labels() is most of a count's cost
+    children = {}
+
     @app.after_request
     def _observe(response):
         started = getattr(g, "request_started", None)
         if started is not None:
-            endpoint = _endpoint()
-            metrics.latency.labels(endpoint, request.method).observe(time.perf_counter() - started)
-            metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+            key = (_endpoint(), request.method, response.status_code)
+            pair = children.get(key)
+            if pair is None:
+                pair = children[key] = (metrics.latency.labels(key[0], key[1]),
+                                        metrics.requests.labels(key[0], key[1], str(key[2])))
+            pair[0].observe(time.perf_counter() - started)
+            pair[1].inc()
         return response
 
     if settings.metrics_enabled:
@@ -130,7 +137,7 @@ def metrics_view():
     allow = current_app.extensions["idp"].settings.metrics_allow
     if allow:
         import ipaddress
-        from ..web.client_ip import client_ip
+        from ..http.client_ip import client_ip
         try:
             address = ipaddress.ip_address(client_ip())
         except ValueError:

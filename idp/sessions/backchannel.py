@@ -1,5 +1,10 @@
 """Background delivery of logout messages (OIDC logout tokens, CAS logout requests) to the sites of an
 ended session: a small thread pool with retries, so the person's logout never waits on a site.
+
+With a ``DeliveryQueue`` (what the server uses) each message is first stored in the database, and a
+node posts it only while it holds the message's claim (``delivery_queue``): a message is sent by one
+node, and one left behind by a node that died is sent by the node running the ``backchannel.retry``
+job. Without a queue (tests of the HTTP behaviour) messages live in this process only.
 """
 from __future__ import annotations
 
@@ -10,14 +15,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import requests
 
+from .delivery_queue import Claimed, DeliveryQueue
+
 log = logging.getLogger(__name__)
+# How long a delivered (or given up) message stays in the queue's table, for inspection.
+KEEP_FINISHED_SECONDS = 7 * 86400
 
 
 class BackchannelNotifier:
-    def __init__(self, *, timeout: int, retries: int, backoff: float = 0.5, max_workers: int = 4):
+    def __init__(self, *, timeout: int, retries: int, backoff: float = 0.5, max_workers: int = 4,
+                 queue: DeliveryQueue | None = None, engine=None):
+        """``engine``: a callable returning the SQLAlchemy engine of the queue (read when sending)."""
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.queue = queue
+        self._engine = engine
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="backchannel")
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
@@ -29,8 +42,28 @@ class BackchannelNotifier:
         """POST ``field=message`` (a logout token, or a CAS ``logoutRequest``) to ``uri`` in the background.
 
         ``accept_redirect``: a 3xx answer counts as delivered (CAS sites often redirect after a logout request).
+        The future's result: True when delivered, False when given up, None when another node took it over.
         """
-        future = self._pool.submit(self._deliver, client_id, uri, message, field, accept_redirect)
+        if self.queue is None:
+            return self._submit(self._deliver, client_id, uri, message, field, accept_redirect)
+        engine = self._engine()
+        claim = self.queue.new_claim()
+        delivery_id = self.queue.add(engine, client_id, uri, field, message, accept_redirect, claim)
+        return self._submit(self._deliver_queued, engine, delivery_id, claim)
+
+    def deliver_due(self, engine, limit: int = 100) -> int:
+        """Take up queued messages whose attempt is due and whose claim is free or lapsed (the
+        ``backchannel.retry`` job); returns how many were handed to the pool."""
+        if self.queue is None:
+            return 0
+        ids = self.queue.due(engine, limit)
+        for delivery_id in ids:
+            self._submit(self._deliver_queued, engine, delivery_id, self.queue.new_claim())
+        self.queue.purge(engine, time.time() - KEEP_FINISHED_SECONDS)
+        return len(ids)
+
+    def _submit(self, fn, *args) -> Future:
+        future = self._pool.submit(fn, *args)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -40,24 +73,52 @@ class BackchannelNotifier:
         with self._lock:
             self._pending.discard(future)
 
+    def _post(self, uri: str, message: str, field: str, accept_redirect: bool) -> tuple[bool, str, bool]:
+        """One attempt: (delivered, error, worth retrying)."""
+        try:
+            response = requests.post(uri, data={field: message}, timeout=self.timeout,
+                                     headers={"Cache-Control": "no-store"}, allow_redirects=False)
+        except requests.RequestException as exc:
+            return False, type(exc).__name__, True
+        if response.status_code in (200, 204) or (accept_redirect and 300 <= response.status_code < 400):
+            return True, "", False
+        # a 4xx: the RP rejected the token; retrying will not help
+        return False, f"HTTP {response.status_code}", not 400 <= response.status_code < 500
+
     def _deliver(self, client_id: str, uri: str, message: str, field: str, accept_redirect: bool) -> bool:
         error = ""
         for attempt in range(self.retries):
-            try:
-                response = requests.post(uri, data={field: message}, timeout=self.timeout,
-                                         headers={"Cache-Control": "no-store"}, allow_redirects=False)
-                if response.status_code in (200, 204) or (accept_redirect and 300 <= response.status_code < 400):
-                    self.delivered.append((client_id, uri))
-                    return True
-                error = f"HTTP {response.status_code}"
-                if 400 <= response.status_code < 500:
-                    break  # the RP rejected the token; retrying will not help
-            except requests.RequestException as exc:
-                error = type(exc).__name__
+            ok, error, retry = self._post(uri, message, field, accept_redirect)
+            if ok:
+                self.delivered.append((client_id, uri))
+                return True
+            if not retry:
+                break
             time.sleep(self.backoff * (2 ** attempt))
+        return self._gave_up(client_id, uri, error)
+
+    def _gave_up(self, client_id: str, uri: str, error: str) -> bool:
         log.warning("back-channel logout to client %s failed: %s", client_id, error)
         self.failed.append((client_id, uri, error))
         return False
+
+    def _deliver_queued(self, engine, delivery_id: int, claim: str) -> bool | None:
+        while True:
+            item: Claimed | None = self.queue.claim(engine, delivery_id, claim)
+            if item is None:
+                return None  # finished, or another node holds it
+            ok, error, retry = self._post(item.uri, item.message, item.field, item.accept_redirect)
+            if ok:
+                self.queue.finish(engine, item, delivered=True)
+                self.delivered.append((item.client_id, item.uri))
+                return True
+            if not retry or item.attempts + 1 >= self.retries:
+                self.queue.finish(engine, item, delivered=False, error=error)
+                return self._gave_up(item.client_id, item.uri, error)
+            wait = self.backoff * (2 ** item.attempts)
+            if not self.queue.retry_at(engine, item, time.time() + wait, error):
+                return None
+            time.sleep(wait)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until every queued delivery finished (used by tests and at shutdown)."""

@@ -12,7 +12,8 @@ def create_store(settings, engine_getter=None) -> EphemeralStore:
         return MemoryStore()
     if settings.session_backend == "redis":
         from .redis import RedisStore
-        return RedisStore.from_url(settings.redis_url)
+        return RedisStore.from_url(settings.redis_url, wait_replicas=settings.redis_wait_replicas,
+                                   wait_timeout_ms=settings.redis_wait_timeout_ms)
     from .sql import SqlStore
     return SqlStore(engine_getter)
 

@@ -52,7 +52,7 @@ _CLAIM_REFRESH = Prepared(update(_T).where(_T.c.id == bindparam("b_id"), _T.c.re
                                            _T.c.revoked.is_(False)).values(refresh_used=True))
 _INSERT_TOKEN = Prepared(insert(_T).values({name: bindparam(name) for name in _TOKEN_COLUMNS}))
 # The audit record written in the same transaction.
-_AUDIT = (Prepared(audit_log.PG_LOCK), Prepared(audit_log.TAIL), Prepared(audit_log.INSERT))
+_AUDIT = (Prepared(audit_log.INSERT),)
 
 
 class SqlTokenStore:

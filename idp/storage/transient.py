@@ -17,7 +17,22 @@ _SQLITE_TRANSIENT = {5, 6, 7, 9, 10, 13, 14, 15}
 # Where transient failures are found, for registering error handlers; ``is_transient`` decides.
 ERROR_CLASSES: tuple[type[BaseException], ...] = (
     sa_exc.DBAPIError, sa_exc.TimeoutError, sa_exc.DisconnectionError, sqlite3.Error, psycopg.Error,
-    redis_errors.RedisError)
+    redis_errors.RedisError, redis_errors.RedisClusterException)
+
+# Redis errors of a failover, a restart or a lagging replica:
+# - the connection dropped or timed out; the server is loading its data set (LOADING);
+# - READONLY: a former primary, demoted by Sentinel, still answered this connection;
+# - CLUSTERDOWN / MASTERDOWN: a cluster or replica without a reachable primary, until one is elected;
+# - TRYAGAIN, MOVED, ASK: a slot in migration or moved to a promoted replica, and redis-py's cluster
+#   client gave up following it (ClusterError: its retries ran out);
+# - no cluster node reachable, or a slot served by none for the moment;
+# - a write not acknowledged by the required replicas in time (idp.storage.redis.NotReplicated), or
+#   refused by a primary with too few replicas (NOREPLICAS, its min-replicas-to-write setting).
+_REDIS_TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError,
+                    redis_errors.ClusterError, redis_errors.TryAgainError, redis_errors.AskError,
+                    redis_errors.RedisClusterUnreachableError, redis_errors.SlotNotCoveredError)
+# A wrong password or missing permission is a broken deployment, not a moment's failure.
+_REDIS_CONFIGURATION = (redis_errors.AuthenticationError, redis_errors.AuthorizationError)
 
 
 def _transient_driver_error(error: BaseException) -> bool:
@@ -35,7 +50,11 @@ def is_transient(error: BaseException) -> bool:
         return True  # no free pooled connection in time; a connection found dead
     if isinstance(error, sa_exc.DBAPIError):
         return error.connection_invalidated or (error.orig is not None and _transient_driver_error(error.orig))
-    if isinstance(error, redis_errors.RedisError):
-        return isinstance(error, (redis_errors.ConnectionError, redis_errors.TimeoutError,
-                                  redis_errors.BusyLoadingError))
+    if isinstance(error, (redis_errors.RedisError, redis_errors.RedisClusterException)):
+        from .redis import NotReplicated
+        if isinstance(error, _REDIS_CONFIGURATION):
+            return False
+        if isinstance(error, redis_errors.ResponseError) and str(error).startswith("NOREPLICAS"):
+            return True
+        return isinstance(error, _REDIS_TRANSIENT + (NotReplicated,))
     return _transient_driver_error(error)

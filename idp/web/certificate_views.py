@@ -14,21 +14,21 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
-from flask_babel import gettext as _
 
 from ..authn import AuthnError, LoginContext
 from ..authn.challenge import TTL, issue_challenge, login_tx_of
 from ..authn.mutual_tls import ClientCertificate, MutualTlsAuthenticator
 from ..authn.signed_challenge import SignedChallenge, SignedChallengeAuthenticator, tx_of
 from ..extensions import csrf
+from ..http.client_ip import client_ip
+from ..http.endpoints import asks_for_json
+from ..http.request_guard import RequestRejected, loads_bounded
+from ..sessions.browser import current_session, establish_session, safe_next
+from ..sessions.login_transaction import LoginTransaction
 from .client_certificate import presented_certificate
-from .client_ip import client_ip
-from .endpoints import asks_for_json
-from .login_methods import CERTIFICATE, USB_KEY
+from .login_methods import CERTIFICATE, USB_KEY, login_tabs
 from .login_refusals import refusal_message, refusal_status
-from .request_guard import RequestRejected, loads_bounded
-from .session_cookie import current_session
-from .views import LOGIN_TX, _after_login_target, allow_return_to_client, establish_session, login_tabs, safe_next
+from .views import after_login_target, allow_return_to_client, expired_login_page
 
 bp = Blueprint("certificate", __name__)
 LOGIN_EXPIRED = "login_expired"
@@ -38,10 +38,8 @@ def _core():
     return current_app.extensions["idp"]
 
 
-def _load_tx(tx_id: str | None) -> dict | None:
-    if not tx_id or len(tx_id) > 100:
-        return None
-    return _core().store.get(LOGIN_TX, tx_id)
+def _load_tx(tx_id: str | None) -> LoginTransaction | None:
+    return _core().logins.load(tx_id)
 
 
 def _wants_json() -> bool:
@@ -126,12 +124,12 @@ def _login(authenticator, credentials, tx_id: str | None):
     if tx_id and tx is None:
         raise AuthnError(LOGIN_EXPIRED, "the login transaction has ended")
     session = current_session()
-    step_up = bool(tx and tx.get("reason") == "step_up")
+    step_up = bool(tx and tx.step_up)
     auth = authenticator.authenticate(credentials, LoginContext(
         ip=client_ip(), session_person_id=session.person_id if session else None, step_up=step_up))
     core.audit("login.success", method=auth.method, acr=auth.acr, amr=list(auth.amr), ip=client_ip(),
                client_id=_client_id(tx), step_up=step_up, **auth.details)
-    target = _after_login_target(tx_id, None if tx_id else _requested_next())
+    target = after_login_target(tx, None if tx_id else _requested_next())
     response = establish_session(auth, target)
     if not _wants_json():
         return response
@@ -158,8 +156,7 @@ def _refuse(refusal: AuthnError, tx_id: str | None, *, audit: bool = True):
     if _wants_json():
         return jsonify(error=refusal.code, error_description=message), status
     if tx_id and tx is None:
-        return render_template("error.html", title=_("This login request has expired"),
-                               description=_("Go back to the portal and start again.")), 400
+        return expired_login_page()
     method = CERTIFICATE if request.endpoint == "certificate.tls_login" else USB_KEY
     return render_template("login.html", error=message, **_login_context(tx_id if tx else None, method)), status
 
@@ -167,12 +164,12 @@ def _refuse(refusal: AuthnError, tx_id: str | None, *, audit: bool = True):
 def _login_context(tx_id: str | None, method: str) -> dict:
     """The login page again, with the tab and method the person was using open."""
     tx = _load_tx(tx_id)
-    needs_certificate = bool(tx and tx.get("reason") == "step_up")
+    needs_certificate = bool(tx and tx.step_up)
     allow_return_to_client(tx)
-    return {"tx": tx_id if tx else None, "client_name": tx.get("client_name") if tx else None,
+    return {"tx": tx_id if tx else None, "client_name": tx.client_name if tx else None,
             "needs_certificate": needs_certificate, "username": "", "next": None if tx else _requested_next(),
             **login_tabs(request.values.get("tab"), method, needs_certificate=needs_certificate)}
 
 
-def _client_id(tx: dict | None) -> str | None:
-    return tx["params"].get("client_id") if tx else None
+def _client_id(tx: LoginTransaction | None) -> str | None:
+    return tx.client_id if tx else None

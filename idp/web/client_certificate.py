@@ -15,7 +15,7 @@ from flask import current_app, request
 
 from ..errors import AuthnError
 from ..pki import InputTooLarge
-from .client_ip import is_trusted_proxy
+from ..http.client_ip import is_trusted_proxy
 
 MAX_HEADER = 16 * 1024   # a URL-encoded certificate with long extensions stays well below this
 ENVIRON_KEY = "SSL_CLIENT_CERT"

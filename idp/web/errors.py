@@ -20,9 +20,9 @@ from flask_babel import lazy_gettext as N_
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .endpoints import is_protocol_request
+from ..http.endpoints import is_protocol_request
 from .http_messages import http_error_page
-from .request_guard import RequestRejected
+from ..http.request_guard import RequestRejected
 from .unavailable import register_unavailable_handler
 
 log = logging.getLogger(__name__)

@@ -31,3 +31,9 @@ def open_panels(tab: str | None, method: str | None, *, needs_certificate: bool 
     if needs_certificate:
         return audience, next(m for m in methods if m != PASSWORD)
     return audience, methods[0]
+
+
+def login_tabs(tab: str | None, method: str | None, *, needs_certificate: bool = False) -> dict:
+    """The login page's tabs and which of them is open, as template variables."""
+    open_tab, open_method = open_panels(tab, method, needs_certificate=needs_certificate)
+    return {"login_methods": METHODS, "open_tab": open_tab, "open_method": open_method}

@@ -31,7 +31,7 @@ def audit_events(app, prefix="admin."):
     from idp.audit.models import AuditEvent
     from idp.extensions import db
     with app.app_context():
-        rows = db.session.execute(select(AuditEvent.event, AuditEvent.data).order_by(AuditEvent.seq)).all()
+        rows = db.session.execute(select(AuditEvent.event, AuditEvent.data).order_by(AuditEvent.id)).all()
         return [(event, data) for event, data in rows if event.startswith(prefix)]
 
 

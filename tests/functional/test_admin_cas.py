@@ -53,7 +53,7 @@ def audit_events(app):
     from idp.audit.models import AuditEvent
     from idp.extensions import db
     with app.app_context():
-        rows = db.session.execute(select(AuditEvent.event, AuditEvent.data).order_by(AuditEvent.seq)).all()
+        rows = db.session.execute(select(AuditEvent.event, AuditEvent.data).order_by(AuditEvent.id)).all()
         return [(event, data, data.get("actor")) for event, data in rows if event.startswith("admin.cas_service.")]
 
 

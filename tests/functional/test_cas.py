@@ -288,8 +288,8 @@ def test_cli_registers_and_lists_services(app, monkeypatch):
     from click.testing import CliRunner
 
     import idp.cli
-    from idp.protocols.cas.commands import cas
-    monkeypatch.setattr(idp.cli, "_app", app)
+    from idp.cli.cas import cas
+    monkeypatch.setattr(idp.cli.context, "_app", app)
     runner = CliRunner()
     added = runner.invoke(cas, ["add-service", "--name", "OA", "--service-url", "https://oa.example.gov.cn/cas",
                                 "--pattern", "--json"])

@@ -118,7 +118,7 @@ def audit_events(app, event="login.failure") -> list[dict]:
     from idp.extensions import db
     with app.app_context():
         return [e.data for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == event)
-                                                   .order_by(AuditEvent.seq))]
+                                                   .order_by(AuditEvent.id))]
 
 
 def assert_refused(app, response, code, *, status=None, message=None):
@@ -345,13 +345,12 @@ def test_challenge_of_another_transaction_is_refused(app, pki, portal):
 
 
 def test_challenge_of_an_ended_login_is_refused(app, pki, portal):
-    from idp.web.views import LOGIN_TX
     client = app.test_client()
     started, _, _ = start_authorize(client, portal)
     tx = query_of(started.headers["Location"])["tx"]
     challenge = new_challenge(client, tx)
     with app.app_context():
-        app.extensions["idp"].store.delete(LOGIN_TX, tx)
+        app.extensions["idp"].logins.delete(tx)
     response = challenge_login(client, pki, "demo-cn", tx=tx, challenge=challenge)
     assert_refused(app, response, "login_expired", status=400, message="expired")
     assert "idp_session" not in response.headers.get("Set-Cookie", "")

@@ -25,6 +25,7 @@ PUBLIC_JWK = {k: v for k, v in PRIVATE_JWK.items() if k != "d"}
 metadata = st.fixed_dictionaries({"client_name": st.sampled_from(["税务门户", "Tax portal"])}, optional={
     "redirect_uris": st.lists(st.sampled_from(GOOD_URIS + BAD_URIS), max_size=3),
     "grant_types": st.lists(st.sampled_from(["authorization_code", "refresh_token", "client_credentials",
+                                             "urn:ietf:params:oauth:grant-type:device_code",
                                              "implicit", "password"]), min_size=1, max_size=3, unique=True),
     "token_endpoint_auth_method": st.sampled_from(["client_secret_basic", "client_secret_post",
                                                    "private_key_jwt", "none", "client_secret_jwt"]),

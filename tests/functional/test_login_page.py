@@ -137,7 +137,7 @@ def test_failed_and_successful_logins_are_audited(app, browser, citizen):
     _post_login(browser, CITIZEN_ID, "wrong password")
     _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD)
     with app.app_context():
-        events = [(e.event, e.data) for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq))]
+        events = [(e.event, e.data) for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))]
     assert [e for e, _ in events] == ["login.failure", "login.success"]
     assert events[0][1]["reason"] == "invalid_credentials" and events[0][1]["method"] == "password"
     assert CITIZEN_ID not in repr(events)

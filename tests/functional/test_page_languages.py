@@ -233,6 +233,7 @@ def _walk(app, locale: str) -> Walk:
     w.get("account", "/account")
     w.get("administrators only", "/admin/", 403)
     w.get("logout with a forged hint", "/logout?id_token_hint=a.b.c", 400)
+    _walk_device_pages(app, w)
     w.get("logout confirmation", "/logout")
     w.post("logged out", "/logout/confirm", 200, {"csrf_token": w.form_token("/logout")})
 
@@ -280,7 +281,27 @@ def _walk(app, locale: str) -> Walk:
     return w
 
 
-DATA = ("张三", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/")
+def _walk_device_pages(app, w: Walk) -> None:
+    """A kiosk's code entered on the device pages (the person is logged in): refused, denied, allowed."""
+    from idp.clients.metadata import DEVICE_CODE
+    kiosk = register(app, None, name="自助机", redirect_uri="http://localhost:9005/cb", first_party=False,
+                     grant_types=[DEVICE_CODE])
+
+    def user_code():
+        return w.client.post("/device_authorization", data={"client_id": kiosk.client_id},
+                             headers=kiosk.basic).get_json()["user_code"]
+
+    w.get("device code entry", "/device")
+    w.post("unknown device code", "/device", 400,
+           {"csrf_token": w.form_token("/device"), "user_code": "BCDF-GHJK"})
+    for decision in ("deny", "allow"):
+        code = user_code()
+        w.post("device confirmation", "/device", 200, {"csrf_token": w.form_token("/device"), "user_code": code})
+        w.post(f"device {decision}", "/device/decision", 200, {"csrf_token": w.form_token("/device"),
+                                                               "user_code": code, "decision": decision})
+
+
+DATA = ("张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/")
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -239,7 +239,7 @@ def test_registration_is_audited(app, http):
     body = _register(http, _initial_token(app)).get_json()
     http.delete(f"/register/{body['client_id']}", headers=_bearer(body["registration_access_token"]))
     with app.app_context():
-        events = [e.event for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq))]
+        events = [e.event for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))]
     assert events[-3:] == ["registration.initial_token_issued", "client.registered", "client.deleted"]
 
 

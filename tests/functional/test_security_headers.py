@@ -10,7 +10,7 @@ from werkzeug.datastructures import Headers
 
 from admin_support import console_login, create_admin
 from helpers import csrf_token, query_of, register
-from idp.web.headers import SECURITY_HEADERS, add_missing
+from idp.http.headers import SECURITY_HEADERS, add_missing
 
 EXPECTED = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
@@ -50,7 +50,7 @@ def test_a_value_set_by_the_view_is_kept_whatever_its_case():
 
 def test_a_policy_set_by_the_view_is_kept_and_only_markup_gets_one(app):
     from flask import Response
-    from idp.web.headers import add_security_headers
+    from idp.http.headers import add_security_headers
     with app.test_request_context("/"):
         own = Response("<p>", headers=[("content-type", "text/html; charset=utf-8"),
                                        ("content-security-policy", "sandbox")])
@@ -169,7 +169,7 @@ def test_admin_console_pages_are_strict(app, browser, citizen):
 
 
 def test_an_origin_that_is_no_source_expression_is_not_allowed(app):
-    from idp.web.headers import allow_form_action, content_security_policy
+    from idp.http.headers import allow_form_action, content_security_policy
     with app.test_request_context("/"):
         for url in ("https://*.example.gov.cn/cb", "javascript:alert(1)", "https://a.example;script-src */cb",
                     "data:text/html,x", "https://user@rp.example.gov.cn:8443/cb", "https://[::1]:9/cb",

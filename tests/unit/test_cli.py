@@ -31,7 +31,7 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("IDP_ISSUER", "http://localhost")
     # a rotated key signs at once (no pre-publication period) where the server supports one
     monkeypatch.setenv("IDP_KEY_PREPUBLISH_SECONDS", "0")
-    monkeypatch.setattr(idp.cli, "_app", None)
+    monkeypatch.setattr(idp.cli.context, "_app", None)
 
 
 @pytest.fixture
@@ -201,19 +201,27 @@ def test_keys_rotate_all_algorithms(upgraded, run):
     assert len([r for r in rows if r["status"] == "active"]) == 2
 
 
-def test_audit_verify_intact_and_tampered(upgraded, run):
+def test_audit_verify_seal_and_tamper(upgraded, run):
     from sqlalchemy import update
     from idp.audit.log import record
     from idp.audit.models import AuditEvent
     from idp.extensions import db
 
-    assert run("audit", "verify").out.strip() == "audit chain intact"
+    assert run("audit", "verify").out.splitlines()[0] == "audit chain intact"
     app = fresh_app()
     with app.app_context():
         for i in range(3):
             record("test.event", n=i)
-    ok = run("audit", "verify", "--json")
-    assert ok.code == 0 and ok.json() == {"ok": True, "problems": []}
+    waiting = run("audit", "verify", "--json")
+    assert waiting.code == 0 and waiting.json()["ok"] is True
+    assert (waiting.json()["sealed"], waiting.json()["unsealed"]) == (0, 3)
+    sealed = run("audit", "seal")
+    assert sealed.code == 0 and sealed.out.strip() == "sealed 3 record(s)"
+    report = run("audit", "verify", "--json").json()
+    assert report["ok"] is True and report["problems"] == []
+    assert (report["sealed"], report["unsealed"], report["head"]) == (3, 0, 3)
+    assert report["newest_checkpoint"]["seq"] == 3 and report["newest_checkpoint"]["kid"].startswith("es256-")
+    assert "3 record(s) sealed (chain head at seq 3), 0 awaiting sealing" in run("audit", "verify").out
     with app.app_context():
         db.session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(data={"n": 99}))
         db.session.commit()
@@ -276,13 +284,30 @@ def test_console_script_is_installed():
     completed = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert completed.returncode == 0, completed.stderr
     assert "Usage: idp" in completed.stdout
-    for group in ("db", "users", "entities", "clients", "keys", "audit", "certs"):
+    for group in EVERY_COMMAND:
         assert f"  {group} " in completed.stdout, group
+
+
+EVERY_COMMAND = ("audit", "cas", "certs", "clients", "config", "db", "demo", "entities", "keys", "run", "users")
+
+
+def test_every_command_group_is_registered():
+    assert sorted(idp.cli.cli.commands) == sorted(EVERY_COMMAND)
+
+
+def test_a_group_that_cannot_be_imported_stops_the_command(tmp_path):
+    """A broken command group is an error of the whole command, never a group silently missing from it."""
+    code = ("import sys; sys.modules['idp.pki.commands'] = None; "  # importing it now raises ImportError
+            "from idp.cli import main; sys.exit(main(['--help']))")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert completed.returncode != 0
+    assert "ModuleNotFoundError" in completed.stderr and "idp.pki.commands" in completed.stderr, completed.stderr
+    assert "Usage: idp" not in completed.stdout
 
 
 def test_command_before_db_upgrade_is_one_line_error(tmp_path, monkeypatch, capsys):
     import idp.cli as cli_module
-    monkeypatch.setattr(cli_module, "_app", None)
+    monkeypatch.setattr(cli_module.context, "_app", None)
     monkeypatch.setenv("IDP_SECRET_KEY", "s" * 40)
     (tmp_path / "empty.db").write_bytes(b"")  # a database file without the schema
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
@@ -296,7 +321,7 @@ def test_command_before_db_upgrade_is_one_line_error(tmp_path, monkeypatch, caps
 
 def test_click_exceptions_from_subcommands_are_one_line(tmp_path, monkeypatch, capsys):
     import idp.cli as cli_module
-    monkeypatch.setattr(cli_module, "_app", None)
+    monkeypatch.setattr(cli_module.context, "_app", None)
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     code = cli_module.main(["certs", "demo", "--out", str(blocker / "pki"), "--profiles", str(tmp_path / "p")])

@@ -23,7 +23,7 @@ def clean_env(monkeypatch, tmp_path):
         if name.startswith("IDP_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # relative defaults (var/idp.db, certs/profiles) point into the test's directory
-    monkeypatch.setattr(idp.cli, "_app", None)
+    monkeypatch.setattr(idp.cli.context, "_app", None)
 
 
 @pytest.fixture
@@ -161,10 +161,12 @@ def test_every_command_group_reads_the_settings_file(env_file, run, tmp_path):
     assert [r["status"] for r in rotated.json()] == ["active"]
     assert any(k["kid"] == rotated.json()[0]["kid"] for k in run("keys", "list", "--json").json())
 
+    assert run("audit", "seal").code == 0
     assert run("audit", "verify").code == 0
     exported = run("audit", "export", "--since", "2000-01-01")
     assert exported.code == 0
-    assert [json.loads(line)["event"] for line in exported.out.splitlines()]
+    lines = [json.loads(line) for line in exported.out.splitlines()]
+    assert [line["event"] for line in lines if "event" in line] and any("checkpoint" in line for line in lines)
 
     # IDP_TRUST_PROFILES_DIR from the file: the deployment's profiles, not the repository's certs/profiles
     status = run("certs", "status", "--json")

@@ -6,7 +6,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idp.web.request_guard import _basic_credentials, json_depth, valid_host
+from idp.http.request_guard import _basic_credentials, json_depth, valid_host
 
 label = st.from_regex(r"\A[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 host_name = st.lists(label, min_size=1, max_size=4).map(".".join).filter(lambda name: len(name) <= 253)

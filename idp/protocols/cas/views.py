@@ -1,16 +1,14 @@
 """CAS 2.0/3.0 endpoints under /cas. Each is a short list of steps; identity comes from the core."""
 from __future__ import annotations
 
-import secrets
-import time
-
 from authlib.common.urls import add_params_to_uri
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...extensions import db
 from ...identity.models import Person
-from ...web.session_cookie import current_session, end_current_session
+from ...sessions.browser import current_session, end_current_session
+from ...sessions.login_transaction import LOGIN
 from . import tickets
 from .attributes import user_and_attributes
 from .errors import INVALID_REQUEST, UNAUTHORIZED_SERVICE_PROXY, CasError
@@ -19,8 +17,7 @@ from .responses import (XML_TYPE, authentication_failure, authentication_success
 from .services import find_service
 
 bp = Blueprint("cas", __name__, url_prefix="/cas")
-LOGIN_TX = "login_tx"
-TX_TTL = 1800
+PROTOCOL = "cas"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -74,30 +71,26 @@ def login():
         return _send_ticket(session, service, service_url, new_login=False)
     if _flag("gateway") and not renew:
         return redirect(service_url)  # no session and the site asked not to show a login page
-    tx_id = secrets.token_urlsafe(24)
     before = [session.key, session.auth_time] if session is not None else None
-    _core().store.put(LOGIN_TX, tx_id, {
-        "params": {}, "uri": request.url, "created_at": time.time(), "reason": "login",
-        "client_name": service.name, "acr_values": [],
-        "cas": {"service": service_url, "renew": renew, "session_before": before},
-        "resume_url": url_for("cas.login_resume", tx=tx_id)}, TX_TTL)
-    return redirect(url_for("web.login", tx=tx_id))
+    tx = _core().logins.start(protocol=PROTOCOL, reason=LOGIN, resume_endpoint="cas.login_resume",
+                              client_name=service.name, client_id=service.session_key, return_to=service_url,
+                              state={"service": service_url, "renew": renew, "session_before": before})
+    return redirect(url_for("web.login", tx=tx.id))
 
 
 @bp.get("/login/resume")
 def login_resume():
-    tx_id = request.args.get("tx", "")
-    tx = _core().store.get(LOGIN_TX, tx_id) if tx_id and len(tx_id) < 100 else None
-    if tx is None or "cas" not in tx:
+    tx = _core().logins.load(request.args.get("tx"))
+    if tx is None or tx.protocol != PROTOCOL:
         return _expired()
     session = _signed_in()
     # A new login happened after this request began (not merely the session that was already there).
-    new_login = (session is not None and session.auth_time >= int(tx["created_at"])
-                 and [session.key, session.auth_time] != tx["cas"]["session_before"])
-    if session is None or (tx["cas"]["renew"] and not new_login):
-        return redirect(url_for("web.login", tx=tx_id))
-    _core().store.delete(LOGIN_TX, tx_id)
-    service_url = tx["cas"]["service"]
+    new_login = (session is not None and tx.login_since_start(session.auth_time)
+                 and [session.key, session.auth_time] != tx.state["session_before"])
+    if session is None or (tx.state["renew"] and not new_login):
+        return redirect(url_for("web.login", tx=tx.id))
+    _core().logins.delete(tx.id)
+    service_url = tx.state["service"]
     service = find_service(service_url)
     if service is None:
         return _unknown_service(service_url)

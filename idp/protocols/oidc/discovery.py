@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...authn.result import ACR_LEVELS
-from ...clients.metadata import SUPPORTED_SCOPES
+from ...clients.metadata import SUPPORTED_GRANT_TYPES, SUPPORTED_SCOPES
 
 
 def provider_metadata(issuer: str, *, registration: bool = True) -> dict:
@@ -15,10 +15,11 @@ def provider_metadata(issuer: str, *, registration: bool = True) -> dict:
         "revocation_endpoint": issuer + "/revoke",
         "introspection_endpoint": issuer + "/introspect",
         "end_session_endpoint": issuer + "/logout",
+        "device_authorization_endpoint": issuer + "/device_authorization",
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": list(SUPPORTED_GRANT_TYPES),
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": ["RS256"],

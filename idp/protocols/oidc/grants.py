@@ -217,7 +217,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
     def get_audiences(self):
         issuer = self.core.settings.issuer
-        return [issuer, issuer + "/token"]
+        return [issuer, issuer + "/token", issuer + "/device_authorization"]
 
     def validate_jti(self, claims, jti):
         return self.core.store.add("client_jti", token_hash(f"{claims['sub']}\x00{jti}"), {}, 3600)

@@ -16,7 +16,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import current_app, render_template
 
-from ...web.headers import allow_form_action
+from ...http.headers import allow_form_action
 
 QUERY, FORM_POST = "query", "form_post"
 SUPPORTED = (QUERY, FORM_POST)

@@ -19,7 +19,8 @@ from ...clients.service import find_client
 from ...identity.claims import claims_for, subject_for
 from ...identity.service import person_claims
 from ...storage.tokens import StoredToken
-from ...web.headers import add_missing
+from ...http.headers import add_missing
+from .device_grant import DeviceAuthorization, DeviceCodeGrant, DeviceIdToken
 from .grants import (ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant,
                      OpenIDConnectCode, PkceS256, PrivateKeyJwt, RefreshTokenGrant, _principal)
 from .response_modes import error_response
@@ -235,7 +236,7 @@ class EndSession(EndSessionEndpoint):
         return find_client(client_id) if isinstance(client_id, str) else None
 
     def end_session(self, end_session_request):
-        from ...web.session_cookie import end_current_session
+        from ...sessions.browser import end_current_session
         end_current_session()
 
 
@@ -250,6 +251,8 @@ def create_authorization_server(app) -> IdpAuthorizationServer:
                           [PkceS256(required=True), OpenIDConnectCode(core, require_nonce=False)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(DeviceCodeGrant, [DeviceIdToken(core)])
+    server.register_endpoint(DeviceAuthorization)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
     protector = ResourceProtector()

@@ -1,8 +1,6 @@
 """HTTP endpoints of the OpenID provider. Each is a short list of steps."""
 from __future__ import annotations
 
-import json
-import secrets
 import time
 
 from authlib.oauth2 import OAuth2Error
@@ -12,17 +10,18 @@ from flask_babel import gettext as _
 from ...authn.result import acr_satisfies
 from ...extensions import db
 from ...identity.models import Entity, Person
-from ...web.session_cookie import current_session
+from ...sessions.browser import current_session
+from ...sessions.login_transaction import CONSENT, LoginTransaction
 from .consent import has_consent
-from .discovery import provider_metadata
+from . import published
+from .published import discovery_document
 from .error_pages import authorize_error_page
 from .principal import Principal
 from .response_modes import error_response
 from .server import StoredRequest, TokenRequest
 
 bp = Blueprint("oidc", __name__)
-LOGIN_TX = "login_tx"
-TX_TTL = 1800
+PROTOCOL = "oidc"
 
 
 def _core():
@@ -32,18 +31,22 @@ def _core():
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery():
-    core = _core()
-    body = getattr(core, "_discovery_json", None)
-    if body is None:
-        body = core._discovery_json = json.dumps(provider_metadata(
-            core.settings.issuer, registration=core.settings.registration_enabled))
-    return Response(body, mimetype="application/json", headers={"Cache-Control": "public, max-age=300"})
+    return _document(*discovery_document(_core()), published.DISCOVERY_TYPE, published.DISCOVERY_CACHE)
 
 
 @bp.get("/jwks.json")
 def jwks():
-    return Response(_core().keys.jwks_json(), mimetype="application/jwk-set+json",
-                    headers={"Cache-Control": "public, max-age=60"})
+    return _document(*_core().keys.jwks_document(), published.JWKS_TYPE, published.JWKS_CACHE)
+
+
+def _document(body: bytes, etag: str, mimetype: str, cache_control: str) -> Response:
+    """A published document as ``published.published_documents`` serves it, for the requests it leaves
+    to Flask."""
+    response = Response(body, mimetype=mimetype, headers={"Cache-Control": cache_control, "ETag": etag})
+    if published.matches(request.headers.get("If-None-Match"), etag):
+        response.status_code = 304
+        response.set_data(b"")
+    return response
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -53,12 +56,11 @@ def authorize():
 
 @bp.get("/authorize/resume")
 def authorize_resume():
-    tx_id = request.args.get("tx", "")
-    tx = _core().store.get(LOGIN_TX, tx_id) if tx_id and len(tx_id) < 100 else None
-    if tx is None:
+    tx = _core().logins.load(request.args.get("tx"))
+    if tx is None or tx.protocol != PROTOCOL:
         return render_template("error.html", title=_("This login request has expired"),
                                description=_("Go back to the portal and start again.")), 400
-    return _authorize(StoredRequest(tx["uri"], tx["params"]), tx, tx_id)
+    return _authorize(StoredRequest(tx.state["uri"], tx.state["params"]), tx)
 
 
 @bp.post("/token")
@@ -81,12 +83,13 @@ def userinfo():
     return _core().server.create_endpoint_response("userinfo")
 
 
-def save_login_tx(params: dict, uri: str, *, reason: str, client_name: str, acr_values: list[str]) -> str:
-    tx_id = secrets.token_urlsafe(24)
-    _core().store.put(LOGIN_TX, tx_id, {"params": params, "uri": uri, "created_at": time.time(),
-                                        "reason": reason, "client_name": client_name,
-                                        "acr_values": acr_values}, TX_TTL)
-    return tx_id
+def _start_login(oauth_request, params: dict, redirect_uri: str, reason: str, acr_values: list[str]):
+    """Send the browser to the login (or consent) page with a login transaction resuming this request."""
+    client = oauth_request.client
+    tx = _core().logins.start(protocol=PROTOCOL, reason=reason, resume_endpoint="oidc.authorize_resume",
+                              client_name=client.name, client_id=client.client_id, return_to=redirect_uri,
+                              acr_values=acr_values, state={"params": params, "uri": oauth_request.uri})
+    return redirect(url_for("oidc_pages.consent" if reason == CONSENT else "web.login", tx=tx.id))
 
 
 def _error_redirect(server, oauth_request, error: OAuth2Error):
@@ -98,7 +101,7 @@ def _error_redirect(server, oauth_request, error: OAuth2Error):
     return render_template("error.html", **authorize_error_page(error.error, params)), 400
 
 
-def _authorize(stored: StoredRequest | None, tx: dict | None, tx_id: str | None = None):
+def _authorize(stored: StoredRequest | None, tx: LoginTransaction | None):
     core = _core()
     server = core.server
     session = current_session()
@@ -120,7 +123,7 @@ def _authorize(stored: StoredRequest | None, tx: dict | None, tx_id: str | None 
     params = dict(oauth_request.payload.data.items())
     prompts = (params.get("prompt") or "").split()
     acr_values = (params.get("acr_values") or "").split()
-    fresh = bool(tx and session and session.auth_time >= int(tx["created_at"]))
+    fresh = bool(tx and session and tx.login_since_start(session.auth_time))
 
     reason = None
     if person is None:
@@ -143,21 +146,17 @@ def _authorize(stored: StoredRequest | None, tx: dict | None, tx_id: str | None 
         if "none" in prompts:
             from authlib.oidc.core.errors import LoginRequiredError
             return _error_redirect(server, oauth_request, LoginRequiredError(redirect_uri=grant.redirect_uri))
-        tx_id = save_login_tx(params, oauth_request.uri, reason=reason, client_name=client.name,
-                              acr_values=acr_values)
-        return redirect(url_for("web.login", tx=tx_id))
+        return _start_login(oauth_request, params, grant.redirect_uri, reason, acr_values)
 
-    if not client.first_party and (("consent" in prompts and not (tx and tx.get("consented")))
+    if not client.first_party and (("consent" in prompts and not (tx and tx.state.get("consented")))
                                    or not has_consent(person.id, client.client_id, oauth_request.scope)):
         if "none" in prompts:
             from authlib.oidc.core.errors import ConsentRequiredError
             return _error_redirect(server, oauth_request, ConsentRequiredError(redirect_uri=grant.redirect_uri))
-        tx_id = save_login_tx(params, oauth_request.uri, reason="consent", client_name=client.name,
-                              acr_values=acr_values)
-        return redirect(url_for("web.consent", tx=tx_id))
+        return _start_login(oauth_request, params, grant.redirect_uri, CONSENT, acr_values)
 
-    if tx_id:
-        core.store.delete(LOGIN_TX, tx_id)
+    if tx is not None:
+        core.logins.delete(tx.id)
     core.sessions.add_client(session, client.client_id)
     entity = db.session.get(Entity, session.entity_id) if session.entity_id else None
     principal = Principal(person=person, client=client, auth_time=session.auth_time, acr=session.acr,

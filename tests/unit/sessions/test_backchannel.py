@@ -1,46 +1,10 @@
 """Background delivery of logout messages: retries on failures, none on a refusal, redirects for CAS."""
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
-
 import pytest
 
+from helpers import LogoutSite as Site
 from idp.sessions.backchannel import BackchannelNotifier
-
-
-class Site:
-    """A relying party's logout endpoint answering with the statuses queued in ``answers``."""
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.received = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                site.received.append((self.path, parse_qs(self.rfile.read(length).decode()),
-                                      self.headers.get("Cache-Control")))
-                status = site.answers.pop(0) if site.answers else 200
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", "/after")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/logout"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

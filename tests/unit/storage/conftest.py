@@ -114,8 +114,36 @@ def _redis(request):
     from idp.storage.redis import RedisStore
     url = request.getfixturevalue("redis_url")
     store = RedisStore.from_url(url, prefix=request.getfixturevalue("redis_prefix"))
-    request.addfinalizer(store._r.close)
+    request.addfinalizer(store.close)
     return store, RealClock()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory):
+    """A primary, a replica and three sentinels started for this test session."""
+    from redis_topology import sentinel_topology
+    with sentinel_topology(tmp_path_factory.mktemp("sentinel"), ready_to_fail_over=False) as topology:
+        yield topology
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """Three primaries and three replicas started for this test session."""
+    from redis_topology import cluster_topology
+    with cluster_topology(tmp_path_factory.mktemp("cluster")) as topology:
+        yield topology
+
+
+def _redis_topology(fixture):
+    def factory(request):
+        from idp.storage.redis import RedisStore
+        topology = request.getfixturevalue(fixture)
+        # a prefix per test keeps tests apart; the store waits for one replica on every write (default)
+        store = RedisStore.from_url(topology.url, prefix="idptest:" + secrets.token_hex(6))
+        assert store.wait_replicas == 1
+        request.addfinalizer(store.close)
+        return store, RealClock()
+    return factory
 
 
 BACKENDS = {
@@ -123,6 +151,8 @@ BACKENDS = {
     "sqlite": (_sqlite, ()),
     "postgres": (_postgres, (pytest.mark.postgres,)),
     "redis": (_redis, (pytest.mark.redis,)),
+    "redis-sentinel": (_redis_topology("redis_sentinel"), (pytest.mark.redis,)),
+    "redis-cluster": (_redis_topology("redis_cluster"), (pytest.mark.redis,)),
 }
 
 

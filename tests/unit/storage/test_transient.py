@@ -108,3 +108,69 @@ def test_sqlite_errors_are_transient_exactly_for_the_result_codes_of_the_moment(
 @pytest.mark.parametrize("error", [ValueError("x"), KeyError("x"), RuntimeError("x")])
 def test_other_errors_are_not_storage_failures(error):
     assert not is_transient(error)
+
+
+# --- Redis as operators run it: errors of a failover are transient, mistakes are not -----------------
+@pytest.mark.redis
+def test_a_demoted_primary_and_a_primary_without_replicas_are_transient(tmp_path):
+    from redis_topology import server
+
+    primary = server(tmp_path, "--min-replicas-to-write", "1")
+    replica = server(tmp_path, "--replicaof", "127.0.0.1", str(primary.port))
+    try:
+        read_only = _raised(lambda: replica.client().set("k", "v"))
+        assert isinstance(read_only, redis.exceptions.ReadOnlyError) and is_transient(read_only)
+        replica.stop()
+        no_replicas = _raised(lambda: primary.client().set("k", "v"))
+        assert str(no_replicas).startswith("NOREPLICAS") and is_transient(no_replicas)
+    finally:
+        replica.stop()
+        primary.stop()
+
+
+@pytest.mark.redis
+def test_a_cluster_without_its_slots_is_transient(tmp_path):
+    from redis_topology import server
+
+    node = server(tmp_path, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+    try:
+        down = _raised(lambda: node.client().get("k"))
+        assert isinstance(down, redis.exceptions.ClusterDownError) and is_transient(down)
+    finally:
+        node.stop()
+
+
+@pytest.mark.redis
+def test_a_moved_slot_is_transient_and_a_cross_slot_command_is_a_bug(redis_cluster):
+    first = redis_cluster.nodes[0].client()
+    key = next(f"k{i}" for i in range(1000) if redis_cluster.primary_for(f"k{i}").port != redis_cluster.nodes[0].port)
+    moved = _raised(lambda: first.get(key))
+    assert isinstance(moved, redis.exceptions.MovedError) and is_transient(moved)
+    owner = redis_cluster.primary_for("{a}").client()
+    cross = _raised(lambda: owner.mset({"{a}x": 1, "{b}y": 2}))
+    assert isinstance(cross, redis.exceptions.ClusterCrossSlotError) and not is_transient(cross)
+
+
+@pytest.mark.redis
+def test_a_wrong_redis_password_is_a_broken_deployment_not_a_moment(tmp_path):
+    from redis_topology import server
+
+    node = server(tmp_path, "--requirepass", "right-password")
+    try:
+        wrong = _raised(lambda: node.client(password="wrong").ping())
+        assert isinstance(wrong, redis.exceptions.AuthenticationError) and not is_transient(wrong)
+    finally:
+        node.stop()
+
+
+@pytest.mark.parametrize("error", [redis.exceptions.TryAgainError("TRYAGAIN"),
+                                   redis.exceptions.ClusterError("TTL exhausted"),
+                                   redis.exceptions.MasterDownError("MASTERDOWN"),
+                                   redis.exceptions.SlotNotCoveredError("slot 7 is not covered"),
+                                   redis.exceptions.RedisClusterUnreachableError("no node reachable")])
+def test_cluster_failover_errors_are_transient(error):
+    assert is_transient(error)
+
+
+def test_other_cluster_client_errors_are_bugs():
+    assert not is_transient(redis.exceptions.RedisClusterException("No way to dispatch this command"))

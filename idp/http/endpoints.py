@@ -6,7 +6,7 @@ from flask import current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 # Blueprints whose views answer programs (relying parties, resource servers, admin tools, monitors).
-PROTOCOL_BLUEPRINTS = frozenset({"oidc", "registration", "admin_api", "health", "metrics", "cas"})
+PROTOCOL_BLUEPRINTS = frozenset({"oidc", "device_api", "registration", "admin_api", "health", "metrics", "cas"})
 # ... except these, which a person's browser is sent to.
 BROWSER_ENDPOINTS = frozenset({"oidc.authorize", "oidc.authorize_resume", "cas.login", "cas.login_resume",
                                "cas.logout"})
@@ -14,7 +14,7 @@ BROWSER_ENDPOINTS = frozenset({"oidc.authorize", "oidc.authorize_resume", "cas.l
 # the request is JSON or asks for it, as their views do.
 JSON_WHEN_ASKED = frozenset({"certificate.challenge", "certificate.challenge_login", "certificate.tls_login"})
 # A path that matches no route: protocol when it is under a protocol prefix.
-_PROTOCOL_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/register", "/jwks.json", "/.well-known/",
+_PROTOCOL_PATHS = ("/token", "/device_authorization", "/revoke", "/introspect", "/userinfo", "/register", "/jwks.json", "/.well-known/",
                    "/healthz", "/readyz", "/metrics", "/api/")
 
 

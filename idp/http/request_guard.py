@@ -146,15 +146,20 @@ def _bad_text(value: str, limit: int, pattern: re.Pattern) -> bool:
 
 
 def check_parameters() -> None:
-    sources = [request.args, {name: value for name, value in (request.view_args or {}).items()
-                              if isinstance(value, str)}]  # path variables: /api/admin/clients/<client_id>
-    if request.mimetype == "application/x-www-form-urlencoded":
+    # Only what the request has: most protocol requests carry no query string, no path variable or no
+    # body, and parsing an empty one costs as much as checking a short one.
+    environ = request.environ
+    sources = [request.args] if environ.get("QUERY_STRING") else []
+    if request.view_args:  # path variables: /api/admin/clients/<client_id>
+        sources.append({name: value for name, value in request.view_args.items() if isinstance(value, str)})
+    mimetype = request.mimetype if environ.get("CONTENT_TYPE") else ""
+    if mimetype == "application/x-www-form-urlencoded":
         # read (and cached) before the form is parsed from it, to see the bytes as sent
         if not _utf8_form_encoded(request.get_data(cache=True)):
             raise RequestRejected(N_("The request contains bytes that are not UTF-8 text."),
                                   title=N_("The request is malformed"))
         sources.append(request.form)
-    elif request.mimetype == "multipart/form-data":  # undecodable bytes in a part are U+FFFD, refused below
+    elif mimetype == "multipart/form-data":  # undecodable bytes in a part are U+FFFD, refused below
         sources.append(request.form)
     count = 0
     for source in sources:

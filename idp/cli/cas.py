@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ...cli import emit, get_app, json_option
+from .context import emit, get_app, json_option
 
 
 @click.group("cas", help="CAS services: department sites that speak CAS 2.0/3.0.")
@@ -20,8 +20,8 @@ def cas() -> None:
 @click.option("--release-id-number", is_flag=True, help="Release the ID number attribute (p3/serviceValidate).")
 @json_option
 def add_service(name, service_url, pattern, slo_url, no_slo, release_id_number, as_json):
-    from .models import MATCH_EXACT, MATCH_PREFIX
-    from .services import register_service
+    from ..protocols.cas.models import MATCH_EXACT, MATCH_PREFIX
+    from ..protocols.cas.services import register_service
     if no_slo and slo_url:
         raise click.UsageError("--slo-url and --no-slo exclude each other")
     with get_app().app_context():
@@ -35,7 +35,7 @@ def add_service(name, service_url, pattern, slo_url, no_slo, release_id_number, 
 @cas.command("list", help="List CAS services.")
 @json_option
 def list_(as_json):
-    from .services import list_services
+    from ..protocols.cas.services import list_services
     with get_app().app_context():
         rows = [s.to_public_dict() for s in list_services()]
         text = "\n".join("\t".join([str(r["id"]), r["name"], r["match"], r["service_url"]]
@@ -48,7 +48,7 @@ def list_(as_json):
 @click.argument("service_id", type=int)
 @json_option
 def disable(service_id, as_json):
-    from .services import disable_service
+    from ..protocols.cas.services import disable_service
     with get_app().app_context():
         service = disable_service(service_id)
         emit(as_json, service.to_public_dict(), f"disabled CAS service {service.id} ({service.name})")

@@ -1,0 +1,6 @@
+"""``python -m idp.cli``: the `idp` command."""
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,142 @@
+"""Logout messages queued in the database: each is posted by one node only, and one left behind by a
+node that died is posted by another."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from helpers import LogoutSite as Site
+from helpers import app_on, dispose_app
+
+
+@pytest.fixture
+def app(tmp_path, any_database):
+    app = app_on(tmp_path, any_database)
+    yield app
+    dispose_app(app)
+
+
+@pytest.fixture
+def site():
+    made = []
+
+    def make(*answers):
+        made.append(Site(answers))
+        return made[-1]
+    yield make
+    for s in made:
+        s.close()
+
+
+def _engine(app):
+    from idp.extensions import db
+    with app.app_context():
+        return db.engine
+
+
+def _node(app, name, *, claim_seconds=5.0, retries=3):
+    from idp.sessions.backchannel import BackchannelNotifier
+    from idp.sessions.delivery_queue import DeliveryQueue
+    engine = _engine(app)
+    return BackchannelNotifier(timeout=2, retries=retries, backoff=0.01,
+                               queue=DeliveryQueue(name, claim_seconds=claim_seconds), engine=lambda: engine)
+
+
+def _rows(app):
+    from idp.extensions import db
+    from idp.sessions.delivery_models import LogoutDelivery
+    with app.app_context():
+        return db.session.execute(db.select(LogoutDelivery.message, LogoutDelivery.delivered, LogoutDelivery.attempts,
+                                            LogoutDelivery.done_at).order_by(LogoutDelivery.id)).all()
+
+
+def test_a_queued_message_is_delivered_once_and_recorded(app, site):
+    rp = site(503, 200)
+    node = _node(app, "node-a")
+    assert node.send("portal-a", rp.url, "token-1").result(10) is True
+    assert [r[1]["logout_token"] for r in rp.received] == [["token-1"], ["token-1"]]  # one retry after the 503
+    [(message, delivered, attempts, done_at)] = _rows(app)
+    assert (message, delivered, attempts) == ("token-1", True, 2) and done_at is not None
+    assert node.deliver_due(_engine(app)) == 0  # nothing left to send
+
+
+def test_finished_messages_are_forgotten_after_a_week(app, site):
+    from idp.sessions.backchannel import KEEP_FINISHED_SECONDS
+    rp = site(200)
+    node = _node(app, "node-a")
+    engine = _engine(app)
+    assert node.send("portal-a", rp.url, "token-done").result(10) is True
+    node.queue.add(engine, "portal-a", rp.url, "logout_token", "token-waiting", False, "node-b:claim")
+    with engine.begin() as conn:  # delivered eight days ago; the other one still waits (claimed elsewhere)
+        conn.exec_driver_sql("UPDATE logout_deliveries SET done_at = done_at - %d WHERE done_at IS NOT NULL"
+                             % (KEEP_FINISHED_SECONDS + 86400))
+    assert node.deliver_due(engine) == 0
+    assert [r.message for r in _rows(app)] == ["token-waiting"]
+
+
+def test_a_refused_message_is_recorded_as_failed(app, site):
+    rp = site(400)
+    node = _node(app, "node-a")
+    assert node.send("portal-a", rp.url, "token-1").result(10) is False
+    assert [(r.delivered, r.attempts) for r in _rows(app)] == [(False, 1)]
+    assert node.failed == [("portal-a", rp.url, "HTTP 400")]
+
+
+def test_nodes_racing_for_due_messages_post_each_once(app, site):
+    rp = site()
+    engine = _engine(app)
+    leaving = _node(app, "node-gone", claim_seconds=3.0)
+    stored = time.time()
+    for n in range(30):  # stored and claimed by a node that then died before posting
+        leaving.queue.add(engine, "portal-a", rp.url, "logout_token", f"token-{n}", False, leaving.queue.new_claim())
+    nodes = [_node(app, f"node-{i}") for i in range(3)]
+    assert time.time() < stored + 3.0 and all(node.deliver_due(engine) == 0 for node in nodes)  # claims held
+    time.sleep(max(0.0, stored + 3.1 - time.time()))
+    barrier = threading.Barrier(3)
+
+    def take(node):
+        barrier.wait()
+        for _ in range(5):
+            node.deliver_due(engine)
+
+    threads = [threading.Thread(target=take, args=(node,)) for node in nodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(node.wait_idle(30) for node in nodes)
+    posted = sorted(r[1]["logout_token"][0] for r in rp.received)
+    assert posted == sorted(f"token-{n}" for n in range(30))  # every one, none twice
+    assert sum(len(node.delivered) for node in nodes) == 30
+    assert all(row.delivered is True for row in _rows(app))
+
+
+def test_a_message_whose_node_died_between_retries_is_finished_by_another(app, site):
+    rp = site()
+    engine = _engine(app)
+    dying = _node(app, "node-dying", claim_seconds=0.3)
+    claim = dying.queue.new_claim()
+    row_id = dying.queue.add(engine, "portal-a", rp.url, "logout_token", "token-1", False, claim)
+    item = dying.queue.claim(engine, row_id, claim)
+    assert dying.queue.retry_at(engine, item, time.time(), "HTTP 503")  # then the process is gone
+    other = _node(app, "node-b")
+    deadline = time.monotonic() + 10
+    while not rp.received and time.monotonic() < deadline:
+        other.deliver_due(engine)
+        other.wait_idle(5)
+        time.sleep(0.05)
+    assert [r[1]["logout_token"] for r in rp.received] == [["token-1"]]
+    assert [(r.delivered, r.attempts) for r in _rows(app)] == [(True, 2)]
+    assert dying.queue.claim(engine, row_id, claim) is None  # finished: the old claim gets nothing
+
+
+def test_logout_through_the_app_queues_the_message(app, site):
+    """The server's notifier stores each logout message before posting it."""
+    rp = site()
+    core = app.extensions["idp"]
+    with app.test_request_context():
+        future = core.notifier.send("portal-a", rp.url, "token-x")
+    assert future.result(10) is True
+    assert [(r.message, r.delivered) for r in _rows(app)] == [("token-x", True)]
