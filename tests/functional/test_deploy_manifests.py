@@ -1,7 +1,7 @@
 """deploy/: the Kubernetes manifests validated against the Kubernetes API schemas (kubernetes-validate)
 and the compose file against the Compose Specification (compose-spec), both strict about unknown
 fields, and both checked against the code they deploy: every setting they give is a real IDP_* setting
-and together they start a server, the probe paths answer, ports, user and shutdown timeouts are the
+and their values pass the server's start-up checks, the probe paths answer, ports, user and shutdown timeouts are the
 Dockerfile's."""
 from __future__ import annotations
 
