@@ -19,6 +19,7 @@ from idp.config import Settings
 from idp.errors import ConfigError
 from idp.extensions import db
 
+import dockerfile
 import helpers
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
@@ -27,32 +28,8 @@ compose_spec = pytest.importorskip("compose_spec")
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 COMPOSE = ROOT / "deploy" / "compose"
-DOCKERFILE = (ROOT / "Dockerfile").read_text()
 # The oldest Kubernetes release still commonly run by provinces' platforms, and the newest schema known.
 KUBERNETES_VERSIONS = ("1.28.0", kubernetes_validate.latest_version())
-
-
-# -- what the Dockerfile promises ------------------------------------------------------------------
-
-def dockerfile_cmd() -> list[str]:
-    match = re.search(r"^CMD (\[.*?\])\s*$", DOCKERFILE.replace("\\\n", ""), re.M)
-    return yaml.safe_load(match.group(1))
-
-
-def dockerfile_port() -> int:
-    cmd = dockerfile_cmd()
-    port = int(cmd[cmd.index("--port") + 1])
-    assert re.search(rf"^EXPOSE {port}$", DOCKERFILE, re.M)
-    return port
-
-
-def dockerfile_kill_timeout() -> int:
-    cmd = dockerfile_cmd()
-    return int(cmd[cmd.index("--workers-kill-timeout") + 1])
-
-
-def dockerfile_uid() -> int:
-    return int(re.search(r"useradd .*--uid (\d+)", DOCKERFILE).group(1))
 
 
 def seconds(duration: str | int) -> float:
@@ -110,10 +87,10 @@ def interpolate(value: str, variables: dict[str, str]) -> str:
 
 def real_secrets() -> dict[str, str]:
     return {"IDP_SECRET_KEY": secrets.token_urlsafe(48), "IDP_PAIRWISE_SALT": secrets.token_urlsafe(48),
-            "IDP_MASTER_KEY": helpers_master_key()}
+            "IDP_MASTER_KEY": random_master_key()}
 
 
-def helpers_master_key() -> str:
+def random_master_key() -> str:
     import base64
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
 
@@ -166,9 +143,9 @@ def test_the_deployment_runs_the_image_as_the_dockerfile_builds_it():
     node = container(deployment)
     assert deployment["spec"]["replicas"] >= 2
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
-    assert [p["containerPort"] for p in node["ports"]] == [dockerfile_port()]
+    assert [p["containerPort"] for p in node["ports"]] == [dockerfile.port()]
     assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["runAsUser"] == dockerfile_uid()
+    assert pod["securityContext"]["runAsUser"] == dockerfile.uid()
     assert node["securityContext"]["readOnlyRootFilesystem"] is True
     assert node["securityContext"]["allowPrivilegeEscalation"] is False
     assert node["securityContext"]["capabilities"]["drop"] == ["ALL"]
@@ -183,7 +160,7 @@ def test_a_draining_pod_finishes_its_requests_before_it_is_killed():
     pre_stop = container(k8s("Deployment"))["lifecycle"]["preStop"]["exec"]["command"]
     assert pre_stop[0] == "sleep"
     # endpoints drain during preStop; then granian gets SIGTERM and may take its whole kill timeout
-    assert pod["terminationGracePeriodSeconds"] >= int(pre_stop[1]) + dockerfile_kill_timeout() + 1
+    assert pod["terminationGracePeriodSeconds"] >= int(pre_stop[1]) + dockerfile.kill_timeout() + 1
 
 
 def test_probes_are_wired_to_the_health_endpoints_and_answer(tmp_path):
@@ -198,7 +175,7 @@ def test_probes_are_wired_to_the_health_endpoints_and_answer(tmp_path):
         for path in set(paths.values()):
             assert adapter.match(path, method="GET")
             # the kubelet asks for the pod's address and port as the Host
-            response = app.test_client().get(path, headers={"Host": f"10.244.1.7:{dockerfile_port()}"})
+            response = app.test_client().get(path, headers={"Host": f"10.244.1.7:{dockerfile.port()}"})
             assert response.status_code == 200, (path, response.get_data(as_text=True))
     finally:
         with app.app_context():
@@ -307,9 +284,9 @@ def test_the_example_env_file_cannot_start_a_server():
 def test_compose_nodes_drain_and_are_checked_like_the_pods():
     services = compose()["services"]
     for name, node in idp_nodes(services).items():
-        assert seconds(node["stop_grace_period"]) > dockerfile_kill_timeout(), name
+        assert seconds(node["stop_grace_period"]) > dockerfile.kill_timeout(), name
         check = " ".join(node["healthcheck"]["test"])
-        assert f"127.0.0.1:{dockerfile_port()}/readyz" in check
+        assert f"127.0.0.1:{dockerfile.port()}/readyz" in check
         assert node["read_only"] is True
     assert services["idp-migrate"]["command"] == ["idp", "db", "upgrade"]
     for node in idp_nodes(services).values():
@@ -321,7 +298,7 @@ def test_nginx_balances_over_every_node_and_only_nginx_is_trusted():
     conf = (COMPOSE / "nginx.conf").read_text()
     upstream = re.search(r"upstream idp_nodes \{(.*?)\}", conf, re.S).group(1)
     servers = re.findall(r"^\s*server ([\w-]+):(\d+)", upstream, re.M)
-    assert sorted(servers) == sorted((name, str(dockerfile_port())) for name in idp_nodes(services))
+    assert sorted(servers) == sorted((name, str(dockerfile.port())) for name in idp_nodes(services))
     nginx_address = services["nginx"]["networks"]["backend"]["ipv4_address"]
     for name, node in idp_nodes(services).items():
         assert node["environment"]["IDP_TRUSTED_PROXIES"] == nginx_address, name
