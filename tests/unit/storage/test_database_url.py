@@ -11,10 +11,12 @@ from sqlalchemy.engine import make_url
 
 from backends import postgres_url_or_skip
 from idp import create_app
+from idp.config import Settings
 from idp.errors import ConfigError
 from idp.extensions import db
 from idp.storage.database_url import database_uri
 
+import dockerfile
 import helpers
 
 
@@ -106,3 +108,18 @@ def test_a_host_list_with_no_acceptable_server_is_not_ready(tmp_path):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("variable, value", [("IDP_DB_POOL_SIZE", "0"), ("IDP_DB_POOL_SIZE", "ten"),
+                                             ("IDP_DB_MAX_OVERFLOW", "-1"), ("IDP_DB_POOL_TIMEOUT", "0")])
+def test_pool_settings_out_of_range_stop_start_up(variable, value):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"IDP_SECRET_KEY": "s" * 40, variable: value})
+    assert any(problem.startswith(f"{variable}={value!r} is invalid") for problem in info.value.problems)
+
+
+def test_pool_defaults_cover_a_workers_threads():
+    """Per process: granian's request threads (the Dockerfile's --blocking-threads), the job runner and
+    the CRL refresher each hold at most one connection at a time; they fit the pool without overflow."""
+    settings = Settings.from_env({"IDP_SECRET_KEY": "s" * 40})
+    assert settings.db_pool_size >= int(dockerfile.option("--blocking-threads")) + 2
