@@ -123,3 +123,10 @@ def test_pool_defaults_cover_a_workers_threads():
     the CRL refresher each hold at most one connection at a time; they fit the pool without overflow."""
     settings = Settings.from_env({"IDP_SECRET_KEY": "s" * 40})
     assert settings.db_pool_size >= int(dockerfile.option("--blocking-threads")) + 2
+
+
+def test_idp_config_masks_the_password_of_a_host_list():
+    from idp.config import masked
+    url = "postgresql://idp:s3cret@db1:5432,db2:5432/idp?target_session_attrs=read-write"
+    assert masked("IDP_DATABASE_URL", url) == \
+        "postgresql://idp:********@db1:5432,db2:5432/idp?target_session_attrs=read-write"
