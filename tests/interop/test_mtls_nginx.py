@@ -11,11 +11,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import secrets
-import shutil
-import socket
 import string
-import subprocess
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -30,8 +26,9 @@ from cryptography.x509.oid import NameOID
 from helpers import free_port
 from idp.pki import demo
 from live_server import LiveServer
+from nginx_server import NGINX_MISSING, nginx_serving
 
-pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("nginx"), reason="nginx not installed")]
+pytestmark = [pytest.mark.interop, pytest.mark.skipif(NGINX_MISSING, reason="nginx not installed")]
 TEMPLATE = Path(__file__).resolve().parents[2] / "adapters" / "nginx" / "mtls.conf.template"
 REDIRECT = "http://127.0.0.1:9/callback"
 
@@ -86,27 +83,8 @@ def nginx(tmp_path, idp):
         IDP_HOST="127.0.0.1", IDP_LISTEN=f"127.0.0.1:{port} ssl", TLS_CERT=str(tls_cert), TLS_KEY=str(tls_key),
         IDP_ADDR=f"127.0.0.1:{idp.port}")
     assert "$ssl_client_escaped_cert" in site and "optional_no_ca" in site
-    (tmp_path / "idp-site.conf").write_text(site)
-    temp_dirs = " ".join(f"{d}_temp_path {tmp_path}/{d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (tmp_path / "nginx.conf").write_text(
-        f"worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
-        f"events {{ worker_connections 64; }}\n"
-        f"http {{ access_log off; {temp_dirs} include {tmp_path}/idp-site.conf; }}\n")
-    process = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
-                               stderr=subprocess.PIPE)
-    deadline = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail("nginx did not start: " + process.stderr.read().decode(errors="replace"))
-            time.sleep(0.05)
-    yield f"https://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    with nginx_serving(tmp_path, site, port):
+        yield f"https://127.0.0.1:{port}"
 
 
 @pytest.fixture
