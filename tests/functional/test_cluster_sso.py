@@ -43,7 +43,7 @@ import helpers
 from live_server import ServerThread
 from nginx_server import NGINX_MISSING, nginx_serving
 from private_postgres import private_postgres
-from redis_topology import cluster_topology, sentinel_topology
+from redis_topology import cluster_topology, sentinel_topology, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow,
               pytest.mark.skipif(NGINX_MISSING, reason="nginx not installed")]
@@ -432,13 +432,21 @@ def _wait_served(realm: Province, nodes: list[int], timeout: float) -> float:
     return time.monotonic() - began
 
 
-def _kill_redis_primary(realm: Province) -> None:
+def _kill_redis_primary(realm: Province):
+    """SIGKILL the (or, on Cluster, one) Redis primary; returns a test of its replica's promotion."""
     topo = realm.redis
     if hasattr(topo, "primary"):
-        topo.primary.kill()
-    else:  # Cluster: one of the three primaries
-        primary = next(n for n in topo.nodes if n.client().info("replication").get("role") == "master")
-        primary.kill()
+        dead = topo.primary
+        dead.kill()
+        return lambda: topo.current_primary_port() not in (None, dead.port)
+    dead = next(n for n in topo.nodes if n.client().info("replication").get("role") == "master")
+    dead.kill()
+
+    def promoted():
+        client = next(n for n in topo.nodes if n.alive).client()
+        return (client.cluster("info").get("cluster_state") == "ok"
+                and all(int(primary[1]) != dead.port for _, _, primary, *_ in client.cluster("slots")))
+    return promoted
 
 
 def walk(realm: Province, label: str) -> None:
@@ -457,8 +465,10 @@ def walk(realm: Province, label: str) -> None:
         time.sleep(4)
 
         at = time.monotonic()
-        _kill_redis_primary(realm)
-        followed = _wait_served(realm, [1, 3], 20)
+        promoted = _kill_redis_primary(realm)
+        wait_until(promoted, 20, "the replica's promotion", interval=0.1)
+        _wait_served(realm, [1, 3], 20 - (time.monotonic() - at))
+        followed = time.monotonic() - at
         print(f"\n{label}: nodes 1 and 3 write to the promoted Redis {followed:.1f} s after the primary died")
         # 502: nginx's answer when the last node it tried was the dead node 2
         faults.append(Fault("Redis primary killed", at, at + followed + 1, {502, 503}))
