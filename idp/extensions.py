@@ -1,4 +1,5 @@
 """Flask extension instances shared by the blueprints, and SQLite connection settings."""
+import logging
 import sqlite3
 
 from flask_babel import Babel
@@ -6,16 +7,39 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
+
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
     pass
 
 
+class _SQLAlchemy(SQLAlchemy):
+    def _teardown_session(self, exc):
+        """Ending a request's session rolls back what it left open. When the database dropped the
+        connection meanwhile (a restart terminates every session), that ROLLBACK fails: the connection
+        is discarded and the answer the request made stands, instead of a 500 after the fact."""
+        try:
+            super()._teardown_session(exc)
+        except DBAPIError as error:
+            from .storage.transient import is_transient
+            if not is_transient(error):
+                raise
+            log.warning("request's database connection lost at its end: %s",
+                        str(error.orig or error).strip().splitlines()[0] if str(error.orig or error).strip() else "")
+            try:
+                self.session().invalidate()
+            finally:
+                self.session.registry.clear()
+
+
 # Sessions live for one request; objects need not be reloaded after each commit (a commit in the
 # middle of a token request would otherwise cost a SELECT for every object used afterwards).
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = _SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 csrf = CSRFProtect()
 babel = Babel()
 

@@ -7,8 +7,10 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -241,25 +243,43 @@ def app_with_batch_client(settings):
     return app, credentials
 
 
+def dockerfile_command(port: int) -> tuple[list[str], dict]:
+    """The Dockerfile's CMD (exec form) bound to loopback, and the ENV values the server reads."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    [cmd] = [json.loads(line[len("CMD "):]) for line in text.splitlines() if line.startswith("CMD ")]
+    env_lines = " ".join(line for line in text.splitlines() if line.startswith("ENV "))
+    env = dict(re.findall(r"(GRANIAN_[A-Z_]+)=(\S+)", env_lines))
+    assert cmd[0] == "granian" and cmd[-1] == "idp.wsgi:app", cmd
+    cmd[cmd.index("--host") + 1] = "127.0.0.1"
+    cmd[cmd.index("--port") + 1] = str(port)
+    cmd[0] = str(Path(sys.executable).with_name("granian"))
+    return cmd, env
+
+
 def server_environ(settings, **extra) -> dict:
     """The process environment that makes a server read ``settings`` (those the tests set)."""
-    return dict(os.environ, IDP_ISSUER=settings.issuer, IDP_SECRET_KEY=settings.secret_key,
-                IDP_DATABASE_URL=settings.database_url, IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false",
-                **extra)
+    environ = dict(os.environ, IDP_ISSUER=settings.issuer, IDP_SECRET_KEY=settings.secret_key,
+                   IDP_DATABASE_URL=settings.database_url, IDP_SESSION_BACKEND="sql", IDP_LOGIN_SLOWDOWN="false")
+    environ.update(extra)
+    return environ
 
 
 @contextmanager
-def serving(command: list[str], env: dict, base_url: str, *, timeout: float = 60, log=None):
+def serving(command: list[str], env: dict, base_url: str, *, timeout: float = 60, log=None,
+            process_group: bool = False):
     """Run ``command`` until the block ends: yields the process once ``base_url``/healthz answers 200
     (fails with the server's stderr if it exits first), then terminates it (kills it if it lingers).
-    ``log``: a path that receives the server's stdout and stderr (its access log) instead."""
+    ``log``: a path that receives the server's stdout and stderr (its access log) instead.
+    ``process_group``: the server and its workers get a process group of their own (``os.killpg`` on
+    ``process.pid`` reaches them all), signalled as a whole at the end."""
     import requests
 
+    popen = dict(cwd=ROOT, env=env, start_new_session=process_group)
     if log is not None:
         with open(log, "ab") as out:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, **popen)
     else:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -274,12 +294,23 @@ def serving(command: list[str], env: dict, base_url: str, *, timeout: float = 60
             time.sleep(0.2)
         yield process
     finally:
-        process.terminate()
+        def signal_all(signum):
+            if process_group:
+                try:
+                    os.killpg(process.pid, signum)
+                except ProcessLookupError:
+                    pass
+            else:
+                process.send_signal(signum)
+
+        signal_all(signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            signal_all(signal.SIGKILL)
             process.wait()
+        if process_group:  # workers left behind by a server that was killed
+            signal_all(signal.SIGKILL)
 
 
 # -- the `idp` command -------------------------------------------------------------------------------

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import os
 import re
 import signal
 import socket
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -28,24 +25,11 @@ from idp.extensions import db
 from idp.jobs import lease
 
 import helpers
+from helpers import dockerfile_command
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "server-test-secret-" + "y" * 32
 TOKEN_FORM = {"grant_type": "client_credentials", "scope": "profile"}
 PUBLIC_HOST = {"Host": "id.example.gov.cn", "X-Forwarded-Proto": "https"}
-
-
-def dockerfile_command(port: int) -> tuple[list[str], dict]:
-    """The Dockerfile's CMD (exec form) bound to loopback, and the ENV values the server reads."""
-    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    [cmd] = [json.loads(line[len("CMD "):]) for line in text.splitlines() if line.startswith("CMD ")]
-    env_lines = " ".join(line for line in text.splitlines() if line.startswith("ENV "))
-    env = dict(re.findall(r"(GRANIAN_[A-Z_]+)=(\S+)", env_lines))
-    assert cmd[0] == "granian" and cmd[-1] == "idp.wsgi:app", cmd
-    cmd[cmd.index("--host") + 1] = "127.0.0.1"
-    cmd[cmd.index("--port") + 1] = str(port)
-    cmd[0] = str(Path(sys.executable).with_name("granian"))
-    return cmd, env
 
 
 class Server:

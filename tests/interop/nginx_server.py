@@ -10,12 +10,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -23,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from idp.pki import demo
+from nginx_server import nginx_serving as shared_nginx_serving
 
 
 def server_certificate(tmp: Path) -> tuple[Path, Path]:
@@ -56,29 +53,7 @@ def client_credentials(pki_root: Path, manifest: dict, ca: str, role: str, out: 
 
 @contextlib.contextmanager
 def nginx_serving(tmp_path: Path, site: str, port: int):
-    """nginx with `site` included in its http block, until the block ends; fails the test, with
-    nginx's error output, when it does not start listening on `port` within 10 s."""
-    (tmp_path / "idp-site.conf").write_text(site)
-    temp_dirs = " ".join(f"{d}_temp_path {tmp_path}/{d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (tmp_path / "nginx.conf").write_text(
-        f"worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
-        f"events {{ worker_connections 64; }}\n"
-        f"http {{ access_log off; {temp_dirs} include {tmp_path}/idp-site.conf; }}\n")
-    process = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
-                               stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.time() > deadline:
-                    process.kill()
-                    pytest.fail("nginx did not start: " + process.stderr.read().decode(errors="replace"))
-                time.sleep(0.05)
+    """nginx with `site` included in its http block (tests/nginx_server.py), until the block ends; yields
+    the https URL of `port`."""
+    with shared_nginx_serving(tmp_path, site, port):
         yield f"https://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(timeout=10)
