@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from backends import libpq_url
+from backends import fresh_postgres_database, libpq_url
 from idp.extensions import db
 
 import helpers
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.postgres
 
 
 def test_connection_terminated_before_the_request_ends(tmp_path):
-    with helpers.fresh_postgres_database() as url:
+    with fresh_postgres_database() as url:
         app = helpers.create_app(helpers.make_settings(tmp_path, database_url=url))
         pids = []
 
