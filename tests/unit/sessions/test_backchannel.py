@@ -3,20 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import LogoutSite as Site
 from idp.sessions.backchannel import BackchannelNotifier
-
-
-@pytest.fixture
-def site(request):
-    made = []
-
-    def make(*answers):
-        made.append(Site(answers))
-        return made[-1]
-    yield make
-    for s in made:
-        s.close()
 
 
 def _notifier(retries=3):

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from helpers import LogoutSite as Site
 from helpers import app_on, dispose_app
 
 
@@ -16,18 +15,6 @@ def app(tmp_path, any_database):
     app = app_on(tmp_path, any_database)
     yield app
     dispose_app(app)
-
-
-@pytest.fixture
-def site():
-    made = []
-
-    def make(*answers):
-        made.append(Site(answers))
-        return made[-1]
-    yield make
-    for s in made:
-        s.close()
 
 
 def _engine(app):

@@ -10,19 +10,6 @@ from idp.sessions.login_transaction import CONSENT, LOGIN, STEP_UP, NAMESPACE, L
 from idp.storage.memory import MemoryStore
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def logins(clock):
     return LoginTransactions(MemoryStore(clock=clock), ttl=600)

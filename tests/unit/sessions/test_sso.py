@@ -10,19 +10,6 @@ from idp.sessions.sso import SessionManager
 from idp.storage.memory import MemoryStore
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def sessions(clock):
     return SessionManager(MemoryStore(clock=clock), ttl=3600)
