@@ -15,10 +15,10 @@ def authorisations_page():
     return render_template("admin/authorisations.html", authorisations=authorisations.list_all())
 
 
-@bp.post("/authorisations/<public_id>/revoke")
-def revoke_authorisation(public_id):
+@bp.post("/authorisations/<authorisation_id>/revoke")
+def revoke_authorisation(authorisation_id):
     try:
-        revoked = authorisations.revoke(current_app.extensions["idp"], public_id=public_id, actor=g.admin_actor)
+        revoked = authorisations.revoke(current_app.extensions["idp"], public_id=authorisation_id, actor=g.admin_actor)
     except NotFound:
         flash(_("There is no unrevoked authorisation with this id."), "error")
         return redirect(url_for(".authorisations_page")), 303
