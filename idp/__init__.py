@@ -76,6 +76,9 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(certificate_bp)
+    from .web.agent_views import account_section as authorisations_section, bp as agents_bp
+    app.register_blueprint(agents_bp)
+    core.account_sections.append(authorisations_section)
     csrf.exempt(health_bp)
     init_cas(app, core)
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none

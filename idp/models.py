@@ -1,6 +1,7 @@
 """Imports every model module so that the metadata (and Alembic) sees all tables."""
 from .audit.models import AuditCheckpoint, AuditEvent  # noqa: F401
 from .clients.models import Client  # noqa: F401
+from .identity.authorisations import EnterpriseAuthorisation  # noqa: F401
 from .identity.models import Entity, Person, Representation  # noqa: F401
 from .jobs.models import JobLease  # noqa: F401
 from .keys.models import SigningKey  # noqa: F401

@@ -152,3 +152,4 @@ def certificates():
 
 
 from . import api_cas  # noqa: E402,F401  (CAS service routes on this blueprint)
+from . import api_authorisations  # noqa: E402,F401  (enterprise authorisations, on this blueprint)

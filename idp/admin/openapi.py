@@ -98,6 +98,26 @@ TRUST_STATUS = {
     },
 }
 
+AUTHORISATION = {
+    "type": "object",
+    "required": ["id", "status", "entity", "agent", "roles", "can_authorise", "valid_until"],
+    "properties": {
+        "id": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "accepted", "revoked", "expired"]},
+        "entity": {"type": "object", "properties": {"uscc": {"type": "string"}, "name": {"type": "string"}}},
+        "agent": {"type": "object", "properties": {"sub": {"type": "string"}, "name": {"type": "string"}}},
+        "granted_by": {"type": ["string", "null"]},
+        "portals": {"type": ["array", "null"], "items": {"type": "string"},
+                    "description": "client ids; null: every portal"},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "can_authorise": {"type": "boolean"},
+        "valid_until": {"type": "string", "format": "date-time"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "accepted_at": {"type": ["string", "null"], "format": "date-time"},
+        "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -168,6 +188,20 @@ def _more_paths() -> dict:
                                 "key is refused (rotate first)",
                      "responses": {"200": _json("Key", "The retired key"), **_errors(400, 401, 403, 404)}},
         },
+        "/api/admin/authorisations": {"get": {
+            "operationId": "listAuthorisations", "summary": "Enterprise authorisations of agents",
+            "parameters": [{"name": "status", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["pending", "accepted", "revoked", "expired"]}}],
+            "responses": {"200": _list_of("authorisations", "Authorisation", "The authorisations"),
+                          **_errors(400, 401, 403)}}},
+        "/api/admin/authorisations/{authorisation_id}/revoke": {
+            "parameters": [{"name": "authorisation_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 32}}],
+            "post": {"operationId": "revokeAuthorisation",
+                     "summary": "Revoke an authorisation: sessions acting under it end (back-channel logout) "
+                                "and its tokens are revoked",
+                     "responses": {"200": _json("Authorisation", "The revoked authorisation"),
+                                   **_errors(401, 403, 404)}}},
         "/api/admin/certificates": {"get": {
             "operationId": "getTrustStatus",
             "summary": "Trusted CA certificates and CRLs with days to expiry",
@@ -263,7 +297,8 @@ def _document(issuer: str) -> dict:
                                            "description": "RFC 9068 access token with the admin scope"}},
             "schemas": {"ClientMetadata": CLIENT_METADATA, "NewClient": new_client, "Client": CLIENT,
                         "Key": KEY, "CasService": CAS_SERVICE, "NewCasService": NEW_CAS_SERVICE,
-                        "CasServiceChanges": CAS_SERVICE_CHANGES, "TrustStatus": TRUST_STATUS, "Error": ERROR},
+                        "CasServiceChanges": CAS_SERVICE_CHANGES, "TrustStatus": TRUST_STATUS, "Error": ERROR,
+                        "Authorisation": AUTHORISATION},
         },
     }
 

@@ -6,6 +6,7 @@ import hashlib
 
 from authlib.oauth2.rfc6749 import scope_to_list
 
+from .authorisations import ActingContext
 from .models import Entity, Person
 from .service import PersonClaims, representations_of
 
@@ -29,7 +30,10 @@ def subject_for(person_public_id: str, client, salt: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def claims_for(person: "Person | PersonClaims", scope: str, client, salt: str, entity: Entity | None = None) -> dict:
+def claims_for(person: "Person | PersonClaims", scope: str, client, salt: str, entity: Entity | None = None,
+               acting: "ActingContext | None" = None) -> dict:
+    """The claims ``scope`` releases. ``acting`` (how the person acts for ``entity``) adds who acts, in
+    which role and under which authorisation to the ``entity`` claim."""
     scopes = set(scope_to_list(scope) or [])
     claims: dict = {"sub": subject_for(person.public_id, client, salt)}
     if "profile" in scopes:
@@ -49,6 +53,11 @@ def claims_for(person: "Person | PersonClaims", scope: str, client, salt: str, e
         if entity is not None:
             claims["entity"] = {"uscc": entity.uscc, "name": entity.name,
                                 "sub": subject_for(entity.public_id, client, salt)}
+            if acting is not None:
+                claims["entity"].update({
+                    "acting_person": {"sub": claims["sub"], "name": person.name},
+                    "role": acting.role, "roles": list(acting.roles),
+                    "authorisation_id": acting.authorisation_id})
     return claims
 
 

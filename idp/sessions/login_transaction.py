@@ -23,6 +23,8 @@ MAX_ID_LENGTH = 100
 LOGIN = "login"  # nobody is logged in, or the request demands a fresh login
 STEP_UP = "step_up"  # logged in, at a lower assurance level than the request asks for
 CONSENT = "consent"  # logged in; the person must still allow the client
+CHOOSE_CONTEXT = "choose_context"  # logged in; the person chooses whom she acts for (herself or an enterprise)
+CONTEXT_CHOSEN = "context_chosen"  # set in ``state`` once she chose, for the protocol resuming the request
 
 
 @dataclass

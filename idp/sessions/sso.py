@@ -29,6 +29,8 @@ class SsoSession:
     user_agent: str = ""
     certificate: dict | None = None
     entity_id: int | None = None
+    authorisation_id: str | None = None  # the enterprise authorisation the session acts under, if any
+    context_chosen: bool = False  # the person chose whom she acts for (herself or an enterprise)
     clients: set = field(default_factory=set)
 
     def to_record(self) -> dict:
@@ -75,7 +77,15 @@ class SessionManager:
         if auth.certificate is not None:
             session.certificate = auth.certificate
         if auth.entity_id is not None:
-            session.entity_id = auth.entity_id
+            session.entity_id, session.authorisation_id = auth.entity_id, None
+        remaining = max(1, session.expires_at - int(time.time()))
+        self.store.put(SESSION, session.key, session.to_record(), remaining)
+        return session
+
+    def act_for(self, session: SsoSession, entity_id: int | None, authorisation_id: str | None) -> SsoSession:
+        """Record whom the person acts for in this session: herself (None) or an enterprise."""
+        session.entity_id, session.authorisation_id = entity_id, authorisation_id
+        session.context_chosen = True
         remaining = max(1, session.expires_at - int(time.time()))
         self.store.put(SESSION, session.key, session.to_record(), remaining)
         return session

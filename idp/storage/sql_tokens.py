@@ -123,6 +123,11 @@ class SqlTokenStore:
             return conn.execute(update(_T).where(_T.c[column] == value, _T.c.revoked.is_(False))
                                 .values(revoked=True)).rowcount
 
+    def revoke_acting(self, *, person_id: int, entity_id: int) -> int:
+        with writes.session_write(self._session) as conn:
+            return conn.execute(update(_T).where(_T.c.person_id == person_id, _T.c.entity_id == entity_id,
+                                                 _T.c.revoked.is_(False)).values(revoked=True)).rowcount
+
     def revoke_access(self, token_id: int) -> None:
         with writes.session_write(self._session) as conn:
             conn.execute(update(_T).where(_T.c.id == token_id).values(access_revoked=True))

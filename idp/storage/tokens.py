@@ -170,6 +170,10 @@ class TokenStore(Protocol):
         """Revoke every token of a grant family, of the grant made from a code, or issued through an
         SSO session (exactly one of them); returns how many issuances were newly revoked."""
 
+    def revoke_acting(self, *, person_id: int, entity_id: int) -> int:
+        """Revoke every token issued to the person acting for the enterprise (the context is no longer
+        hers); returns how many issuances were newly revoked."""
+
     def revoke_access(self, token_id: int) -> None:
         """Revoke one access token, leaving its refresh token and family alone (RFC 7009 2.1)."""
 

@@ -8,7 +8,8 @@ import pytest
 from admin_support import (bearer, client_credentials_token, create_admin, login_citizen, register_api_client)
 from helpers import csrf_token, make_settings
 
-SAMPLE_VALUES = {"client_id": "some-client", "service_id": "1", "kid": "some-kid"}
+SAMPLE_VALUES = {"client_id": "some-client", "service_id": "1", "kid": "some-kid",
+                 "authorisation_id": "some-authorisation"}
 
 
 def admin_routes(app):

@@ -277,8 +277,57 @@ def _walk(app, locale: str) -> Walk:
         "service_url": "https://hall.example.gov.cn/", "match": "prefix", "single_logout": "y"})
     admin.get("CAS service", saved.headers["Location"])
     admin.get("edit CAS service", saved.headers["Location"].rstrip("/") + "/edit")
+    _walk_authorisation_pages(app, admin)
     w.pages.extend(admin.pages)
     return w
+
+
+def _walk_authorisation_pages(app, admin: Walk) -> None:
+    """An enterprise authorises an agent (the representative at certificate level), the agent accepts
+    and chooses whom she acts for at a portal; the administrator lists the authorisation."""
+    from datetime import date, timedelta
+    from urllib.parse import urlencode
+
+    from idp.authn.result import ACR_CERTIFICATE, AuthResult
+    from idp.identity.service import create_entity, create_person, link_representative
+    with app.app_context():
+        create_entity(uscc="91110000100000000R", name="示例科技有限公司")
+        link_representative(uscc="91110000100000000R", id_number=CITIZEN_ID, role="legal_representative")
+        create_person(id_number="110105198503151230", name="李四", password=CITIZEN_PASSWORD)
+    portal = register(app, None, name="门户丁", redirect_uri="http://localhost:9006/cb",
+                      scopes=("openid", "profile", "entity"))
+    boss, agent = Walk(app, admin.locale), Walk(app, admin.locale)
+    for walk, username in ((boss, CITIZEN_ID), (agent, "110105198503151230")):
+        walk.post("login", "/login", 302, {"csrf_token": walk.form_token(), "username": username,
+                                           "password": CITIZEN_PASSWORD, "next": "/account"})
+    boss.get("account of a representative at password level", "/account")
+    with app.app_context():
+        core = app.extensions["idp"]
+        session = core.sessions.load(boss.client.get_cookie("idp_session").value)
+        core.sessions.reauthenticate(session, AuthResult(person_id=session.person_id, method="certificate",
+                                                         acr=ACR_CERTIFICATE, amr=("swk", "x509")))
+    page = boss.get("account of a representative", "/account").get_data(as_text=True)
+    entity = re.search(r'<option value="([^"]+)">', page).group(1)
+    form = {"csrf_token": csrf_token(page), "entity": entity, "id_number": "110105198503151230", "name": "李四",
+            "roles": "declarant", "all_portals": "1",
+            "valid_until": (date.today() + timedelta(days=30)).isoformat()}
+    boss.post("authorisation refused", "/account/authorisations", 400, {**form, "name": "赵六"})
+    boss.post("authorise an agent", "/account/authorisations", 302, form)
+    boss.get("account with an agent authorised", "/account")
+    page = agent.get("account with an authorisation waiting", "/account").get_data(as_text=True)
+    accept = re.search(r'action="(/account/authorisations/[^"]+/accept)"', page).group(1)
+    agent.post("accept", accept, 302, {"csrf_token": csrf_token(page)})
+    agent.post("accept again", accept, 404, {"csrf_token": csrf_token(page)})
+    agent.get("account of an agent", "/account")
+    params = {"response_type": "code", "client_id": portal.client_id, "redirect_uri": portal.redirect_uri,
+              "scope": "openid profile entity", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+              "code_challenge_method": "S256"}
+    chooser = agent.get("to the chooser", "/authorize?" + urlencode(params), 302).headers["Location"]
+    page = agent.get("whom do you act for", chooser).get_data(as_text=True)
+    agent.post("a forged choice", "/account/acting-for", 400, {
+        "csrf_token": csrf_token(page), "tx": chooser.split("tx=")[1], "acting_for": "forged"})
+    admin.get("enterprise authorisations", "/admin/authorisations")
+    admin.pages.extend(boss.pages + agent.pages)
 
 
 def _walk_device_pages(app, w: Walk) -> None:
@@ -301,7 +350,7 @@ def _walk_device_pages(app, w: Walk) -> None:
                                                                "user_code": code, "decision": decision})
 
 
-DATA = ("张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/")
+DATA = ("示例科技有限公司", "李四", "门户丁", "declarant", "张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/")
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -321,7 +370,9 @@ def test_every_page_a_person_sees_is_in_one_language(walk_app, locale):
             problems.append(f"{what} ({status}): {sorted(set(found))}")
     assert not problems, f"text not in {locale}:\n" + "\n".join(problems)
     pages = {p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")}
-    partials = {"base.html", "admin/base.html"} | {p for p in pages if p.startswith(("login/", "_"))}  # included, not pages
+    # login/ holds the login page's tabs, account/ the account page's sections, _*.html pieces of pages
+    # (all included, not rendered on their own)
+    partials = {"base.html", "admin/base.html"} | {p for p in pages if p.startswith(("login/", "account/", "_"))}
     assert pages - partials - rendered == set(), "pages this walk never shows; add them to it"
 
 

@@ -249,6 +249,8 @@ class DeviceCodeGrant(AuthlibDeviceCodeGrant):
                               sid=decision["sid"], entity_id=decision["entity_id"])
             if user is None:  # the person was disabled after approving
                 raise InvalidGrantError("The person who approved the request can no longer log in.")
+            if user.context_lost:
+                raise InvalidGrantError("The person no longer acts for this enterprise.")
             return user
         if requests.poll(credential):
             interval = requests.interval(credential)

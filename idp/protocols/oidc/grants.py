@@ -8,15 +8,14 @@ from __future__ import annotations
 import time
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from joserfc.jwk import KeySet
 
-from ...extensions import db
 from ...identity.claims import claims_for
-from ...identity.models import Entity
+from ...identity.authorisations import acting_context
 from ...identity.service import PersonClaims, person_claims
 from ...storage.token_hash import token_hash
 from ...storage.tokens import NewCode
@@ -32,9 +31,18 @@ def _principal(person: PersonClaims | None, client, *, auth_time, acr, amr, sid,
     """None when the person is gone or disabled (``person_claims`` gives None then)."""
     if person is None:
         return None
-    entity = db.session.get(Entity, entity_id) if entity_id else None
+    acting = acting_context(person.id, entity_id, client.get_client_id() if client else None) \
+        if entity_id else None
     return Principal(person=person, client=client, auth_time=auth_time, acr=acr, amr=tuple(amr or ()),
-                     sid=sid, entity=entity)
+                     sid=sid, entity=acting.entity if acting else None, acting=acting,
+                     context_lost=bool(entity_id) and acting is None)
+
+
+def _refuse_lost_context(user: Principal | None) -> None:
+    """A grant made for an enterprise context the person no longer holds (revoked, expired, or not for
+    this portal) issues nothing more."""
+    if user is not None and user.context_lost:
+        raise InvalidGrantError("The person no longer acts for this enterprise.")
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -111,8 +119,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                           auth_time=authorization_code.auth_time, acr=authorization_code.acr,
                           amr=authorization_code.amr, sid=authorization_code.sid,
                           entity_id=authorization_code.entity_id)
-        if user is None:  # the person was disabled since the code was issued
+        if user is None or user.context_lost:  # the person was disabled, or lost the enterprise context
             self.server.core.tokens.consume_code(authorization_code.id)
+        _refuse_lost_context(user)
         return user
 
 
@@ -139,9 +148,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return found
 
     def authenticate_user(self, refresh_token):
-        return _principal(person_claims(refresh_token.person_id), self.request.client,
+        user = _principal(person_claims(refresh_token.person_id), self.request.client,
                           auth_time=refresh_token.auth_time, acr=refresh_token.acr, amr=refresh_token.amr,
                           sid=refresh_token.sid, entity_id=refresh_token.entity_id)
+        if user is not None and user.context_lost:
+            self.server.core.tokens.revoke_grant(family_id=refresh_token.family_id)
+            self.server.core.audit("token.context_lost", client_id=refresh_token.client_id,
+                                   person=user.person.public_id)
+        _refuse_lost_context(user)
+        return user
 
     def revoke_old_credential(self, refresh_token):
         """The old refresh token was marked used in the transaction that stored the new one."""
@@ -203,7 +218,7 @@ class OpenIDConnectCode(OpenIDCode):
         return claims
 
     def generate_user_info(self, user: Principal, scope):
-        return claims_for(user.person, scope, user.client, self.core.pairwise_salt, user.entity)
+        return claims_for(user.person, scope, user.client, self.core.pairwise_salt, user.entity, user.acting)
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):

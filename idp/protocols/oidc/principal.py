@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...identity.authorisations import ActingContext
 from ...identity.models import Entity, Person
 from ...identity.service import PersonClaims
 
@@ -16,6 +17,8 @@ class Principal:
     amr: tuple = ()
     sid: str | None = None
     entity: Entity | None = None
+    acting: ActingContext | None = None  # how the person acts for ``entity``
+    context_lost: bool = False  # the grant was for an enterprise context the person no longer holds
 
     def get_user_id(self) -> str:
         return self.person.public_id

@@ -215,7 +215,7 @@ class UserInfo(UserInfoEndpoint):
         if user is None:  # a client credentials token: there is no end user to describe (RFC 6750 3.1)
             raise InvalidTokenError("the access token was not issued for an end user")
         core = current_app.extensions["idp"]
-        return claims_for(user.person, scope, user.client, core.pairwise_salt, user.entity)
+        return claims_for(user.person, scope, user.client, core.pairwise_salt, user.entity, user.acting)
 
     def get_issuer(self):
         return current_app.extensions["idp"].settings.issuer

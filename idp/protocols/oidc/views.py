@@ -9,10 +9,12 @@ from flask_babel import gettext as _
 
 from ...authn.result import acr_satisfies
 from ...extensions import db
-from ...identity.models import Entity, Person
+from ...identity.authorisations import acting_context
+from ...identity.models import Person
 from ...sessions.browser import current_session
-from ...sessions.login_transaction import CONSENT, LoginTransaction
+from ...sessions.login_transaction import CHOOSE_CONTEXT, CONSENT, LoginTransaction
 from .consent import has_consent
+from .acting import chooser_needed
 from . import published
 from .published import discovery_document
 from .error_pages import authorize_error_page
@@ -155,17 +157,28 @@ def _authorize(stored: StoredRequest | None, tx: LoginTransaction | None):
             return _error_redirect(server, oauth_request, ConsentRequiredError(redirect_uri=grant.redirect_uri))
         return _start_login(oauth_request, params, grant.redirect_uri, CONSENT, acr_values)
 
+    if "none" not in prompts and chooser_needed(session, person.id, client.client_id, params, prompts, tx):
+        if tx is None:
+            tx = core.logins.start(protocol=PROTOCOL, reason=CHOOSE_CONTEXT, resume_endpoint="oidc.authorize_resume",
+                                   client_name=client.name, client_id=client.client_id,
+                                   return_to=grant.redirect_uri, acr_values=acr_values,
+                                   state={"params": params, "uri": oauth_request.uri})
+        return redirect(url_for("agents.choose", tx=tx.id))
+
     if tx is not None:
         core.logins.delete(tx.id)
     core.sessions.add_client(session, client.client_id)
-    entity = db.session.get(Entity, session.entity_id) if session.entity_id else None
+    # only an enterprise context the person holds at this portal now reaches it
+    acting = acting_context(person.id, session.entity_id, client.client_id) if session.entity_id else None
     principal = Principal(person=person, client=client, auth_time=session.auth_time, acr=session.acr,
-                          amr=tuple(session.amr), sid=session.sid, entity=entity)
+                          amr=tuple(session.amr), sid=session.sid, entity=acting.entity if acting else None,
+                          acting=acting)
     try:
         response = server.create_authorization_response(request=stored, grant_user=principal, grant=grant)
     except OAuth2Error as error:
         return _error_redirect(server, oauth_request, error)
-    core.audit("authorize", client_id=client.client_id, person=person.public_id, acr=session.acr)
+    acting_for = {"entity": acting.entity.uscc, "authorisation": acting.authorisation_id} if acting else {}
+    core.audit("authorize", client_id=client.client_id, person=person.public_id, acr=session.acr, **acting_for)
     return response
 
 

@@ -334,6 +334,17 @@ def test_revoking_a_client_revokes_exactly_its_tokens_and_spends_its_codes(store
     assert store.revoke_client("no-such-client") == 0
 
 
+def test_revoking_an_enterprise_context_revokes_exactly_its_tokens(store, engine):
+    person_id, other_person = _person(engine), _person(engine)
+    acting = [_issue(store, {**_token(person_id, client_id=c), "entity_id": 7}) for c in ("client-a", "client-b")]
+    unaffected = [_issue(store, _token(person_id)), _issue(store, {**_token(person_id), "entity_id": 8}),
+                  _issue(store, {**_token(other_person), "entity_id": 7})]
+    assert store.revoke_acting(person_id=person_id, entity_id=7) == 2
+    assert all(store.find_token(t["refresh_token"], "refresh_token").revoked for t in acting)
+    assert not any(store.find_token(t["refresh_token"], "refresh_token").revoked for t in unaffected)
+    assert store.revoke_acting(person_id=person_id, entity_id=7) == 0, "already revoked"
+
+
 def test_revoke_grant_takes_exactly_one_selector(store):
     with pytest.raises(ValueError):
         store.revoke_grant()
