@@ -321,7 +321,8 @@ def test_every_page_a_person_sees_is_in_one_language(walk_app, locale):
             problems.append(f"{what} ({status}): {sorted(set(found))}")
     assert not problems, f"text not in {locale}:\n" + "\n".join(problems)
     pages = {p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")}
-    partials = {"base.html", "admin/base.html"} | {p for p in pages if p.startswith("login/")}
+    # panels of the login page and sections of the account page: shown (and read) inside those pages
+    partials = {"base.html", "admin/base.html"} | {p for p in pages if p.startswith(("login/", "account/"))}
     assert pages - partials - rendered == set(), "pages this walk never shows; add them to it"
 
 
