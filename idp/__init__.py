@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from .web.views import bp as web_bp
     from .web.health import bp as health_bp
     from .web.certificate_views import bp as certificate_bp
+    from .web.passkey_views import account_section as passkey_section, bp as passkey_bp
 
     init_oidc(app, core)
     _init_responses(app)
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     from .web.agent_views import account_section as authorisations_section, bp as agents_bp
     app.register_blueprint(agents_bp)
     core.account_sections.append(authorisations_section)
+    app.register_blueprint(passkey_bp)
+    core.account_sections.append(passkey_section)
     csrf.exempt(health_bp)
     init_cas(app, core)
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 ACR_PASSWORD = "urn:idp:loa:1"
 ACR_CERTIFICATE = "urn:idp:loa:2"
 ACR_HARDWARE_CERTIFICATE = "urn:idp:loa:3"
+# Two factors without a certificate (a password and a second factor, or a passkey that verified its
+# user): the certificate's level, as both prove possession of a key plus something the person knows.
+ACR_MULTI_FACTOR = ACR_CERTIFICATE
 ACR_LEVELS = {ACR_PASSWORD: 1, ACR_CERTIFICATE: 2, ACR_HARDWARE_CERTIFICATE: 3}
 
 

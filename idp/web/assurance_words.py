@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext as N_
 
 from ..authn.result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_PASSWORD
 
-METHODS = {"password": N_("Password login"), "certificate": N_("Digital certificate"), "usbkey": N_("USB key")}
+METHODS = {"password": N_("Password login"), "certificate": N_("Digital certificate"), "usbkey": N_("USB key"),
+           "passkey": N_("Passkey")}
 LEVELS = {
     ACR_PASSWORD: N_("Level 1 of 3: a password. Enough for most services."),
     ACR_CERTIFICATE: N_("Level 2 of 3: a digital certificate. Services that must be sure who you are ask "

@@ -10,10 +10,10 @@ works without JavaScript; ``static/login.js`` turns the links into ARIA tabs whe
 from __future__ import annotations
 
 PERSON, ENTERPRISE = "person", "enterprise"
-PASSWORD, CERTIFICATE, USB_KEY = "password", "certificate", "usbkey"
+PASSWORD, CERTIFICATE, USB_KEY, PASSKEY = "password", "certificate", "usbkey", "passkey"
 
 METHODS: dict[str, tuple[str, ...]] = {
-    PERSON: (PASSWORD, CERTIFICATE, USB_KEY),
+    PERSON: (PASSWORD, CERTIFICATE, USB_KEY, PASSKEY),
     ENTERPRISE: (CERTIFICATE, USB_KEY),
 }
 

@@ -12,7 +12,8 @@ from ..errors import AuthnError, LockedOut
 
 # Codes answered 400 (the request itself is unusable); LOCKED is 429; anything else is 401.
 BAD_INPUT = {"malformed", "too_large", "invalid_request", "challenge_unknown", "challenge_replayed",
-             "challenge_expired", "challenge_other_transaction", "login_expired", "invalid_id_number"}
+             "challenge_expired", "challenge_other_transaction", "login_expired", "invalid_id_number",
+             "passkey_malformed", "passkey_ceremony_expired", "passkey_too_many", "passkey_already_registered"}
 LOCKED = "locked"
 
 MESSAGES = {
@@ -51,6 +52,16 @@ MESSAGES = {
     "untrusted_proxy": N_("The certificate header came from an untrusted address and was ignored."),
     "invalid_request": N_("The certificate login request is incomplete."),
     "login_expired": N_("This login request has expired"),
+    # passkeys (idp.authn.passkey)
+    "passkey_ceremony_expired": N_("The passkey request has expired or was already used. Try again."),
+    "passkey_malformed": N_("The answer of the passkey could not be read. Try again."),
+    "passkey_unknown": N_("This passkey is not registered here. Log in another way, then add it on your "
+                          "account page."),
+    "passkey_invalid": N_("The passkey could not be verified for this site."),
+    "passkey_possible_clone": N_("This passkey was refused: its counter went backwards, so it may have been "
+                                 "copied. Log in another way and check the passkeys of your account."),
+    "passkey_too_many": N_("You have registered the largest number of passkeys allowed. Remove one first."),
+    "passkey_already_registered": N_("This passkey is already registered."),
 }
 OTHER = N_("The login could not be completed.")
 
