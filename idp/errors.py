@@ -25,11 +25,17 @@ class AlreadyExists(IdpError):
 
 
 class AuthnError(IdpError):
-    """Authentication failed. ``code`` is stable; the message never reveals whether an account exists."""
+    """A login was refused; every login method raises this type (or a subclass) and nothing else.
 
-    def __init__(self, code: str, message: str):
+    ``code`` is stable: pages and APIs map it to a message and a status. ``details`` are facts for the
+    audit record (e.g. the trust profile of a refused certificate), never secrets. The message is for
+    operators and never reveals whether an account exists.
+    """
+
+    def __init__(self, code: str, message: str = "", *, details: dict | None = None):
         self.code = code
-        super().__init__(message)
+        self.details = dict(details or {})
+        super().__init__(message or code)
 
 
 class LockedOut(AuthnError):

@@ -40,6 +40,44 @@ def make_settings(tmp_path, **overrides) -> Settings:
     return Settings.from_env({}, **values)
 
 
+class DemoPki:
+    """The demo PKI of ``idp.pki.demo`` generated into a directory: certificates, keys, trust profiles."""
+
+    def __init__(self, root: Path, manifest: dict) -> None:
+        self.root, self.manifest, self.profiles = root, manifest, root / "profiles"
+
+    @classmethod
+    def generate(cls, root: Path) -> "DemoPki":
+        from idp.pki import demo
+        return cls(root, demo.generate(root, root / "profiles"))
+
+    def entry(self, ca: str, role: str) -> dict:
+        for item in self.manifest["certificates"]:
+            if item["ca"] == ca and item["role"] == role:
+                return item
+        raise KeyError((ca, role))
+
+    def read(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+    def cert(self, ca: str, role: str) -> bytes:
+        return self.read(self.entry(ca, role)["cert"])
+
+    def chain(self, ca: str, role: str) -> list[bytes]:
+        return [self.read(p) for p in self.entry(ca, role)["chain"]]
+
+    def store(self, **kwargs):
+        from idp.pki import TrustStore
+        return TrustStore.from_directory(self.profiles, **kwargs)
+
+    def sign(self, ca: str, role: str, text: str) -> dict:
+        """What the signing software answers: certificate, chain, base64 signature and algorithm."""
+        from idp.pki.signer import sign_challenge
+        entry = self.entry(ca, role)
+        return sign_challenge(text.encode(), key=self.read(entry["key"]), cert=self.read(entry["cert"]),
+                              chain=self.chain(ca, role), password="demo")
+
+
 def pkce_pair():
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

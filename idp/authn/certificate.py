@@ -1,4 +1,4 @@
-"""Certificate login: a validated ``CertificateIdentity`` becomes an ``AuthResult``.
+"""Certificate login: a certificate validated by ``idp.pki`` becomes an ``AuthResult``.
 
 Chain, revocation and identity extraction happen in ``idp.pki``; this module decides *who* logs in:
 
@@ -6,7 +6,11 @@ Chain, revocation and identity extraction happen in ``idp.pki``; this module dec
   trust profile allows it), so certificates from different CAs reach the same account;
 * an enterprise certificate (credit code) logs in the enterprise context: the acting person is
   the one the certificate names, else the person of the current SSO session, and must be
-  registered as a representative of the enterprise.
+  registered as a representative of the enterprise;
+* raising the level of a session (step-up) is only for the person of that session.
+
+The two ways a certificate is presented (a signed challenge, mutual TLS) are the authenticators of
+``signed_challenge`` and ``mutual_tls``; both end in ``validate_certificate`` and ``certificate_result``.
 """
 from __future__ import annotations
 
@@ -17,12 +21,14 @@ from ..extensions import db
 from ..identity.models import Entity, Person, Representation
 from ..identity.numbers import normalize_id_number, normalize_uscc
 from ..identity.service import create_entity, create_person
-from ..pki import CertificateIdentity
+from ..pki import CertificateError, CertificateIdentity
+from .authenticator import LoginContext
 from .result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_LEVELS, AuthResult
 
 METHOD = "certificate"
 
-# Stable refusal codes (AuthnError.code) beyond the CertificateError codes of idp.pki.
+# Stable refusal codes (AuthnError.code) beyond the CertificateError codes of idp.pki
+# (malformed, too_large, untrusted, expired, revoked, bad_signature...).
 UNKNOWN_PERSON = "unknown_person"
 UNSUPPORTED_ID = "unsupported_id_type"
 NO_ACTING_PERSON = "no_acting_person"
@@ -32,7 +38,27 @@ OTHER_PERSON = "different_person"
 
 
 class CertificateRefused(AuthnError):
-    """The certificate is valid but does not lead to an account that may log in."""
+    """The certificate may not log in: ``idp.pki`` refused it (its code is kept), or it does not lead
+    to an account that may log in. ``details["profile"]`` names the trust profile once it is known."""
+
+
+def validate_certificate(trust, certificate, chain=()) -> CertificateIdentity:
+    """Validate a certificate against the trust profiles as they are on disk now."""
+    trust.reload_if_changed()
+    try:
+        return trust.authenticate(certificate, chain)
+    except CertificateError as exc:
+        raise CertificateRefused(exc.code, str(exc)) from None
+
+
+def certificate_result(identity: CertificateIdentity, context: LoginContext) -> AuthResult:
+    """The account a validated certificate logs in, under the step-up rule of the attempt."""
+    auth = certificate_login(identity, session_person_id=context.session_person_id)
+    if context.step_up and context.session_person_id is not None and context.session_person_id != auth.person_id:
+        raise CertificateRefused(OTHER_PERSON, "the certificate belongs to someone else than the person "
+                                               "whose session is being stepped up",
+                                 details={"profile": identity.profile})
+    return auth
 
 
 def certificate_acr(identity: CertificateIdentity) -> str:
@@ -51,21 +77,32 @@ def certificate_summary(identity: CertificateIdentity) -> dict:
 
 def certificate_login(identity: CertificateIdentity, *, session_person_id: int | None = None) -> AuthResult:
     """Resolve the account a validated certificate logs in, or raise ``CertificateRefused``."""
-    entity_id = None
+    try:
+        person, entity = _account_for(identity, session_person_id)
+    except CertificateRefused as exc:
+        exc.details.setdefault("profile", identity.profile)
+        raise
+    return AuthResult(person_id=person.id, method=METHOD, acr=certificate_acr(identity),
+                      amr=tuple(identity.amr), certificate=certificate_summary(identity),
+                      entity_id=entity.id if entity else None,
+                      details={"person": person.public_id, "profile": identity.profile,
+                               "issuer": identity.issuer, "serial": identity.serial,
+                               "entity": entity.public_id if entity else None})
+
+
+def _account_for(identity: CertificateIdentity, session_person_id: int | None) -> tuple[Person, Entity | None]:
+    entity = None
     if identity.subject_kind == "entity":
         entity = _entity_for(identity)
         person = _acting_person(identity, session_person_id)
         if not _represents(person, entity):
             raise CertificateRefused(NOT_REPRESENTATIVE, "the person is not a registered representative "
                                                          "of the enterprise")
-        entity_id = entity.id
     else:
         person = _person_for(identity.id_type, identity.id_number, identity.name, identity.allow_create)
     if person.disabled:
         raise CertificateRefused(DISABLED, "the account is disabled")
-    return AuthResult(person_id=person.id, method=METHOD, acr=certificate_acr(identity),
-                      amr=tuple(identity.amr), certificate=certificate_summary(identity),
-                      entity_id=entity_id)
+    return person, entity
 
 
 def _person_for(id_type: str, id_number: str, name: str | None, allow_create: bool) -> Person:

@@ -1,20 +1,43 @@
 """Password login: ID number, phone or email plus password, throttled."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ..errors import AuthnError
 from ..extensions import db
 from ..identity.identifiers import MalformedIdNumber, parse_login_identifier
 from ..identity.passwords import burn_time, verify_password
 from ..identity.service import find_person
+from .authenticator import LoginContext
 from .result import ACR_PASSWORD, AuthResult
 from .throttle import LoginThrottle
 
+METHOD = "password"
 INVALID = "invalid_credentials"
 INVALID_ID_NUMBER = "invalid_id_number"
 
 
+@dataclass(frozen=True)
+class PasswordCredentials:
+    username: str
+    password: str = field(repr=False)
+
+
+class PasswordAuthenticator:
+    """Password login as an authenticator: ``password_login`` behind the shared throttle."""
+
+    method = METHOD
+
+    def __init__(self, throttle: LoginThrottle):
+        self.throttle = throttle
+
+    def authenticate(self, credentials: PasswordCredentials, context: LoginContext) -> AuthResult:
+        return password_login(credentials.username, credentials.password, context.ip, self.throttle)
+
+
 def password_login(username: str, password: str, ip: str, throttle: LoginThrottle) -> AuthResult:
-    """Authenticate or raise AuthnError; the message never says whether the account exists.
+    """Authenticate or raise AuthnError (LockedOut when throttled); the message never says whether the
+    account exists.
 
     A username that can only be meant as an ID number and is not a valid one is refused as such
     (INVALID_ID_NUMBER): the check character and length are public arithmetic, not account data.
@@ -43,4 +66,5 @@ def password_login(username: str, password: str, ip: str, throttle: LoginThrottl
         person.password_hash = new_hash
         db.session.commit()
     throttle.success(account)
-    return AuthResult(person_id=person.id, method="password", acr=ACR_PASSWORD, amr=("pwd",))
+    return AuthResult(person_id=person.id, method=METHOD, acr=ACR_PASSWORD, amr=("pwd",),
+                      details={"person": person.public_id})

@@ -1,3 +1,4 @@
+"""The one result every login method returns, and the assurance levels it can reach."""
 from __future__ import annotations
 
 import time
@@ -31,3 +32,5 @@ class AuthResult:
     auth_time: int = field(default_factory=lambda: int(time.time()))
     certificate: dict | None = None  # issuer, serial, profile, fingerprint
     entity_id: int | None = None     # enterprise context (certificate of a legal person)
+    # facts for the audit record of the login (public ids, certificate issuer...); not kept in the session
+    details: dict = field(default_factory=dict, compare=False, repr=False)

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from flask import current_app, request
 
+from ..errors import AuthnError
 from ..pki import InputTooLarge
 from ..http.client_ip import is_trusted_proxy
 
@@ -20,12 +21,16 @@ MAX_HEADER = 16 * 1024   # a URL-encoded certificate with long extensions stays 
 ENVIRON_KEY = "SSL_CLIENT_CERT"
 
 
-class UntrustedCertificateHeader(Exception):
+class UntrustedCertificateHeader(AuthnError):
     """A certificate header arrived from an address that is not a trusted proxy."""
+
+    def __init__(self, header: str):
+        super().__init__("untrusted_proxy", f"{header} header from an address that is not a trusted proxy")
 
 
 def presented_certificate() -> str | None:
-    """The client certificate (PEM text) or None; raises ``InputTooLarge`` or ``UntrustedCertificateHeader``."""
+    """The client certificate (PEM text) or None. A header that cannot be believed or read is refused
+    like a login: ``UntrustedCertificateHeader``, or ``AuthnError`` with the code ``too_large``."""
     name = current_app.extensions["idp"].settings.client_cert_header
     raw = request.headers.get(name, "")
     from_server = request.environ.get(ENVIRON_KEY) or None
@@ -35,6 +40,6 @@ def presented_certificate() -> str | None:
                 return from_server
             raise UntrustedCertificateHeader(name)
         if len(raw) > MAX_HEADER:
-            raise InputTooLarge(detail=f"{name} header of {len(raw)} bytes")
+            raise AuthnError(InputTooLarge.code, f"{name} header of {len(raw)} bytes")
         return unquote(raw)
     return from_server

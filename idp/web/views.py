@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..authn.password import INVALID_ID_NUMBER, password_login
+from ..authn import AuthnError, LoginContext
+from ..authn.password import PasswordAuthenticator, PasswordCredentials
 from ..authn.result import ACR_PASSWORD, acr_level
-from ..errors import AuthnError, LockedOut
 from ..extensions import db
 from ..http.client_ip import client_ip
 from ..http.headers import allow_form_action
@@ -17,6 +17,7 @@ from ..sessions.logout import end_session_everywhere
 from ..sessions.login_transaction import LoginTransaction
 from .assurance_words import level_words, method_words
 from .login_methods import PASSWORD, PERSON, login_tabs
+from .login_refusals import refusal_message, refusal_status
 
 bp = Blueprint("web", __name__)
 
@@ -72,20 +73,12 @@ def login():
     ip = client_ip()
     client_id = tx.client_id if tx else None
     try:
-        auth = password_login(username, request.form.get("password", ""), ip, _core().throttle)
-    except LockedOut as exc:
-        _core().audit("login.failure", method="password", reason="locked", ip=ip, client_id=client_id)
-        minutes = max(1, (exc.retry_after + 59) // 60)
-        return render_template("login.html", error=_("Too many failed attempts. Try again in %(minutes)s "
-                                                     "minutes.", minutes=minutes), **context), 429
+        auth = PasswordAuthenticator(_core().throttle).authenticate(
+            PasswordCredentials(username, request.form.get("password", "")), LoginContext(ip=ip))
     except AuthnError as exc:
         _core().audit("login.failure", method="password", reason=exc.code, ip=ip, client_id=client_id)
-        if exc.code == INVALID_ID_NUMBER:
-            return render_template("login.html", error=_("This is not a valid ID number. Check its 18 characters: "
-                                                         "the last one is a digit or X."), **context), 400
-        return render_template("login.html", error=_("Wrong username or password."), **context), 401
-    _core().audit("login.success", method="password", acr=auth.acr, ip=ip, client_id=client_id,
-                  person=db.session.get(Person, auth.person_id).public_id)
+        return render_template("login.html", error=refusal_message(exc), **context), refusal_status(exc)
+    _core().audit("login.success", method=auth.method, acr=auth.acr, ip=ip, client_id=client_id, **auth.details)
     return establish_session(auth, after_login_target(tx, next_path))
 
 

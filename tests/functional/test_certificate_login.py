@@ -9,13 +9,13 @@ import ipaddress
 import re
 import time
 import tomllib
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+import helpers
 from helpers import CITIZEN_ID, CITIZEN_PASSWORD, decode_jwt, make_settings, query_of, register
 from ocsp_responder import OcspResponder
 from idp import create_app
@@ -23,36 +23,21 @@ from idp.authn import challenge as challenges
 from idp.authn.result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_PASSWORD
 from idp.migrate import upgrade
 from idp.pki import TrustStore, demo, parse_profile
-from idp.pki.signer import sign_challenge
 
 PROXY = "10.0.0.7"
 DEMO_CAS = ("demo-gmt0015", "demo-cn", "demo-serial")
 EN = {"Accept-Language": "en"}
 
 
-class DemoPki:
-    def __init__(self, root: Path, manifest: dict):
-        self.root, self.manifest, self.profiles = root, manifest, root / "profiles"
-
-    def entry(self, ca: str, role: str) -> dict:
-        return next(e for e in self.manifest["certificates"] if e["ca"] == ca and e["role"] == role)
-
-    def read(self, rel: str) -> bytes:
-        return (self.root / rel).read_bytes()
-
+class DemoPki(helpers.DemoPki):
     def cert(self, ca: str, role: str) -> str:
-        return self.read(self.entry(ca, role)["cert"]).decode()
-
-    def sign(self, ca: str, role: str, text: str) -> dict:
-        entry = self.entry(ca, role)
-        return sign_challenge(text.encode(), key=self.read(entry["key"]), cert=self.read(entry["cert"]),
-                              chain=[self.read(p) for p in entry["chain"]], password="demo")
+        """PEM text, as a TLS terminator passes it on."""
+        return super().cert(ca, role).decode()
 
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory) -> DemoPki:
-    root = tmp_path_factory.mktemp("demo-pki")
-    return DemoPki(root, demo.generate(root, root / "profiles"))
+    return DemoPki.generate(tmp_path_factory.mktemp("demo-pki"))
 
 
 @pytest.fixture
@@ -357,6 +342,19 @@ def test_challenge_of_another_transaction_is_refused(app, pki, portal):
     pseudo = new_challenge(client)
     response = challenge_login(client, pki, "demo-cn", tx=tx_b, challenge=pseudo)
     assert_refused(app, response, "challenge_other_transaction", status=400)
+
+
+def test_challenge_of_an_ended_login_is_refused(app, pki, portal):
+    client = app.test_client()
+    started, _, _ = start_authorize(client, portal)
+    tx = query_of(started.headers["Location"])["tx"]
+    challenge = new_challenge(client, tx)
+    with app.app_context():
+        app.extensions["idp"].logins.delete(tx)
+    response = challenge_login(client, pki, "demo-cn", tx=tx, challenge=challenge)
+    assert_refused(app, response, "login_expired", status=400, message="expired")
+    assert "idp_session" not in response.headers.get("Set-Cookie", "")
+    assert audit_events(app, "login.success") == []
 
 
 def test_signature_by_another_key_is_refused(app, pki):

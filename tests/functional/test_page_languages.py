@@ -325,14 +325,15 @@ def test_every_page_a_person_sees_is_in_one_language(walk_app, locale):
     assert pages - partials - rendered == set(), "pages this walk never shows; add them to it"
 
 
-def test_every_certificate_refusal_is_translated(app):
-    from idp.web.certificate_messages import MESSAGES, OTHER, refusal_message
+def test_every_login_refusal_is_translated(app):
+    from idp.errors import AuthnError, LockedOut
+    from idp.web.login_refusals import MESSAGES, OTHER, refusal_message
     for locale in LOCALES:
         with app.test_request_context("/", headers={"Accept-Language": locale}):
-            for code in [*MESSAGES, "something new"]:
-                message = refusal_message(code)
-                assert message and not wrong_language(message, locale), (locale, code, message)
-            assert refusal_message("something new") == str(OTHER)
+            for error in [*(AuthnError(code) for code in [*MESSAGES, "something new"]), LockedOut(90)]:
+                message = refusal_message(error)
+                assert message and not wrong_language(message, locale), (locale, error.code, message)
+            assert refusal_message(AuthnError("something new")) == str(OTHER)
 
 
 def test_every_authorization_and_http_error_message_is_translated(app):

@@ -1,14 +1,27 @@
-"""What a person is told when a certificate login is refused, by stable refusal code."""
+"""What a person is told when a login is refused, and with which HTTP status, by the refusal's code.
+
+Every login method refuses with ``AuthnError``; this table is the one place its stable codes become
+words (zh/en) and statuses, for the login page and the JSON answers alike.
+"""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as N_
 
-# Codes with the HTTP status they are answered with; anything else is 401.
+from ..errors import AuthnError, LockedOut
+
+# Codes answered 400 (the request itself is unusable); LOCKED is 429; anything else is 401.
 BAD_INPUT = {"malformed", "too_large", "invalid_request", "challenge_unknown", "challenge_replayed",
-             "challenge_expired", "challenge_other_transaction", "login_expired"}
+             "challenge_expired", "challenge_other_transaction", "login_expired", "invalid_id_number"}
+LOCKED = "locked"
 
 MESSAGES = {
+    # passwords
+    "invalid_credentials": N_("Wrong username or password."),
+    "invalid_id_number": N_("This is not a valid ID number. Check its 18 characters: the last one is a "
+                            "digit or X."),
     # idp.pki CertificateError codes
+    "certificate_error": N_("The certificate could not be accepted."),
     "malformed": N_("The certificate or signature data is malformed."),
     "too_large": N_("The submitted certificate data is too large."),
     "untrusted": N_("The certificate was not issued by a trusted certificate authority."),
@@ -39,12 +52,17 @@ MESSAGES = {
     "invalid_request": N_("The certificate login request is incomplete."),
     "login_expired": N_("This login request has expired"),
 }
-OTHER = N_("The certificate could not be accepted.")
+OTHER = N_("The login could not be completed.")
 
 
-def refusal_message(code: str) -> str:
-    return str(MESSAGES.get(code, OTHER))
+def refusal_message(error: AuthnError) -> str:
+    if isinstance(error, LockedOut):
+        minutes = max(1, (error.retry_after + 59) // 60)
+        return _("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=minutes)
+    return str(MESSAGES.get(error.code, OTHER))
 
 
-def refusal_status(code: str) -> int:
-    return 400 if code in BAD_INPUT else 401
+def refusal_status(error: AuthnError) -> int:
+    if error.code == LOCKED:
+        return 429
+    return 400 if error.code in BAD_INPUT else 401
