@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(certificate_bp)
+    from .web.second_factor_views import init_second_factors
+    init_second_factors(app, core)
     csrf.exempt(health_bp)
     init_cas(app, core)
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none
