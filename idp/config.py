@@ -198,8 +198,8 @@ class Settings:
                                    "Language of pages when the browser expresses no preference.")
     admin_required_acr: str = _setting("IDP_ADMIN_REQUIRED_ACR", "", _parse_choice("", *ACR_LEVELS),
                                        "Least assurance (acr) an administrator's session needs for admin "
-                                       "console actions, e.g. urn:idp:loa:2 (certificate); a weaker session "
-                                       "is sent to log in again with a certificate. Empty = any login.")
+                                       "console actions, e.g. urn:idp:loa:2 (a certificate, or a password and "
+                                       "a second factor); a weaker session is sent to step up. Empty = any login.")
     require_mfa_for_admins: bool = _setting("IDP_REQUIRE_MFA_FOR_ADMINS", False, _parse_bool,
                                             "Administrators need a second-level session (password and a second "
                                             "factor, or a certificate) for admin console actions; the same as "

@@ -106,6 +106,8 @@ def test_totp_enrol_then_login_needs_the_code(app, citizen, clock):
     assert session.acr == ACR_MFA and session.amr == ["pwd", "otp", "mfa"] and session.method == "totp"
     events = [event for event, _ in audit_events(app, "login.")]
     assert events[-2:] == ["login.first_factor", "login.success"]
+    account = client.get("/account", headers=EN).get_data(as_text=True)
+    assert "Password and authenticator app" in account and "a password with a second factor" in account
 
 
 @pytest.mark.parametrize("case", ["wrong", "expired", "replayed", "malformed"])
@@ -270,3 +272,29 @@ def test_enrolment_with_a_wrong_code_is_refused(app, citizen, clock):
 def test_second_factor_page_without_a_password_first(app, citizen):
     page = app.test_client().get("/login/second-factor", headers=EN)
     assert page.status_code == 400 and "Log in again" in page.get_data(as_text=True)
+
+
+def test_admins_may_be_required_to_use_a_second_factor(tmp_path, clock):
+    from helpers import create_app, make_settings, upgrade
+    from idp.identity.service import create_person
+    app = create_app(make_settings(tmp_path, require_mfa_for_admins=True))
+    app.config["TESTING"] = True
+    upgrade(app)
+    with app.app_context():
+        person = create_person(id_number=CITIZEN_ID, name="张三", password=CITIZEN_PASSWORD)
+        person.is_admin = True
+        from idp.extensions import db
+        db.session.commit()
+    client = app.test_client()
+    password_login(client)
+    secret, _ = enrol_totp(client, clock)
+    console = client.get("/admin/keys", headers=EN)
+    action = client.post("/admin/keys/rotate", headers=EN,
+                         data={"csrf_token": csrf_token(console.get_data(as_text=True))})
+    assert action.status_code == 303 and "acr=urn" in action.headers["Location"]
+    login = client.get(action.headers["Location"])
+    assert login.status_code == 302 and "/login/second-factor" in login.headers["Location"]
+    clock[0] += 30
+    done = second_step(client, login.headers["Location"], pyotp.TOTP(secret).at(clock[0]))
+    assert done.status_code == 302 and done.headers["Location"].startswith("/admin")
+    assert session_of(app, client).acr == ACR_MFA
