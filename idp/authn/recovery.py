@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
 from ..extensions import db
 from ..identity.models import utcnow
@@ -50,7 +50,6 @@ def remove_recovery_codes(person_id: int) -> None:
 
 
 def unused_count(person_id: int) -> int:
-    from sqlalchemy import func, select
     return db.session.scalar(select(func.count(RecoveryCode.id)).where(
         RecoveryCode.person_id == person_id, RecoveryCode.used_at.is_(None))) or 0
 
@@ -66,7 +65,6 @@ class RecoveryCodeAuthenticator:
         db.session.commit()
         if used.rowcount == 1:
             return
-        from sqlalchemy import select
         known = db.session.scalar(select(RecoveryCode.id).where(
             RecoveryCode.person_id == credentials.person_id, RecoveryCode.code_hash == code_hash))
         if known is not None:

@@ -22,7 +22,6 @@ REPLAYED_CODE = "second_factor_replayed"
 MALFORMED_CODE = "second_factor_malformed"
 NOT_ENROLLED = "second_factor_not_enrolled"
 SMS_THROTTLED = "sms_throttled"
-PENDING_EXPIRED = "second_factor_pending_expired"
 
 
 class SecondFactorRefused(AuthnError):

@@ -20,11 +20,10 @@ from flask_babel import gettext as _
 from ..authn import AuthnError, LoginContext
 from ..authn.recovery import RecoveryCodeAuthenticator, new_recovery_codes, remove_recovery_codes, unused_count
 from ..authn.result import ACR_MFA, AuthResult, acr_level
-from ..authn.second_factor import (MALFORMED_CODE, PENDING_EXPIRED, CodeCredentials, SecondFactorRefused,
-                                   enrolled_factors, normalize_code)
+from ..authn.second_factor import (MALFORMED_CODE, WRONG_CODE, CodeCredentials, SecondFactorRefused,
+                                   enrolled_factors)
 from ..authn.sms import SmsAuthenticator, SmsDeliveryError, masked_phone
-from ..authn.totp import (TotpAuthenticator, check_code, new_secret, provisioning_uri, seal_secret,
-                          unseal_secret)
+from ..authn.totp import TotpAuthenticator, check_code, new_secret, provisioning_uri, seal_secret
 from ..errors import ValidationError
 from ..extensions import db
 from ..http.client_ip import client_ip
@@ -200,7 +199,7 @@ def account_section(person, session):
 
 
 def _account_person():
-    """(session, person) of the browser, or a redirect to log in / step up first."""
+    """(person, None) of the browser's session, or (None, a redirect to log in or to step up first)."""
     session = current_session()
     if session is None:
         return None, redirect(url_for("web.login", next=url_for("web.account")))
@@ -293,10 +292,9 @@ def enrol_sms():
         core.audit("sms.sent", purpose="enrol", phone=masked_phone(phone), ip=ip, person=person.public_id)
         return render_template("second_factor/enrol_sms.html", phone=phone, sent=True)
     try:
-        normalize_code(request.form.get("code"))
         record = core.sms.check(person.id, request.form.get("code", ""), purpose="enrol")
         if record["phone"] != phone:
-            raise SecondFactorRefused("second_factor_wrong", "the code was sent to another number")
+            raise SecondFactorRefused(WRONG_CODE, "the code was sent to another number")
     except AuthnError as exc:
         core.audit("second_factor.enrol_failed", kind=SMS, reason=exc.code, person=person.public_id, ip=ip)
         return render_template("second_factor/enrol_sms.html", phone=phone, sent=True,

@@ -63,7 +63,7 @@ def login():
     context = {"tx": tx_id, "client_name": tx.client_name if tx else None,
                "needs_certificate": needs_certificate, "username": "", "next": next_path,
                "wanted_acr": wanted_acr if needs_certificate and not tx else None}
-    from .second_factor_views import second_factor_after_password, second_factor_step_up
+    from .second_factor_views import second_factor_after_password, second_factor_step_up  # imports this module
     if request.method == "GET":
         second_step = second_factor_step_up(tx, next_path, wanted_acr)
         if second_step is not None:
