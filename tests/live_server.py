@@ -7,8 +7,9 @@
 
 The socket is bound to an ephemeral port before the app is built, so the issuer names the port the
 server really listens on and no other process can take it in between. The app gets a fresh SQLite
-database in the given directory. ``stop()`` (or leaving the ``with`` block) shuts the server down
-and joins its thread.
+database in the given directory unless the settings (``database_url=...``) or an ephemeral ``store``
+say otherwise. ``stop()`` (or leaving the ``with`` block) shuts the server down, joins its thread and
+closes the app's database connections.
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ class SeededClient:
 class LiveServer:
     """One identity server on ``host`` (loopback only), with a database under ``directory``."""
 
-    def __init__(self, directory, *, host: str = "127.0.0.1", issuer_host: str | None = None,
+    def __init__(self, directory, *, host: str = "127.0.0.1", issuer_host: str | None = None, store=None,
                  **overrides):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -114,7 +115,7 @@ class LiveServer:
         values.update(overrides)
         self.settings = Settings.from_env({}, **values)
         try:
-            self.app = create_app(self.settings)
+            self.app = create_app(self.settings, store=store)
             upgrade(self.app)
             with self.app.app_context():
                 self.app.extensions["idp"].keys.ensure_active_keys()
@@ -134,6 +135,9 @@ class LiveServer:
         notifier = getattr(self.app.extensions["idp"], "notifier", None)
         if notifier is not None:
             notifier.wait_idle(5)
+        from idp.extensions import db
+        with self.app.app_context():
+            db.engine.dispose()
 
     @property
     def running(self) -> bool:

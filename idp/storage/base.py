@@ -2,12 +2,29 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+# What every backend accepts (the SQL columns are 32 and 128 characters; a counter's key gets a
+# 3-character prefix there). Each backend refuses longer names on writes, so a caller that would
+# fail only on PostgreSQL fails alike in memory, on SQLite and in Redis.
+MAX_KIND = 32
+MAX_NAME = 120
+
+
+def check_names(kind: str, *names: str) -> None:
+    """Raise ValueError when ``kind`` or a key, index or member in ``names`` is longer than allowed."""
+    if len(kind) > MAX_KIND:
+        raise ValueError(f"ephemeral store kind {kind[:40]!r} is longer than {MAX_KIND} characters")
+    for name in names:
+        if len(name) > MAX_NAME:
+            raise ValueError(f"ephemeral store key, index or member {name[:40]!r}... of kind {kind!r} is "
+                             f"longer than {MAX_NAME} characters")
+
 
 @runtime_checkable
 class EphemeralStore(Protocol):
     """Expiring JSON records, counters and membership sets, grouped by ``kind``.
 
-    Every write takes a ``ttl`` in seconds; expired entries are never returned.
+    Every write takes a ``ttl`` in seconds; expired entries are never returned. Writes refuse (with
+    ValueError) a kind longer than MAX_KIND or a key, index or member longer than MAX_NAME characters.
     """
 
     def put(self, kind: str, key: str, value: dict, ttl: int) -> None:

@@ -5,6 +5,8 @@ import copy
 import threading
 import time
 
+from .base import check_names
+
 
 class MemoryStore:
     def __init__(self, clock=time.time):
@@ -24,6 +26,7 @@ class MemoryStore:
         return entry
 
     def put(self, kind, key, value, ttl):
+        check_names(kind, key)
         with self._lock:
             self._items[(kind, key)] = (self._clock() + ttl, copy.deepcopy(value))
 
@@ -45,6 +48,7 @@ class MemoryStore:
             return entry[1]
 
     def add(self, kind, key, value, ttl):
+        check_names(kind, key)
         with self._lock:
             if self._live(self._items, (kind, key)) is not None:
                 return False
@@ -52,6 +56,7 @@ class MemoryStore:
             return True
 
     def incr(self, kind, key, ttl):
+        check_names(kind, key)
         with self._lock:
             entry = self._live(self._counters, (kind, key))
             expires, value = entry if entry else (self._clock() + ttl, 0)
@@ -63,6 +68,7 @@ class MemoryStore:
             self._counters.pop((kind, key), None)
 
     def index_add(self, kind, index, member, ttl):
+        check_names(kind, index, member)
         with self._lock:
             entry = self._live(self._sets, (kind, index))
             expires, members = entry if entry else (0, set())

@@ -21,6 +21,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import AskError, RedisClusterException, RedisError
 from redis.retry import Retry
 
+from .base import check_names
 from .redis_url import CLUSTER, SENTINEL, connect, parse_redis_url
 
 _PREFIX = "idp"
@@ -162,6 +163,7 @@ class RedisStore:
             pass  # the next call tries again
 
     def put(self, kind, key, value, ttl):
+        check_names(kind, key)
         name = self._k(kind, key)
         self._write(name, "SET", name, json.dumps(value), "EX", _ttl(ttl))
 
@@ -179,11 +181,13 @@ class RedisStore:
         return json.loads(raw) if raw is not None else None
 
     def add(self, kind, key, value, ttl):
+        check_names(kind, key)
         # the reply: OK (or True through redis-py's reply parser) when set, None when the key existed
         name = self._k(kind, key)
         return bool(self._write(name, "SET", name, json.dumps(value), "EX", _ttl(ttl), "NX"))
 
     def incr(self, kind, key, ttl):
+        check_names(kind, key)
         name = self._cn(kind, key)
         return int(self._write(name, "EVAL", _INCR, 1, name, _ttl(ttl)))
 
@@ -192,6 +196,7 @@ class RedisStore:
         self._write(name, "DEL", name)
 
     def index_add(self, kind, index, member, ttl):
+        check_names(kind, index, member)
         name = self._ix(kind, index)
         self._write(name, "EVAL", _INDEX_ADD, 1, name, _ttl(ttl), member)
 

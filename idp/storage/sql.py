@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .base import check_names
 
 
 class EphemeralRecord(db.Model):
@@ -55,6 +56,7 @@ class SqlStore:
             conn.execute(delete(_M).where(_M.c.expires_at <= now))
 
     def put(self, kind, key, value, ttl):
+        check_names(kind, key)
         now = self._clock()
         with self._engine.begin() as conn:
             stmt = self._insert(conn)(_R).values(kind=kind, key=key, value=json.dumps(value), counter=0,
@@ -84,6 +86,7 @@ class SqlStore:
         return json.loads(raw.value)
 
     def add(self, kind, key, value, ttl):
+        check_names(kind, key)
         now = self._clock()
         with self._engine.begin() as conn:
             conn.execute(delete(_R).where(_R.c.kind == kind, _R.c.key == key, _R.c.expires_at <= now))
@@ -95,6 +98,7 @@ class SqlStore:
             return created is not None
 
     def incr(self, kind, key, ttl):
+        check_names(kind, key)
         now = self._clock()
         name = _COUNTER_PREFIX + key
         with self._engine.begin() as conn:
@@ -110,6 +114,7 @@ class SqlStore:
             conn.execute(delete(_R).where(_R.c.kind == kind, _R.c.key == _COUNTER_PREFIX + key))
 
     def index_add(self, kind, index, member, ttl):
+        check_names(kind, index, member)
         now = self._clock()
         in_set = and_(_M.c.kind == kind, _M.c.index_key == index)
         with self._engine.begin() as conn:

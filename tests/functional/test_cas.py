@@ -1,4 +1,5 @@
-"""CAS 2.0/3.0 on the identity server: login, tickets, validation, renew/gateway, SSO with OIDC, single logout."""
+"""CAS 2.0/3.0 on the identity server, on every backend: login, tickets, validation, renew/gateway, SSO with
+OIDC, single logout."""
 from __future__ import annotations
 
 import re
@@ -15,6 +16,8 @@ from live_server import ServerThread
 NS = {"cas": "http://www.yale.edu/tp/cas"}
 SITE = "http://localhost:8081/app/"
 OTHER = "http://localhost:8082/"
+
+pytestmark = pytest.mark.every_backend
 
 
 @pytest.fixture

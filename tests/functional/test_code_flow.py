@@ -1,11 +1,34 @@
-"""Authorization code flow with PKCE, ID tokens, access tokens and their failure cases."""
+"""Authorization code flow with PKCE, ID tokens, access tokens and their failure cases, on every backend."""
 from __future__ import annotations
 
 import threading
 import time
 
+import pytest
+
 from helpers import CITIZEN_ID, REDIRECT_A, decode_jwt, pkce_pair, query_of, register
 from idp.authn.result import ACR_PASSWORD
+
+pytestmark = pytest.mark.every_backend
+
+
+
+def test_the_app_keeps_its_data_where_its_backend_says(app, app_backend, rp):
+    """Tokens go to the backend's database, the SSO session to its ephemeral store and nowhere else."""
+    from idp.extensions import db
+    from idp.storage.memory import MemoryStore
+    from idp.storage.redis import RedisStore
+    from idp.storage.sql import SqlStore
+    rp.login_tokens()
+    dialect, store_type = {"sqlite": ("sqlite", MemoryStore), "postgres": ("postgresql", SqlStore),
+                           "redis": ("postgresql", RedisStore)}[app_backend.name]
+    store = app.extensions["idp"].store
+    assert isinstance(store, store_type)
+    with app.app_context(), db.engine.connect() as conn:
+        assert store.ping() and conn.dialect.name == dialect
+        in_sql = conn.exec_driver_sql("SELECT count(*) FROM ephemeral_records").scalar()
+        assert conn.exec_driver_sql("SELECT count(*) FROM tokens").scalar() == 1
+    assert (in_sql > 0) is (store_type is SqlStore)
 
 
 def test_discovery_and_rfc8414_metadata(browser):

@@ -1,7 +1,12 @@
 """Consent for third-party clients and RP-initiated logout."""
 from __future__ import annotations
 
+import pytest
+
 from helpers import csrf_token, query_of, register
+
+pytestmark = pytest.mark.every_backend
+
 
 
 def _third_party(app, browser):
@@ -89,3 +94,18 @@ def test_logout_with_forged_id_token_hint_is_refused(rp):
     forged = tokens["id_token"][:-6] + "AAAAAA"
     response = rp.browser.client.get("/logout", query_string={"id_token_hint": forged})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("aud", [7, 1.5, True, None, {"portal": 1}])
+def test_logout_with_a_hint_whose_audience_is_no_string_gets_the_error_page(rp, aud):
+    import base64
+    import json
+
+    def encode(part):
+        return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+    hint = ".".join([encode({"alg": "RS256", "kid": "k"}), encode({"iss": "http://localhost", "aud": aud}), "c2ln"])
+    response = rp.browser.client.get("/logout", query_string={"id_token_hint": hint, "client_id": rp.client_id},
+                                     headers={"Accept-Language": "en"})
+    assert response.status_code == 400 and "text/html" in response.content_type
+    assert "not issued by this login service" in response.get_data(as_text=True)

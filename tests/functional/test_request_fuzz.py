@@ -18,7 +18,6 @@ import base64
 import json
 import os
 import re
-import secrets
 import traceback
 from urllib.parse import quote_from_bytes
 
@@ -29,7 +28,6 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import helpers
 from admin_support import ADMIN_ID, ADMIN_PASSWORD, admin_token, create_admin
-from backends import libpq_url, postgres_url_or_skip
 
 EXAMPLES = int(os.environ.get("IDP_FUZZ_EXAMPLES", "0") or 0)
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES or 400, derandomize=not EXAMPLES, deadline=None, database=None,
@@ -286,24 +284,13 @@ def test_no_generated_request_gets_a_server_error_on_sqlite(tmp_path):
 
 
 @pytest.mark.postgres
-def test_no_generated_request_gets_a_server_error_on_postgres(tmp_path):
-    import psycopg
-    from psycopg import sql as pgsql
-
+def test_no_generated_request_gets_a_server_error_on_postgres(tmp_path, pg_database_url):
     from idp.extensions import db
 
-    server_url = postgres_url_or_skip()
-    name = "idp_fuzz_" + secrets.token_hex(6)
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    app = None
+    app = make_app(tmp_path, database_url=pg_database_url)
     try:
-        app = make_app(tmp_path, database_url=server_url.rpartition("/")[0] + "/" + name)
         fuzz(app)
     finally:
-        if app is not None:
-            app.extensions["idp"].notifier.wait_idle(5)
-            with app.app_context():
-                db.engine.dispose()
-        with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
+        app.extensions["idp"].notifier.wait_idle(5)
+        with app.app_context():
+            db.engine.dispose()

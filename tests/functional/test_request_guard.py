@@ -11,18 +11,14 @@ import base64
 import http.client
 import ipaddress
 import json
-import secrets
 import socket
 import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import psycopg
 import pytest
 import requests
-from psycopg import sql as pgsql
 
-from backends import libpq_url, postgres_url_or_skip
 from helpers import app_with_batch_client, csrf_token, free_port, make_settings, server_environ, serving
 from live_server import LiveServer
 
@@ -185,21 +181,9 @@ def idp_on_backend(request, tmp_path):
             server.seed_person()
             yield server
         return
-    server_url = postgres_url_or_skip()
-    name = "idp_guard_" + secrets.token_hex(6)
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    try:
-        server = LiveServer(tmp_path, database_url=server_url.rpartition("/")[0] + "/" + name)
-        with server:
-            server.seed_person()
-            yield server
-        from idp.extensions import db
-        with server.app.app_context():
-            db.engine.dispose()
-    finally:
-        with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
+    with LiveServer(tmp_path, database_url=request.getfixturevalue("pg_database_url")) as server:
+        server.seed_person()
+        yield server
 
 
 @pytest.mark.parametrize("value", ["a\x00b", "\x00", "x\x1by", "z" * 70_000])

@@ -13,6 +13,8 @@ import requests
 
 from live_server import LiveServer, ServerThread
 
+pytestmark = pytest.mark.every_backend
+
 
 def _portal(stack, idp, title):
     from demo_portal import create_app as create_portal
@@ -34,9 +36,9 @@ def _login_form(page: requests.Response) -> dict:
 
 
 @pytest.fixture
-def realm(tmp_path):
+def realm(tmp_path, app_backend):
     with ExitStack() as stack:
-        idp = stack.enter_context(LiveServer(tmp_path / "idp"))
+        idp = stack.enter_context(LiveServer(tmp_path / "idp", store=app_backend.store, **app_backend.overrides))
         person = idp.seed_person()
         portal_a, client_a = _portal(stack, idp, "Portal A")
         portal_b, client_b = _portal(stack, idp, "Portal B")
@@ -98,9 +100,10 @@ def test_logout_of_all_sessions_from_the_account_page(realm):
         assert browser.get(idp.url("/account"), allow_redirects=False).status_code == 302
 
 
-def test_backchannel_delivery_retries_without_blocking_logout(tmp_path):
+def test_backchannel_delivery_retries_without_blocking_logout(tmp_path, app_backend):
     """An unreachable back-channel endpoint is retried in the background; logout returns at once."""
-    with LiveServer(tmp_path / "idp", backchannel_retries=2, backchannel_timeout=1) as idp:
+    with LiveServer(tmp_path / "idp", backchannel_retries=2, backchannel_timeout=1, store=app_backend.store,
+                    **app_backend.overrides) as idp:
         person = idp.seed_person()
         client = idp.register_client(name="Down", redirect_uris=["http://127.0.0.1:9/cb"],
                                      backchannel_logout_uri="http://127.0.0.1:9/bc")

@@ -1,7 +1,12 @@
 """Refresh rotation, client credentials, revocation (RFC 7009), introspection (RFC 7662), userinfo."""
 from __future__ import annotations
 
+import pytest
+
 from helpers import decode_jwt, register
+
+pytestmark = pytest.mark.every_backend
+
 
 
 def _refresh(rp, refresh_token):

@@ -8,12 +8,10 @@ the next statement raises the OperationalError SQLite gives for an I/O error.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import sqlite3
 
 import psycopg
 import pytest
-from psycopg import sql as pgsql
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
@@ -54,17 +52,6 @@ def _app_on(tmp_path, database_url=None):
         from idp.identity.service import create_person
         create_person(id_number=helpers.CITIZEN_ID, name="张三", password=helpers.CITIZEN_PASSWORD)
     return app
-
-
-@pytest.fixture
-def pg_database_url():
-    server_url = postgres_url_or_skip()
-    name = "idp_test_" + secrets.token_hex(6)
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    yield f"{server_url.rpartition('/')[0]}/{name}"
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

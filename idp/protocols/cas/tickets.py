@@ -22,6 +22,7 @@ from .services import get_service
 
 TICKET = "cas_st"
 SLO_INDEX = "cas_slo"
+SLO_TICKET = "cas_slo_ticket"
 PREFIX = "ST-"
 MAX_TICKET_LENGTH = 256
 _TICKET_CHARS = re.compile(r"[A-Za-z0-9-]+")
@@ -68,14 +69,26 @@ def validate(core, ticket: str | None, service_url: str | None, *, renew: bool =
     if person is None or person.disabled:
         raise CasError(INVALID_TICKET, "the account is disabled")
     remaining = max(1, session.expires_at - int(time.time()))
-    core.store.index_add(SLO_INDEX, session.key, json.dumps(
-        {"service_id": service.id, "service_url": service_url, "ticket": ticket}, sort_keys=True), remaining)
+    # the index holds the ticket (short, as index members must be); the service URL, of any length,
+    # waits beside it in a record of its own
+    core.store.put(SLO_TICKET, token_hash(ticket), {"service_id": service.id, "service_url": service_url}, remaining)
+    core.store.index_add(SLO_INDEX, session.key, ticket, remaining)
     return ValidatedTicket(ticket=ticket, service=service, session=session, person=person,
                            new_login=bool(record["new_login"]))
 
 
 def validated_tickets(core, session_key: str) -> list[dict]:
-    """The tickets sites validated in a session, forgotten as they are read (for single logout)."""
+    """The tickets sites validated in a session (service_id, service_url, ticket), forgotten as they
+    are read (for single logout)."""
     members = core.store.index_members(SLO_INDEX, session_key)
     core.store.index_clear(SLO_INDEX, session_key)
-    return [json.loads(member) for member in sorted(members)]
+    found = []
+    for member in members:
+        if member.startswith("{"):  # written by an earlier version: the whole entry in the member
+            found.append(json.loads(member))
+            continue
+        record = core.store.consume(SLO_TICKET, token_hash(member))
+        if record is not None:
+            found.append({"service_id": record["service_id"], "service_url": record["service_url"],
+                          "ticket": member})
+    return sorted(found, key=lambda entry: (entry["service_id"], entry["service_url"], entry["ticket"]))

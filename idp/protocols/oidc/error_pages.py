@@ -83,13 +83,16 @@ def authorize_error_page(code: str, params: Mapping, situation: str | None = Non
 
 
 def _audience(id_token: str) -> list[str] | None:
-    """The ``aud`` of an ID token, read without verifying it (only to choose the message)."""
+    """The ``aud`` of an ID token, read without verifying it (only to choose the message); None when
+    the token has no audience of the right type (a string or a list), as none of ours lacks one."""
     try:
         claims = json.loads(extract_compact(id_token.encode("ascii")).payload)
         aud = claims.get("aud") if isinstance(claims, dict) else None
     except (JoseError, ValueError, UnicodeError):
         return None
-    return [aud] if isinstance(aud, str) else [a for a in aud or [] if isinstance(a, str)]
+    if isinstance(aud, str):
+        return [aud]
+    return [a for a in aud if isinstance(a, str)] if isinstance(aud, list) else None
 
 
 def logout_error_page(error: OAuth2Error, params: Mapping) -> dict:

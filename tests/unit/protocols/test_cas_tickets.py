@@ -1,4 +1,5 @@
-"""CAS service tickets: hashed, single-use, bound to one service URL, tied to a live session and person."""
+"""CAS service tickets, on every backend: hashed, single-use, bound to one service URL, tied to a live
+session and person, and remembered for single logout whatever the length of the service URL."""
 from __future__ import annotations
 
 import pytest
@@ -11,6 +12,8 @@ from idp.protocols.cas import tickets
 from idp.protocols.cas.errors import INVALID_REQUEST, INVALID_SERVICE, INVALID_TICKET, CasError
 
 SERVICE_URL = "https://archive.example.gov.cn/cas/login"
+
+pytestmark = pytest.mark.every_backend
 
 
 @pytest.fixture
@@ -42,6 +45,17 @@ def test_a_ticket_validates_once_for_its_service(cas):
     assert tickets.validated_tickets(core, session.key) == [
         {"service_id": service.id, "service_url": SERVICE_URL, "ticket": ticket}]
     assert tickets.validated_tickets(core, session.key) == []  # forgotten once read
+
+
+def test_single_logout_remembers_tickets_for_long_service_urls(cas):
+    core, session, service, _person = cas
+    urls = [SERVICE_URL + "?return=" + "a" * 1500, SERVICE_URL + "?page=" + "%E6%A1%A3" * 200, SERVICE_URL]
+    issued = [tickets.issue(core, session, service, url, new_login=False) for url in urls]
+    for ticket, url in zip(issued, urls):
+        tickets.validate(core, ticket, url)
+    assert sorted((t["service_url"], t["ticket"]) for t in tickets.validated_tickets(core, session.key)) == sorted(
+        zip(urls, issued))
+    assert tickets.validated_tickets(core, session.key) == []
 
 
 def test_a_ticket_presented_for_another_service_is_spent(cas):

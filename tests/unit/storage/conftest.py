@@ -5,9 +5,9 @@ import secrets
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
-from backends import postgres_url_or_skip, redis_url_or_skip
+from backends import fresh_redis_prefix, postgres_schema_engine, postgres_url_or_skip, redis_url_or_skip
 
 
 class FakeClock:
@@ -50,21 +50,8 @@ def pg_url():
 @pytest.fixture(scope="session")
 def pg_schema_engine(pg_url):
     """An engine whose connections see only a schema created for this test session (dropped after)."""
-    from idp.extensions import db
-
-    schema = "idp_test_" + secrets.token_hex(6)
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(pg_url, connect_args={"options": f"-c search_path={schema}"}, pool_size=20)
-    try:
-        db.metadata.create_all(engine, tables=ephemeral_tables())
+    with postgres_schema_engine("idp_test", ephemeral_tables(), pool_size=20) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -75,15 +62,8 @@ def redis_url():
 @pytest.fixture
 def redis_prefix(redis_url):
     """A key prefix unique to the test; every key under it is deleted afterwards."""
-    import redis
-
-    prefix = "idptest:" + secrets.token_hex(6)
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=prefix + ":*", count=500))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with fresh_redis_prefix(redis_url) as prefix:
+        yield prefix
 
 
 def _memory(request):

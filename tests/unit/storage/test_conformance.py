@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 
-from idp.storage.base import EphemeralStore
+from idp.storage.base import MAX_KIND, MAX_NAME, EphemeralStore
 
 THREADS = 12
 
@@ -231,3 +232,23 @@ def test_index_add_with_shorter_ttl_does_not_shorten_the_set(store, clock, kind)
     assert store.index_members(kind, "sid") == {"a", "b"}
     clock.advance(1.0)
     assert store.index_members(kind, "sid") == set()
+
+
+def test_names_up_to_the_limits_work_and_longer_ones_are_refused_alike(store, kind):
+    """A name that only PostgreSQL would refuse (its columns have lengths) is refused by every backend,
+    so the caller's mistake shows on SQLite, in memory and in Redis too."""
+    kind, name, long_ = kind.ljust(MAX_KIND, "k"), "n" * MAX_NAME, "n" * (MAX_NAME + 1)
+    store.put(kind, name, {"v": 1}, 60)
+    assert store.get(kind, name) == {"v": 1}
+    assert store.add(kind, "a" * MAX_NAME, {}, 60) and store.incr(kind, name, 60) == 1
+    store.index_add(kind, name, "m" * MAX_NAME, 60)
+    assert store.index_members(kind, name) == {"m" * MAX_NAME}
+    for write in (lambda: store.put(kind, long_, {}, 60), lambda: store.add(kind, long_, {}, 60),
+                  lambda: store.incr(kind, long_, 60), lambda: store.index_add(kind, long_, "m", 60),
+                  lambda: store.index_add(kind, name, long_, 60), lambda: store.put(kind + "k", name, {}, 60)):
+        with pytest.raises(ValueError):
+            write()
+    assert store.index_members(kind, name) == {"m" * MAX_NAME} and store.get(kind, long_) is None
+    for clear in (lambda: store.delete(kind, name), lambda: store.reset(kind, name),
+                  lambda: store.delete(kind, "a" * MAX_NAME), lambda: store.index_clear(kind, name)):
+        clear()

@@ -2,33 +2,16 @@
 real login and code exchange work with SSO sessions in SQL and in Redis."""
 from __future__ import annotations
 
-import secrets
-
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from psycopg import sql as pgsql
 
-from backends import libpq_url, postgres_url_or_skip, redis_url_or_skip
+from backends import redis_url_or_skip
 from idp import create_app
 from idp.extensions import db
 from idp.migrate import current, upgrade
 
 import helpers  # noqa: E402
-
-
-@pytest.fixture
-def pg_database_url():
-    """A uniquely named database on the test server, dropped afterwards."""
-    server_url = postgres_url_or_skip()
-    name = "idp_test_" + secrets.token_hex(6)
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    base, _, _ = server_url.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
 
 
 def migrated_app(tmp_path, **overrides):

@@ -12,10 +12,11 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, func, insert, select, text, update
+from sqlalchemy import create_engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import scoped_session, sessionmaker
 
+from backends import postgres_schema_engine
 from idp.audit.models import AuditEvent
 from idp.identity.models import Person
 from idp.storage.sql_tokens import SqlTokenStore
@@ -30,20 +31,8 @@ TABLES = [Person.__table__, AuthorizationCode.__table__, Token.__table__, AuditE
 @pytest.fixture(scope="module")
 def pg_token_engine(pg_url):
     """A schema of its own with the token store's tables, dropped after the module."""
-    schema = "idp_tokens_" + secrets.token_hex(6)
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(pg_url, connect_args={"options": f"-c search_path={schema}"}, pool_size=THREADS + 2)
-    try:
-        from idp.extensions import db
-        db.metadata.create_all(engine, tables=TABLES)
+    with postgres_schema_engine("idp_tokens", TABLES, pool_size=THREADS + 2) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
