@@ -25,6 +25,7 @@ class IdpCore:
         self.store = store or create_store(settings)
         self.tokens = SqlTokenStore(db.session)  # codes and tokens (storage.tokens.TokenStore)
         self.master_key = load_master_key(settings)  # seals signing keys and second-factor secrets
+        self.master_keys = (self.master_key, *((settings.master_key_previous,) if settings.master_key_previous else ()))
         self.keys = KeyManager(self.master_key)
         self.sessions = SessionManager(self.store, settings.session_ttl)
         self.logins = LoginTransactions(self.store)  # logins in progress, across pages and nodes

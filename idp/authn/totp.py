@@ -11,6 +11,7 @@ import time
 import pyotp
 from sqlalchemy import or_, update
 
+from ..errors import ConfigError
 from ..extensions import db
 from ..identity.second_factors import TOTP, SecondFactor
 from ..keys.sealing import seal, unseal
@@ -37,8 +38,15 @@ def seal_secret(master_key: bytes, person_id: int, secret: str) -> str:
     return seal(master_key, secret.encode("ascii"), _context(person_id))
 
 
-def unseal_secret(master_key: bytes, person_id: int, sealed: str) -> str:
-    return unseal(master_key, sealed, _context(person_id)).decode("ascii")
+def unseal_secret(master_keys, person_id: int, sealed: str) -> str:
+    """The secret, unsealed with the current master key or, after a rotation, a former one."""
+    keys = (master_keys,) if isinstance(master_keys, bytes) else tuple(master_keys)
+    for key in keys[:-1]:
+        try:
+            return unseal(key, sealed, _context(person_id)).decode("ascii")
+        except ConfigError:
+            continue
+    return unseal(keys[-1], sealed, _context(person_id)).decode("ascii")
 
 
 def _context(person_id: int) -> str:
@@ -67,8 +75,8 @@ def check_code(secret: str, code: str, now: float | None = None) -> int:
 class TotpAuthenticator:
     method = METHOD
 
-    def __init__(self, master_key: bytes):
-        self.master_key = master_key
+    def __init__(self, master_keys):
+        self.master_keys = master_keys  # the current master key first, then former ones
 
     def verify(self, credentials: CodeCredentials) -> int:
         """Accept the code once; returns its time step. Refusals: malformed, wrong, expired, replayed."""
@@ -76,7 +84,7 @@ class TotpAuthenticator:
         if factor is None or not factor.secret_sealed:
             raise SecondFactorRefused(NOT_ENROLLED, "no authenticator app is enrolled")
         code = normalize_code(credentials.code)
-        secret = unseal_secret(self.master_key, credentials.person_id, factor.secret_sealed)
+        secret = unseal_secret(self.master_keys, credentials.person_id, factor.secret_sealed)
         step = matching_step(secret, code)
         if step is None:
             # a code from just outside the window is "expired" rather than "wrong"

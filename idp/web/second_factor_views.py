@@ -94,9 +94,11 @@ def _first_factor():
     key = form_session.get(PENDING)
     if isinstance(key, str):
         record = _core().store.get(PENDING, key)
-        if record is not None:
-            record["amr"] = tuple(record["amr"])
-            return AuthResult(**record), key
+        if isinstance(record, dict):
+            try:
+                return AuthResult(**{**record, "amr": tuple(record.get("amr") or ())}), key
+            except TypeError:  # written by a version with other fields: the person starts again
+                _core().store.delete(PENDING, key)
     session = current_session()
     if session is not None:
         person = db.session.get(Person, session.person_id)
@@ -145,7 +147,7 @@ def login():
     context = LoginContext(ip=ip, session_person_id=first.person_id, step_up=pending_key is None)
     try:
         core.throttle.check(account, ip)
-        authenticator = {TOTP: lambda: TotpAuthenticator(core.master_key), SMS: lambda: SmsAuthenticator(core.sms),
+        authenticator = {TOTP: lambda: TotpAuthenticator(core.master_keys), SMS: lambda: SmsAuthenticator(core.sms),
                          "recovery": RecoveryCodeAuthenticator}.get(method)
         if authenticator is None:
             raise SecondFactorRefused(MALFORMED_CODE, "unknown second factor")
