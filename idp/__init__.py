@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url),
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         SESSION_COOKIE_NAME=settings.cookie_name("idp_ui"),  # the form session (CSRF token, language)
         SESSION_COOKIE_PATH="/",  # a __Host- cookie needs Path=/ whatever the application root
         SESSION_COOKIE_HTTPONLY=True,
@@ -156,8 +156,9 @@ def _crl_refresher(trust, seconds: int):
 
 
 def _database_uri(url: str) -> str:
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgresql"):
+        from .storage.database_url import database_uri
+        return database_uri(url)  # also the multi-host form of a primary with standbys
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         import os
         path = os.path.abspath(url[len("sqlite:///"):])
@@ -166,7 +167,10 @@ def _database_uri(url: str) -> str:
     return url
 
 
-def _engine_options(url: str) -> dict:
-    # A server connection can be dropped (restart, failover): test it on checkout. A SQLite file
-    # cannot, and the extra round trip would cost every request.
-    return {"pool_pre_ping": True} if url.startswith("postgresql") else {}
+def _engine_options(settings: Settings) -> dict:
+    if not settings.database_url.startswith("postgresql"):
+        return {}  # SQLite: a file cannot drop a connection, and the extra round trip would cost every request
+    # A server connection can be dropped (restart, failover): test it on checkout. The pool is per
+    # process: README "Deploying" has the arithmetic against the server's max_connections.
+    return {"pool_pre_ping": True, "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_max_overflow, "pool_timeout": settings.db_pool_timeout}

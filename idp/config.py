@@ -17,7 +17,11 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from .authn.result import ACR_LEVELS
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from .errors import ConfigError
+from .storage.database_url import database_uri
 from .storage.redis_url import DEFAULT_OPTIONS as REDIS_DEFAULT_OPTIONS
 from .storage.redis_url import SECRET_OPTIONS as REDIS_SECRET_OPTIONS
 from .storage.redis_url import parse_redis_url
@@ -117,7 +121,18 @@ class Settings:
     issuer: str = _setting("IDP_ISSUER", "http://localhost:8000", _parse_issuer,
                            "Issuer identifier; the public base URL of the server.")
     database_url: str = _setting("IDP_DATABASE_URL", "sqlite:///var/idp.db", str,
-                                 "SQLAlchemy URL (sqlite:///path or postgresql+psycopg://...).")
+                                 "sqlite:///path or postgresql://user:password@host:port/db; a primary with "
+                                 "standbys as a libpq host list, postgresql://user@h1:5432,h2:5432/db"
+                                 "?target_session_attrs=read-write (README \"Deploying\").")
+    db_pool_size: int = _setting("IDP_DB_POOL_SIZE", 10, _parse_positive_int,
+                                 "PostgreSQL connections a server process keeps in its pool (its 8 request threads, "
+                                 "the job runner and the CRL refresher); README \"Deploying\" has the arithmetic.")
+    db_max_overflow: int = _setting("IDP_DB_MAX_OVERFLOW", 5, _parse_non_negative_int,
+                                    "Extra PostgreSQL connections a process may open above IDP_DB_POOL_SIZE "
+                                    "under load (closed again when returned).")
+    db_pool_timeout: int = _setting("IDP_DB_POOL_TIMEOUT", 10, _parse_positive_int,
+                                    "Seconds a request waits for a free pooled connection before it is "
+                                    "answered 503 with Retry-After.")
     secret_key: str = _setting("IDP_SECRET_KEY", None, _parse_secret,
                                "Signs cookies and CSRF tokens; at least 32 random characters.", required=True)
     master_key: bytes | None = _setting("IDP_MASTER_KEY", None, _parse_master_key,
@@ -269,6 +284,11 @@ class Settings:
             problems.append("IDP_SECRET_KEY must be at least 32 characters of random data")
         if not (self.database_url.startswith("sqlite") or self.database_url.startswith("postgresql")):
             problems.append("IDP_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        else:
+            try:
+                make_url(database_uri(self.database_url))
+            except (ValueError, ArgumentError) as exc:
+                problems.append(f"IDP_DATABASE_URL={masked('IDP_DATABASE_URL', self.database_url)!r} is invalid: {exc}")
         if self.master_key_file and not os.path.isfile(self.master_key_file):
             problems.append(f"IDP_MASTER_KEY_FILE={self.master_key_file!r} does not exist")
         if self.session_backend == "redis":

@@ -163,7 +163,6 @@ def rp(app, browser, citizen):
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_database(request):
     """"sqlite", or the URL of a fresh PostgreSQL database (dropped afterwards)."""
-    from helpers import fresh_postgres_database
     if request.param == "sqlite":
         yield "sqlite"
         return

@@ -311,26 +311,6 @@ def cli_runner(capsys, monkeypatch):
     return run
 
 
-@contextmanager
-def fresh_postgres_database():
-    """The SQLAlchemy URL of a uniquely named database on the test PostgreSQL server (the test skips when
-    there is none), dropped afterwards."""
-    import psycopg
-    from psycopg import sql as pgsql
-
-    from backends import libpq_url, postgres_url_or_skip
-
-    server_url = postgres_url_or_skip()
-    name = "idp_test_" + secrets.token_hex(6)
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    try:
-        yield f"{server_url.rpartition('/')[0]}/{name}"
-    finally:
-        with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
-
-
 def app_on(tmp_path, database: str, **overrides):
     """A migrated app with its signing keys on ``database``: "sqlite" (a file under tmp_path) or a URL."""
     if database != "sqlite":

@@ -22,6 +22,7 @@ def readyz():
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any driver error means not ready
         checks["database"] = f"unreachable: {type(exc).__name__}"
+        db.session.rollback()  # hand the connection back to the pool clean (a dead one is discarded)
     core = current_app.extensions["idp"]
     name = "redis" if core.settings.session_backend == "redis" else "session_store"
     try:

@@ -7,61 +7,26 @@ Skipped when nginx is not installed.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import ipaddress
 import secrets
 import shutil
-import socket
 import string
-import subprocess
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
 from helpers import free_port
 from idp.pki import demo
 from live_server import LiveServer
 
+from .nginx_server import client_credentials, nginx_serving, server_certificate
+
 pytestmark = [pytest.mark.interop, pytest.mark.skipif(not shutil.which("nginx"), reason="nginx not installed")]
 TEMPLATE = Path(__file__).resolve().parents[2] / "adapters" / "nginx" / "mtls.conf.template"
 REDIRECT = "http://127.0.0.1:9/callback"
-
-
-def server_certificate(tmp: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp / "server.pem", tmp / "server.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-def client_credentials(pki_root: Path, manifest: dict, ca: str, role: str, out: Path) -> tuple[str, str]:
-    """The demo certificate and its key, unencrypted, as files for requests' ``cert=``."""
-    entry = next(e for e in manifest["certificates"] if e["ca"] == ca and e["role"] == role)
-    key, cert, _ = pkcs12.load_key_and_certificates((pki_root / entry["p12"]).read_bytes(), demo.PASSWORD)
-    cert_path, key_path = out / f"{ca}-{role}.pem", out / f"{ca}-{role}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
 
 
 @pytest.fixture(scope="module")
@@ -86,27 +51,8 @@ def nginx(tmp_path, idp):
         IDP_HOST="127.0.0.1", IDP_LISTEN=f"127.0.0.1:{port} ssl", TLS_CERT=str(tls_cert), TLS_KEY=str(tls_key),
         IDP_ADDR=f"127.0.0.1:{idp.port}")
     assert "$ssl_client_escaped_cert" in site and "optional_no_ca" in site
-    (tmp_path / "idp-site.conf").write_text(site)
-    temp_dirs = " ".join(f"{d}_temp_path {tmp_path}/{d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (tmp_path / "nginx.conf").write_text(
-        f"worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
-        f"events {{ worker_connections 64; }}\n"
-        f"http {{ access_log off; {temp_dirs} include {tmp_path}/idp-site.conf; }}\n")
-    process = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
-                               stderr=subprocess.PIPE)
-    deadline = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail("nginx did not start: " + process.stderr.read().decode(errors="replace"))
-            time.sleep(0.05)
-    yield f"https://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    with nginx_serving(tmp_path, site, port) as url:
+        yield url
 
 
 @pytest.fixture

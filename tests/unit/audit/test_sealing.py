@@ -40,7 +40,7 @@ def _seal(app) -> int:
 
 @pytest.mark.postgres
 def test_records_written_by_three_processes_at_once_verify_as_one_chain(tmp_path):
-    from helpers import fresh_postgres_database
+    from backends import fresh_postgres_database
     from idp.audit.models import AuditEvent
     from idp.audit.verification import check
     from idp.extensions import db
