@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     core.account_sections.append(authorisations_section)
     app.register_blueprint(passkey_bp)
     core.account_sections.append(passkey_section)
+    from .web.second_factor_views import init_second_factors
+    init_second_factors(app, core)
     csrf.exempt(health_bp)
     init_cas(app, core)
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none

@@ -213,8 +213,20 @@ class Settings:
                                    "Language of pages when the browser expresses no preference.")
     admin_required_acr: str = _setting("IDP_ADMIN_REQUIRED_ACR", "", _parse_choice("", *ACR_LEVELS),
                                        "Least assurance (acr) an administrator's session needs for admin "
-                                       "console actions, e.g. urn:idp:loa:2 (certificate); a weaker session "
-                                       "is sent to log in again with a certificate. Empty = any login.")
+                                       "console actions, e.g. urn:idp:loa:2 (a certificate, or a password and "
+                                       "a second factor); a weaker session is sent to step up. Empty = any login.")
+    require_mfa_for_admins: bool = _setting("IDP_REQUIRE_MFA_FOR_ADMINS", False, _parse_bool,
+                                            "Administrators need a second-level session (password and a second "
+                                            "factor, or a certificate) for admin console actions; the same as "
+                                            "IDP_ADMIN_REQUIRED_ACR=urn:idp:loa:2 unless that asks for more.")
+    sms_sender: str = _setting("IDP_SMS_SENDER", "log", _parse_choice("log", "http"),
+                               "How SMS one-time codes are sent: log (written to the server log, for the demo) "
+                               "or http (posted as JSON {phone, message} to IDP_SMS_HTTP_URL).")
+    sms_http_url: str = _setting("IDP_SMS_HTTP_URL", "", str,
+                                 "The SMS gateway URL for IDP_SMS_SENDER=http.")
+    sms_http_template: str = _setting("IDP_SMS_HTTP_TEMPLATE",
+                                      "您的验证码是 {code}，5 分钟内有效。Your verification code is {code}.", str,
+                                      "The text of an SMS code message; {code} is replaced by the code.")
     client_cert_header: str = _setting("IDP_CLIENT_CERT_HEADER", "X-SSL-Client-Cert", _parse_header_name,
                                        "Header in which a trusted TLS-terminating proxy forwards the client "
                                        "certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert).")
@@ -281,6 +293,12 @@ class Settings:
             problems.append(f"IDP_MASTER_KEY_FILE={self.master_key_file!r} does not exist")
         if self.session_backend == "redis":
             problems.extend(self._redis_problems())
+        if self.sms_sender == "http":
+            url = urlsplit(self.sms_http_url or "")
+            if url.scheme not in {"http", "https"} or not url.netloc:
+                problems.append("IDP_SMS_HTTP_URL must be an absolute http(s) URL when IDP_SMS_SENDER=http")
+        if "{code}" not in (self.sms_http_template or ""):
+            problems.append("IDP_SMS_HTTP_TEMPLATE must contain {code}")
         if problems:
             raise ConfigError(problems)
 

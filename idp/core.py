@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 
 from .audit.log import record as audit_record
+from .authn.sms import SmsCodes, sender_from_settings
 from .authn.throttle import LoginThrottle
 from .clients.service import find_client
 from .extensions import db
@@ -23,13 +24,16 @@ class IdpCore:
         self.settings = settings
         self.store = store or create_store(settings)
         self.tokens = SqlTokenStore(db.session)  # codes and tokens (storage.tokens.TokenStore)
-        self.keys = KeyManager(load_master_key(settings))
+        self.master_key = load_master_key(settings)  # seals signing keys and second-factor secrets
+        self.master_keys = (self.master_key, *((settings.master_key_previous,) if settings.master_key_previous else ()))
+        self.keys = KeyManager(self.master_key)
         self.sessions = SessionManager(self.store, settings.session_ttl)
         self.logins = LoginTransactions(self.store)  # logins in progress, across pages and nodes
         self.throttle = LoginThrottle(self.store, max_failures=settings.login_max_failures,
                                       ip_max_failures=settings.login_ip_max_failures,
                                       lock_seconds=settings.login_lock_seconds,
                                       slowdown=settings.login_slowdown)
+        self.sms = SmsCodes(self.store, sender_from_settings(settings), settings.sms_http_template)
         # a claim outlasts one POST (connect and read timeouts) with a margin
         queue = DeliveryQueue(node_name(), claim_seconds=2 * settings.backchannel_timeout + 10)
         self.notifier = BackchannelNotifier(timeout=settings.backchannel_timeout,

@@ -4,6 +4,7 @@ from .clients.models import Client  # noqa: F401
 from .identity.authorisations import EnterpriseAuthorisation  # noqa: F401
 from .identity.models import Entity, Person, Representation  # noqa: F401
 from .identity.passkeys import Passkey  # noqa: F401
+from .identity.second_factors import RecoveryCode, SecondFactor  # noqa: F401
 from .jobs.models import JobLease  # noqa: F401
 from .keys.models import SigningKey  # noqa: F401
 from .pki.crl_copies import CrlCopy  # noqa: F401

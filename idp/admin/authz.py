@@ -17,7 +17,7 @@ from authlib.oauth2.rfc6750 import InsufficientScopeError
 from flask import current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..authn.result import acr_level
+from ..authn.result import ACR_MFA, acr_level
 from ..clients.metadata import ADMIN_SCOPE
 from ..extensions import db
 from ..identity.models import Person
@@ -44,6 +44,14 @@ def _return_path() -> str:
     return url_for("admin.index")
 
 
+def admin_required_acr(settings) -> str:
+    """The least acr an administrator's session needs for console actions ("" = any login)."""
+    required = settings.admin_required_acr
+    if settings.require_mfa_for_admins and acr_level(required) < acr_level(ACR_MFA):
+        return ACR_MFA
+    return required
+
+
 def console_guard():
     """``before_request`` of the console blueprint."""
     session = current_session()
@@ -55,7 +63,7 @@ def console_guard():
                                description=_("Your account does not have the administrator role.")), 403
     g.admin = person
     g.admin_actor = person.public_id
-    required = current_app.extensions["idp"].settings.admin_required_acr
+    required = admin_required_acr(current_app.extensions["idp"].settings)
     if request.method == "POST" and required and acr_level(session.acr) < acr_level(required):
         return redirect(url_for("web.login", next=_return_path(), acr=required), 303)
     return None

@@ -5,7 +5,7 @@ The relying party is the issuer: its host is the RP ID, its origin the only orig
 ceremony's challenge is kept in the ephemeral store under a random id, single use, for ``TTL`` seconds.
 
 Assurance: a passkey whose authenticator verified the person (PIN or biometrics, the UV flag) is two
-factors at once and reaches ``ACR_MULTI_FACTOR``; without user verification it is one factor
+factors at once and reaches ``ACR_MFA``; without user verification it is one factor
 (``ACR_PASSWORD``'s level) unless the session already holds the person's password. ``amr`` (RFC 8176):
 ``hwk`` for a key bound to one device, ``swk`` for a synced (backup-eligible) one, ``user`` when the
 person was verified, ``mfa`` when two factors were used.
@@ -32,7 +32,7 @@ from ..extensions import db
 from ..identity.models import Person
 from ..identity.passkeys import NAME_MAX, Passkey
 from .authenticator import LoginContext
-from .result import ACR_MULTI_FACTOR, ACR_PASSWORD, AuthResult
+from .result import ACR_MFA, ACR_PASSWORD, AuthResult
 from .throttle import LoginThrottle
 
 METHOD = "passkey"
@@ -255,6 +255,6 @@ def assurance(passkey: Passkey, user_verified: bool, session_amr: tuple[str, ...
     amr = (["pwd"] if had_password else []) + [key] + (["user"] if user_verified else [])
     if user_verified or had_password:
         amr.append("mfa")
-        return ACR_MULTI_FACTOR, tuple(amr)
+        return ACR_MFA, tuple(amr)
     return ACR_PASSWORD, tuple(amr)
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 ACR_PASSWORD = "urn:idp:loa:1"
 ACR_CERTIFICATE = "urn:idp:loa:2"
 ACR_HARDWARE_CERTIFICATE = "urn:idp:loa:3"
-# Two factors without a certificate (a password and a second factor, or a passkey that verified its
-# user): the certificate's level, as both prove possession of a key plus something the person knows.
-ACR_MULTI_FACTOR = ACR_CERTIFICATE
+# A password with a second factor (a TOTP or SMS code) is a second level login too: two factors, like a
+# certificate (possession of the key, knowledge of its PIN). A client asking for urn:idp:loa:2 accepts either.
+ACR_MFA = ACR_CERTIFICATE
 ACR_LEVELS = {ACR_PASSWORD: 1, ACR_CERTIFICATE: 2, ACR_HARDWARE_CERTIFICATE: 3}
 
 
@@ -29,7 +29,7 @@ def acr_satisfies(have: str | None, requested: list[str]) -> bool:
 @dataclass(frozen=True)
 class AuthResult:
     person_id: int
-    method: str                      # "password" | "certificate"
+    method: str                      # "password" | "certificate" | "totp" | "sms" | "recovery"
     acr: str
     amr: tuple[str, ...]
     auth_time: int = field(default_factory=lambda: int(time.time()))

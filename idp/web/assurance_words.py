@@ -9,11 +9,13 @@ from flask_babel import lazy_gettext as N_
 from ..authn.result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_PASSWORD
 
 METHODS = {"password": N_("Password login"), "certificate": N_("Digital certificate"), "usbkey": N_("USB key"),
-           "passkey": N_("Passkey")}
+           "passkey": N_("Passkey"),
+           "totp": N_("Password and authenticator app"), "sms": N_("Password and text message code"),
+           "recovery": N_("Password and recovery code")}
 LEVELS = {
     ACR_PASSWORD: N_("Level 1 of 3: a password. Enough for most services."),
-    ACR_CERTIFICATE: N_("Level 2 of 3: a digital certificate. Services that must be sure who you are ask "
-                        "for it."),
+    ACR_CERTIFICATE: N_("Level 2 of 3: a digital certificate, or a password with a second factor. Services "
+                        "that must be sure who you are ask for it."),
     ACR_HARDWARE_CERTIFICATE: N_("Level 3 of 3, the highest: a certificate on a USB key. The most "
                                  "sensitive services ask for it."),
 }

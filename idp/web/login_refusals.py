@@ -13,7 +13,9 @@ from ..errors import AuthnError, LockedOut
 # Codes answered 400 (the request itself is unusable); LOCKED is 429; anything else is 401.
 BAD_INPUT = {"malformed", "too_large", "invalid_request", "challenge_unknown", "challenge_replayed",
              "challenge_expired", "challenge_other_transaction", "login_expired", "invalid_id_number",
-             "passkey_malformed", "passkey_ceremony_expired", "passkey_too_many", "passkey_already_registered"}
+             "passkey_malformed", "passkey_ceremony_expired", "passkey_too_many", "passkey_already_registered",
+             "second_factor_malformed", "second_factor_expired", "second_factor_replayed"}
+THROTTLED = {"locked", "sms_throttled"}
 LOCKED = "locked"
 
 MESSAGES = {
@@ -62,6 +64,14 @@ MESSAGES = {
                                  "copied. Log in another way and check the passkeys of your account."),
     "passkey_too_many": N_("You have registered the largest number of passkeys allowed. Remove one first."),
     "passkey_already_registered": N_("This passkey is already registered."),
+    # second factors
+    "second_factor_wrong": N_("The code is wrong. Check it and try again."),
+    "second_factor_expired": N_("The code has expired. Use a new code."),
+    "second_factor_replayed": N_("This code has already been used. Use a new code."),
+    "second_factor_malformed": N_("A code from the authenticator app or a text message is 6 digits; a "
+                                  "recovery code is 16 letters and digits."),
+    "second_factor_not_enrolled": N_("This second factor is not set up for your account."),
+    "sms_throttled": N_("Too many text messages were sent. Wait an hour, or use another method."),
 }
 OTHER = N_("The login could not be completed.")
 
@@ -74,6 +84,6 @@ def refusal_message(error: AuthnError) -> str:
 
 
 def refusal_status(error: AuthnError) -> int:
-    if error.code == LOCKED:
+    if error.code in THROTTLED:
         return 429
     return 400 if error.code in BAD_INPUT else 401

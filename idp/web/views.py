@@ -63,7 +63,11 @@ def login():
     context = {"tx": tx_id, "client_name": tx.client_name if tx else None,
                "needs_certificate": needs_certificate, "username": "", "next": next_path,
                "wanted_acr": wanted_acr if needs_certificate and not tx else None}
+    from .second_factor_views import second_factor_after_password, second_factor_step_up  # imports this module
     if request.method == "GET":
+        second_step = second_factor_step_up(tx, next_path, wanted_acr)
+        if second_step is not None:
+            return second_step
         return render_template("login.html", **context, **login_tabs(
             request.args.get("tab"), request.args.get("method"), needs_certificate=needs_certificate))
     context.update(login_tabs(PERSON, PASSWORD))
@@ -78,6 +82,9 @@ def login():
     except AuthnError as exc:
         _core().audit("login.failure", method="password", reason=exc.code, ip=ip, client_id=client_id)
         return render_template("login.html", error=refusal_message(exc), **context), refusal_status(exc)
+    second_step = second_factor_after_password(auth, tx, next_path)
+    if second_step is not None:
+        return second_step
     _core().audit("login.success", method=auth.method, acr=auth.acr, ip=ip, client_id=client_id, **auth.details)
     return establish_session(auth, after_login_target(tx, next_path))
 

@@ -1,7 +1,7 @@
 """passkeys: the WebAuthn credentials of persons
 
 Revision ID: 0010_passkeys
-Revises: 0008_enterprise_agents
+Revises: 0009_second_factors
 Create Date: 2026-12-04 12:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_passkeys'
-down_revision = '0008_enterprise_agents'
+down_revision = '0009_second_factors'
 branch_labels = None
 depends_on = None
 

@@ -234,6 +234,7 @@ def _walk(app, locale: str) -> Walk:
     w.get("administrators only", "/admin/", 403)
     w.get("logout with a forged hint", "/logout?id_token_hint=a.b.c", 400)
     _walk_device_pages(app, w)
+    _walk_second_factor_pages(w)
     w.get("logout confirmation", "/logout")
     w.post("logged out", "/logout/confirm", 200, {"csrf_token": w.form_token("/logout")})
 
@@ -330,6 +331,25 @@ def _walk_authorisation_pages(app, admin: Walk) -> None:
     admin.pages.extend(boss.pages + agent.pages)
 
 
+def _walk_second_factor_pages(w: Walk) -> None:
+    """Second factors set up from the account page, refused codes, and the second step of a login."""
+    import pyotp
+    sms = w.get("SMS set-up", "/account/second-factor/sms").get_data(as_text=True)
+    w.post("SMS set-up, wrong number", "/account/second-factor/sms", 400,
+           {"csrf_token": csrf_token(sms), "phone": "12345", "action": "send"})
+    page = w.get("authenticator app set-up", "/account/second-factor/totp").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    w.post("wrong set-up code", "/account/second-factor/totp", 400, {"csrf_token": csrf_token(page), "code": "12"})
+    w.post("recovery codes", "/account/second-factor/totp", 200,
+           {"csrf_token": csrf_token(page), "code": pyotp.TOTP(secret).now()})
+    w.get("account with a second factor", "/account")
+    w.get("second step", "/login/second-factor?method=totp")
+    w.post("wrong second-step code", "/login/second-factor", 400,
+           {"csrf_token": w.form_token("/account"), "method": "totp", "code": "x"})
+    w.get("second step by recovery code", "/login/second-factor?method=recovery")
+    w.get("SMS set-up, once a second factor is on", "/account/second-factor/sms", 302)  # steps up first
+
+
 def _walk_device_pages(app, w: Walk) -> None:
     """A kiosk's code entered on the device pages (the person is logged in): refused, denied, allowed."""
     from idp.clients.metadata import DEVICE_CODE
@@ -350,7 +370,8 @@ def _walk_device_pages(app, w: Walk) -> None:
                                                                "user_code": code, "decision": decision})
 
 
-DATA = ("示例科技有限公司", "李四", "门户丁", "declarant", "张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/")
+DATA = ("示例科技有限公司", "李四", "门户丁", "declarant", "张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/",
+        "Google Authenticator", "Microsoft Authenticator", "FreeOTP")  # product names stay as they are
 
 
 @pytest.mark.parametrize("locale", LOCALES)

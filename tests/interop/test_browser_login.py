@@ -50,7 +50,9 @@ def authlib_site(idp, server: ServerThread, client, title: str):
 
     @app.get("/login")
     def login():
-        return oauth.idp.authorize_redirect(server.base_url + "/callback")
+        from flask import request  # ?acr=... : the site demands an assurance level (acr_values)
+        extra = {"acr_values": request.args["acr"]} if request.args.get("acr") else {}
+        return oauth.idp.authorize_redirect(server.base_url + "/callback", **extra)
 
     @app.get("/callback")
     def callback():

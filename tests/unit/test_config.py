@@ -155,3 +155,11 @@ def test_documented_defaults_are_the_defaults_from_an_empty_environment():
     for f in fields(Settings):
         if not f.metadata["required"]:
             assert getattr(settings, f.name) == f.default, f.name
+
+
+def test_sms_http_sender_needs_a_url_and_templates_a_code():
+    assert any("IDP_SMS_HTTP_URL" in p for p in problems_of(env(IDP_SMS_SENDER="http")))
+    assert any("IDP_SMS_HTTP_TEMPLATE" in p for p in problems_of(env(IDP_SMS_HTTP_TEMPLATE="no code here")))
+    settings = Settings.from_env(env(IDP_SMS_SENDER="http", IDP_SMS_HTTP_URL="https://sms.example.gov.cn/send",
+                                     IDP_REQUIRE_MFA_FOR_ADMINS="1"))
+    assert settings.sms_sender == "http" and settings.require_mfa_for_admins is True

@@ -4,16 +4,16 @@ from __future__ import annotations
 import pytest
 
 from idp.authn.passkey import RelyingParty, assurance
-from idp.authn.result import ACR_MULTI_FACTOR, ACR_PASSWORD, acr_level
+from idp.authn.result import ACR_MFA, ACR_PASSWORD, acr_level
 from idp.identity.passkeys import Passkey
 
 
 @pytest.mark.parametrize("synced, verified, session_amr, acr, amr", [
-    (False, True, (), ACR_MULTI_FACTOR, ("hwk", "user", "mfa")),
-    (True, True, (), ACR_MULTI_FACTOR, ("swk", "user", "mfa")),
+    (False, True, (), ACR_MFA, ("hwk", "user", "mfa")),
+    (True, True, (), ACR_MFA, ("swk", "user", "mfa")),
     (False, False, (), ACR_PASSWORD, ("hwk",)),
-    (True, False, ("pwd",), ACR_MULTI_FACTOR, ("pwd", "swk", "mfa")),
-    (False, True, ("pwd",), ACR_MULTI_FACTOR, ("pwd", "hwk", "user", "mfa")),
+    (True, False, ("pwd",), ACR_MFA, ("pwd", "swk", "mfa")),
+    (False, True, ("pwd",), ACR_MFA, ("pwd", "hwk", "user", "mfa")),
     (False, False, ("hwk",), ACR_PASSWORD, ("hwk",)),  # a passkey after a passkey is still one key
 ])
 def test_assurance(synced, verified, session_amr, acr, amr):
@@ -21,7 +21,7 @@ def test_assurance(synced, verified, session_amr, acr, amr):
 
 
 def test_two_factors_rank_above_a_password():
-    assert acr_level(ACR_MULTI_FACTOR) > acr_level(ACR_PASSWORD)
+    assert acr_level(ACR_MFA) > acr_level(ACR_PASSWORD)
 
 
 @pytest.mark.parametrize("issuer, rp_id, origin", [
