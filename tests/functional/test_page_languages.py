@@ -283,6 +283,9 @@ def _walk(app, locale: str) -> Walk:
     return w
 
 
+REPRESENTATIVE_ID = "110101197505051233"
+
+
 def _walk_authorisation_pages(app, admin: Walk) -> None:
     """An enterprise authorises an agent (the representative at certificate level), the agent accepts
     and chooses whom she acts for at a portal; the administrator lists the authorisation."""
@@ -293,12 +296,14 @@ def _walk_authorisation_pages(app, admin: Walk) -> None:
     from idp.identity.service import create_entity, create_person, link_representative
     with app.app_context():
         create_entity(uscc="91110000100000000R", name="示例科技有限公司")
-        link_representative(uscc="91110000100000000R", id_number=CITIZEN_ID, role="legal_representative")
+        # the representative is not the walk's citizen, who has a second factor by now
+        create_person(id_number=REPRESENTATIVE_ID, name="王五", password=CITIZEN_PASSWORD)
+        link_representative(uscc="91110000100000000R", id_number=REPRESENTATIVE_ID, role="legal_representative")
         create_person(id_number="110105198503151230", name="李四", password=CITIZEN_PASSWORD)
     portal = register(app, None, name="门户丁", redirect_uri="http://localhost:9006/cb",
                       scopes=("openid", "profile", "entity"))
     boss, agent = Walk(app, admin.locale), Walk(app, admin.locale)
-    for walk, username in ((boss, CITIZEN_ID), (agent, "110105198503151230")):
+    for walk, username in ((boss, REPRESENTATIVE_ID), (agent, "110105198503151230")):
         walk.post("login", "/login", 302, {"csrf_token": walk.form_token(), "username": username,
                                            "password": CITIZEN_PASSWORD, "next": "/account"})
     boss.get("account of a representative at password level", "/account")
@@ -370,7 +375,7 @@ def _walk_device_pages(app, w: Walk) -> None:
                                                                "user_code": code, "decision": decision})
 
 
-DATA = ("示例科技有限公司", "李四", "门户丁", "declarant", "张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/",
+DATA = ("示例科技有限公司", "王五", "李四", "门户丁", "declarant", "张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/",
         "Google Authenticator", "Microsoft Authenticator", "FreeOTP")  # product names stay as they are
 
 
