@@ -24,6 +24,7 @@ from .db import db
 from .demo import demo
 from .entities import entities
 from .keys import keys
+from .saml import saml
 from .server import run
 from .users import users
 
@@ -35,7 +36,7 @@ def cli():
     pass
 
 
-for _command in (db, users, entities, clients, keys, audit, run, config_doc, demo, cas, certs):
+for _command in (db, users, entities, clients, keys, audit, run, config_doc, demo, cas, saml, certs):
     cli.add_command(_command)
 
 
