@@ -17,6 +17,8 @@ from saml2.metadata import entity_descriptor
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT, NAMEID_FORMAT_UNSPECIFIED
 from saml2.samlp import STATUS_INVALID_NAMEID_POLICY, STATUS_NO_PASSIVE
 
+from idp.protocols.saml.attributes import converters
+
 from helpers import CITIZEN_ID, ISSUER, query_of
 
 IDP_ENTITY = ISSUER + "/saml/metadata"
@@ -65,6 +67,7 @@ class ServiceProvider:
                           "metadata": {"inline": [idp_metadata]},
                           "signing_algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
                           "digest_algorithm": "http://www.w3.org/2001/04/xmlenc#sha256"})
+        self.config.attribute_converters = converters()   # the attribute names idp publishes
         self.client = Saml2Client(config=self.config)
         self.metadata = str(entity_descriptor(self.config))
 
@@ -203,8 +206,10 @@ def test_id_number_only_where_allowed(app, browser, tmp_path, citizen):
     trusted = ServiceProvider(app, tmp_path, name="tax")
     trusted.register(name="Tax", attributes=["name", "id_number"])
     req_id, request = trusted.authn_request()
-    response, _ = trusted.parse(sso(browser, request).get_data(as_text=True), req_id)
-    assert response.get_identity()["id_number"] == [CITIZEN_ID]
+    html = sso(browser, request).get_data(as_text=True)
+    response, _ = trusted.parse(html, req_id)
+    identity = response.get_identity()
+    assert identity["id_number"] == [CITIZEN_ID] and identity["id_type"] and identity["acr"] == ["urn:idp:loa:1"]
 
 
 def test_metadata_publishes_signing_certificate_and_endpoints(app, browser):

@@ -7,10 +7,11 @@ import threading
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
-from saml2.saml import NAME_FORMAT_BASIC, NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT, NAMEID_FORMAT_UNSPECIFIED
+from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT, NAMEID_FORMAT_UNSPECIFIED
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
+from .attributes import converters
 from .providers import enabled_providers
 from .signing_keys import active_key
 
@@ -47,7 +48,7 @@ def _config(settings, key, providers, strict: bool) -> IdPConfig:
             "sign_response": True,
             "sign_assertion": True,
             "policy": {"default": {"lifetime": {"minutes": ASSERTION_MINUTES}, "attribute_restrictions": None,
-                                   "name_form": NAME_FORMAT_BASIC, "fail_on_missing_requested": False}},
+                                   "name_form": NAME_FORMAT_URI, "fail_on_missing_requested": False}},
         }},
         "key_file": key.key_file,
         "cert_file": key.cert_file,
@@ -57,6 +58,7 @@ def _config(settings, key, providers, strict: bool) -> IdPConfig:
         "digest_algorithm": DIGEST_SHA256,
         "metadata": {"inline": [p.metadata_xml for p in providers]},
     })
+    config.attribute_converters = converters()
     return config
 
 
