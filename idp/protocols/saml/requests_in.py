@@ -44,18 +44,33 @@ def _parse(server, kind: str, message: str, binding: str, relay_state, sigalg, s
         else:
             parsed = parse(message, binding, relay_state=relay_state, sigalg=sigalg, signature=signature)
     except Exception as exc:  # noqa: BLE001 - pysaml2 raises many kinds for a bad message
-        log.info("SAML %s request refused: %s: %s", kind, type(exc).__name__, exc)
-        name = type(exc).__name__
-        if name in ("IncorrectlySigned", "SignatureError", "MissingKey"):
-            raise SamlRequestError("the request's signature is missing or does not verify") from None
-        if name == "OtherError" and "destined" in str(exc):
-            raise SamlRequestError("the request is addressed to another Destination") from None
-        if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"):
+        causes = _chain(exc)
+        names = {type(e).__name__ for e in causes}
+        log.info("SAML %s request refused: %s", kind, " <- ".join(f"{type(e).__name__}: {e}" for e in causes))
+        if names & {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"}:
             raise SamlRequestError("the request contains XML entities or a DTD, which are refused") from None
+        if names & {"ParseError", "XMLSyntaxError", "BadRequest", "UnravelError", "binascii.Error", "Error",
+                    "UnicodeDecodeError", "zlib.error", "TypeError", "ValueError", "AttributeError"} \
+                and "SignatureError" not in names:
+            raise SamlRequestError(f"the request cannot be read ({type(causes[-1]).__name__})") from None
+        if names & {"IncorrectlySigned", "SignatureError", "MissingKey"}:
+            raise SamlRequestError("the request's signature is missing or does not verify") from None
+        if "OtherError" in names and "destined" in str(exc):
+            raise SamlRequestError("the request is addressed to another Destination") from None
+        name = type(causes[-1]).__name__
         raise SamlRequestError(f"the request cannot be read ({name})") from None
     if parsed is None or parsed.message is None:
         raise SamlRequestError("the request cannot be read")
     return parsed
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes, outermost first."""
+    chain = []
+    while exc is not None and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
 
 
 def receive(core, kind: str, binding: str, values) -> Received:
