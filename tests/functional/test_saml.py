@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, BINDING_SOAP
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import entity_descriptor
@@ -48,14 +48,15 @@ def _key_pair(directory):
 class ServiceProvider:
     """A SAML service provider (pysaml2's client) talking to the app through the Flask test client."""
 
-    def __init__(self, app, tmp_path, *, name="sp", sign_requests=False, name_id_format=None):
+    def __init__(self, app, tmp_path, *, name="sp", sign_requests=False, name_id_format=None, soap_logout=None):
         self.app, self.entity_id = app, f"{SP_BASE}/{name}"
         directory = tmp_path / name
         directory.mkdir()
         key_file, cert_file = _key_pair(directory)
         idp_metadata = app.test_client().get("/saml/metadata").get_data(as_text=True)
         sp = {"endpoints": {"assertion_consumer_service": [(f"{SP_BASE}/{name}/acs", BINDING_HTTP_POST)],
-                            "single_logout_service": [(f"{SP_BASE}/{name}/slo", BINDING_HTTP_REDIRECT)]},
+                            "single_logout_service": [(f"{SP_BASE}/{name}/slo", BINDING_HTTP_REDIRECT)]
+                            + ([(soap_logout, BINDING_SOAP)] if soap_logout else [])},
               "authn_requests_signed": sign_requests, "want_assertions_signed": True,
               "want_response_signed": True, "allow_unsolicited": False,
               "allow_unknown_attributes": True}

@@ -12,9 +12,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import requests
 from flask import g
 from saml2 import BINDING_SOAP
+from saml2.pack import make_soap_enveloped_saml_thingy
 from saml2.saml import NameID
 from saml2.samlp import STATUS_SUCCESS
-from saml2.soap import parse_soap_enveloped_saml_logout_response
 
 from .idp_server import entity_id, saml_server
 from .providers import get_provider
@@ -34,8 +34,9 @@ class SoapLogoutSender:
         self.delivered: list[tuple[str, str]] = []  # (session key of the SP, url)
         self.failed: list[tuple[str, str, str]] = []
 
-    def send(self, key: str, url: str, envelope: str) -> Future:
-        future = self._pool.submit(self._deliver, key, url, envelope)
+    def send(self, key: str, url: str, envelope: str, parse) -> Future:
+        """``parse(text)``: the LogoutResponse in the SOAP answer (pysaml2's, checking its signature)."""
+        future = self._pool.submit(self._deliver, key, url, envelope, parse)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -45,7 +46,7 @@ class SoapLogoutSender:
         with self._lock:
             self._pending.discard(future)
 
-    def _deliver(self, key: str, url: str, envelope: str) -> bool:
+    def _deliver(self, key: str, url: str, envelope: str, parse) -> bool:
         error = ""
         for attempt in range(self.retries):
             try:
@@ -56,7 +57,7 @@ class SoapLogoutSender:
             except requests.RequestException as exc:
                 error = type(exc).__name__
             else:
-                status = _status(response)
+                status = _status(response, parse)
                 if status == STATUS_SUCCESS:
                     self.delivered.append((key, url))
                     return True
@@ -78,16 +79,15 @@ class SoapLogoutSender:
         return False
 
 
-def _status(response) -> str | None:
+def _status(response, parse) -> str | None:
+    """The status of the SP's LogoutResponse, read (and its signature checked, when signed) by pysaml2."""
     if response.status_code != 200:
         return None
     try:
-        answer = parse_soap_enveloped_saml_logout_response(response.text)
-    except Exception:  # noqa: BLE001 - not a SOAP LogoutResponse
-        return None
-    try:
-        return answer.status.status_code.value
-    except AttributeError:
+        answer = parse(response.text)
+        return answer.response.status.status_code.value
+    except Exception as exc:  # noqa: BLE001 - not a LogoutResponse, or a bad signature
+        log.info("unreadable SAML LogoutResponse: %s: %s", type(exc).__name__, exc)
         return None
 
 
@@ -111,7 +111,8 @@ def saml_logout_listener(core, sender: SoapLogoutSender):
             _id, request = server.create_logout_request(
                 url, provider.entity_id, name_id=name_id, reason="urn:oasis:names:tc:SAML:2.0:logout:user",
                 session_indexes=[entry["session_index"]] if entry.get("session_index") else None, sign=True)
-            envelope = server.apply_binding(BINDING_SOAP, str(request), url)["data"]
-            sender.send(provider.session_key, url, envelope)
+            envelope = make_soap_enveloped_saml_thingy(str(request))
+            sender.send(provider.session_key, url, envelope,
+                        lambda text: server.parse_logout_request_response(text, BINDING_SOAP))
             core.audit("saml.logout_request", provider=provider.id)
     return notify
