@@ -14,7 +14,8 @@ from flask import g
 from saml2 import BINDING_SOAP
 from saml2.pack import make_soap_enveloped_saml_thingy
 from saml2.saml import NameID
-from saml2.samlp import STATUS_SUCCESS
+from saml2.samlp import STATUS_SUCCESS, logout_response_from_string
+from saml2.soap import parse_soap_enveloped_saml_logout_response
 
 from .idp_server import entity_id, saml_server
 from .providers import get_provider
@@ -34,9 +35,8 @@ class SoapLogoutSender:
         self.delivered: list[tuple[str, str]] = []  # (session key of the SP, url)
         self.failed: list[tuple[str, str, str]] = []
 
-    def send(self, key: str, url: str, envelope: str, parse) -> Future:
-        """``parse(text)``: the LogoutResponse in the SOAP answer (pysaml2's, checking its signature)."""
-        future = self._pool.submit(self._deliver, key, url, envelope, parse)
+    def send(self, key: str, url: str, envelope: str, request_id: str) -> Future:
+        future = self._pool.submit(self._deliver, key, url, envelope, request_id)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -46,7 +46,7 @@ class SoapLogoutSender:
         with self._lock:
             self._pending.discard(future)
 
-    def _deliver(self, key: str, url: str, envelope: str, parse) -> bool:
+    def _deliver(self, key: str, url: str, envelope: str, request_id: str) -> bool:
         error = ""
         for attempt in range(self.retries):
             try:
@@ -57,7 +57,7 @@ class SoapLogoutSender:
             except requests.RequestException as exc:
                 error = type(exc).__name__
             else:
-                status = _status(response, parse)
+                status = _status(response, request_id)
                 if status == STATUS_SUCCESS:
                     self.delivered.append((key, url))
                     return True
@@ -79,14 +79,20 @@ class SoapLogoutSender:
         return False
 
 
-def _status(response, parse) -> str | None:
-    """The status of the SP's LogoutResponse, read (and its signature checked, when signed) by pysaml2."""
+def _status(response, request_id: str) -> str | None:
+    """The status of the SP's LogoutResponse to ``request_id`` (None when there is none).
+
+    Its signature is not checked: the answer only decides whether the request is sent again (the
+    session has ended whatever the SP says), and pysaml2 re-serializes the SOAP body when it unwraps
+    it, which breaks the signatures other SAML software makes."""
     if response.status_code != 200:
         return None
     try:
-        answer = parse(response.text)
-        return answer.response.status.status_code.value
-    except Exception as exc:  # noqa: BLE001 - not a LogoutResponse, or a bad signature
+        answer = logout_response_from_string(parse_soap_enveloped_saml_logout_response(response.text))
+        if answer.in_response_to != request_id:
+            return None
+        return answer.status.status_code.value
+    except Exception as exc:  # noqa: BLE001 - not a SOAP LogoutResponse
         log.info("unreadable SAML LogoutResponse: %s: %s", type(exc).__name__, exc)
         return None
 
@@ -108,11 +114,10 @@ def saml_logout_listener(core, sender: SoapLogoutSender):
             url = services[0]["location"]
             name_id = NameID(format=entry["format"], name_qualifier=entity_id(core.settings),
                              sp_name_qualifier=provider.entity_id, text=entry["name_id"])
-            _id, request = server.create_logout_request(
+            request_id, request = server.create_logout_request(
                 url, provider.entity_id, name_id=name_id, reason="urn:oasis:names:tc:SAML:2.0:logout:user",
                 session_indexes=[entry["session_index"]] if entry.get("session_index") else None, sign=True)
             envelope = make_soap_enveloped_saml_thingy(str(request))
-            sender.send(provider.session_key, url, envelope,
-                        lambda text: server.parse_logout_request_response(text, BINDING_SOAP))
+            sender.send(provider.session_key, url, envelope, request_id)
             core.audit("saml.logout_request", provider=provider.id)
     return notify
