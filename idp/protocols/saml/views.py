@@ -83,7 +83,7 @@ def metadata():
     descriptor.extensions = None  # pysaml2 lists every algorithm xmlsec1 knows, MD5 and SHA-1 included
     idp = descriptor.idpsso_descriptor
     for certificate in key.published[1:]:  # the key before the last rotation still verifies
-        idp.key_descriptor.append(do_key_descriptor(_pem_body(certificate), use="signing"))
+        idp.key_descriptor.extend(do_key_descriptor(_pem_body(certificate), use="signing"))
     body = str(descriptor).encode("utf-8")
     tag = entity_tag(body)
     if request.if_none_match.contains_weak(tag.strip('"')):
