@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, BINDING_SOAP
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
@@ -222,3 +224,59 @@ def test_metadata_publishes_signing_certificate_and_endpoints(app, browser):
     assert "md5" not in body and "rsa-sha1" not in body
     again = browser.client.get("/saml/metadata", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_certificate_level_context_steps_up_a_password_session(app, browser, sp):
+    from saml2.samlp import RequestedAuthnContext
+    from saml2.saml import AuthnContextClassRef
+    req_id, request = sp.authn_request()
+    sp.parse(sso(browser, request).get_data(as_text=True), req_id)          # a password session
+    wanted = RequestedAuthnContext(authn_context_class_ref=[AuthnContextClassRef(
+        text="urn:oasis:names:tc:SAML:2.0:ac:classes:X509")], comparison="minimum")
+    req_id, request = sp.authn_request(requested_authn_context=wanted)
+    response = send(browser, request)
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+    tx = query_of(response.headers["Location"])["tx"]
+    with app.app_context():
+        pending = app.extensions["idp"].logins.load(tx)
+    assert pending.step_up and pending.acr_values == ["urn:idp:loa:2"]
+    # the password alone does not satisfy it: back to the login page, never a response
+    resumed = browser.client.get(f"/saml/sso/resume?tx={tx}")
+    assert resumed.status_code == 302 and urlsplit(resumed.headers["Location"]).path == "/login"
+
+
+def test_cancelled_login_answers_authn_failed(app, browser, sp):
+    from helpers import csrf_token
+    from saml2.samlp import STATUS_AUTHN_FAILED
+    req_id, request = sp.authn_request()
+    response = send(browser, request)
+    location = response.headers["Location"]
+    page = browser.client.get(location)
+    answer = browser.client.post("/login/cancel", data={"tx": query_of(location)["tx"],
+                                                        "csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert answer.status_code == 200
+    fields = posted_fields(answer.get_data(as_text=True))
+    assert fields["action"] == f"{SP_BASE}/sp/acs" and fields["RelayState"] == "back-to-records"
+    assert STATUS_AUTHN_FAILED in base64.b64decode(fields["SAMLResponse"]).decode()
+
+
+def test_force_authn_asks_for_the_password_again(app, browser, sp):
+    req_id, request = sp.authn_request()
+    sp.parse(sso(browser, request).get_data(as_text=True), req_id)
+    req_id, request = sp.authn_request(force_authn="true")
+    response = send(browser, request)
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+
+
+SAML_VALUES = st.one_of(st.text(max_size=200), st.binary(max_size=300).map(lambda b: base64.b64encode(b).decode()),
+                        st.binary(max_size=300).map(lambda b: base64.b64encode(zlib.compress(b)[2:-4]).decode()))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(message=SAML_VALUES, relay=st.one_of(st.none(), st.text(max_size=50)),
+       path=st.sampled_from(["/saml/sso", "/saml/slo"]), post=st.booleans())
+def test_arbitrary_messages_get_a_readable_refusal_never_a_500(app, browser, message, relay, path, post):
+    values = {"SAMLRequest": message, **({"RelayState": relay} if relay is not None else {})}
+    response = browser.client.post(path, data=values) if post else browser.client.get(path + "?" + urlencode(values))
+    assert response.status_code == 400, response.status_code
+    assert "text/html" in response.content_type
