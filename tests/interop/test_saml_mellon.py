@@ -11,6 +11,7 @@ from contextlib import ExitStack
 import pytest
 import requests
 
+from helpers import audit_events
 from live_server import ServerThread
 
 from .apache_server import ApacheServer, apache_missing, render
@@ -76,7 +77,7 @@ def _signed_in_at_saml_site(page, realm):
     assert page.status_code == 200 and page.url == realm["saml"], (page.status_code, page.url, page.text[:300])
     assert f'<span id="name">{realm["idp"].person.name}</span>' in page.text
     user = re.search(r'<span id="user">([^<]+)</span>', page.text).group(1)
-    assert user and user != realm["idp"].person.public_id      # a pairwise persistent NameID
+    assert user and user != realm["idp"].person.public_id      # the NameID, never the person's public id
 
 
 def _saml_site_login_page(browser, realm):
@@ -95,6 +96,9 @@ def test_mellon_site_then_oidc_portal_one_login_and_logout_everywhere(realm, log
     posting = _login(browser, page, person)
     assert posting.url.startswith(idp.issuer + "/saml/sso/resume"), posting.url
     _signed_in_at_saml_site(_post_saml_form(browser, posting), realm)
+    # mod_auth_mellon's own metadata asks for transient NameIDs: an opaque value per login
+    assert [data["name_id_format"] for _event, data in audit_events(idp.app, "saml.assertion")] == \
+        ["urn:oasis:names:tc:SAML:2.0:nameid-format:transient"]
 
     portal = browser.get(realm["portal"], timeout=15)          # no password: the same SSO session
     assert portal.status_code == 200 and portal.url == realm["portal"] and person.name in portal.text
