@@ -109,11 +109,11 @@ def posted_fields(html: str) -> dict:
     return fields
 
 
-def send(browser, request):
+def send(browser, request, headers=None):
     method, path, form = request
     if method == "GET":
-        return browser.client.get(path)
-    return browser.client.post(path, data=form)
+        return browser.client.get(path, headers=headers)
+    return browser.client.post(path, data=form, headers=headers)
 
 
 def sso(browser, request, *, login=True):

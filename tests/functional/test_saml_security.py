@@ -28,7 +28,7 @@ def authn_xml(sp, **kwargs) -> str:
 
 
 def refused(browser, request, words: str):
-    page = send(browser, request)
+    page = send(browser, request, headers={"Accept-Language": "en"})
     assert page.status_code == 400, page.get_data(as_text=True)[:300]
     html = page.get_data(as_text=True)
     assert words in html, html
@@ -116,3 +116,4 @@ def test_unknown_sp_and_malformed_messages(app, browser, tmp_path, citizen):
     refused(browser, ("GET", "/saml/slo?SAMLRequest=AAAA", None), "cannot be read")
     page = browser.client.get("/saml/sso", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 400 and "无法接受" in page.get_data(as_text=True)
+    assert "缺少 SAML 请求" in page.get_data(as_text=True)

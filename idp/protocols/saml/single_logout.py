@@ -12,6 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import requests
 from flask import g
 from saml2 import BINDING_SOAP
+from saml2.s_utils import UnsupportedBinding
+from saml2.mdstore import UnknownSystemEntity
 from saml2.pack import make_soap_enveloped_saml_thingy
 from saml2.saml import NameID
 from saml2.samlp import STATUS_SUCCESS, logout_response_from_string
@@ -108,7 +110,10 @@ def saml_logout_listener(core, sender: SoapLogoutSender):
             provider = get_provider(entry["provider_id"])
             if provider is None or not provider.single_logout or provider.id == initiator:
                 continue
-            services = server.metadata.single_logout_service(provider.entity_id, BINDING_SOAP, "spsso") or []
+            try:
+                services = server.metadata.single_logout_service(provider.entity_id, BINDING_SOAP, "spsso") or []
+            except (UnsupportedBinding, UnknownSystemEntity):
+                services = []
             if not services:
                 continue  # the SP offers no back-channel: its own session ends when it next asks
             url = services[0]["location"]

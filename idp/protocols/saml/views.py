@@ -104,7 +104,7 @@ def sso():
         server = saml_server(core)
         acs = assertion_consumer_url(server, received.provider, received.message)
     except SamlRequestError as error:
-        core.audit("saml.request_refused", reason=error.reason)
+        core.audit("saml.request_refused", reason=str(error))
         return _refused(error.reason)
     message, provider = received.message, received.provider
     state = {"entity_id": provider.entity_id, "request_id": message.id, "acs": acs,
@@ -149,7 +149,7 @@ def _answer(session, state: dict):
     core = _core()
     provider = provider_by_entity_id(state["entity_id"])
     if provider is None:
-        return _refused("the service provider is no longer registered")
+        return _refused(_("the service provider is no longer registered"))
     person = db.session.get(Person, session.person_id)
     server = saml_server(core)
     xml = authn_response(core, server, provider=provider, person=person, session=session,
@@ -181,7 +181,7 @@ def slo():
     try:
         received = receive(core, "logout", binding, _values())
     except SamlRequestError as error:
-        core.audit("saml.request_refused", reason=error.reason)
+        core.audit("saml.request_refused", reason=str(error))
         return _refused(error.reason)
     g.saml_logout_initiator = received.provider.id
     end_current_session()
