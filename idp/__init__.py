@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
             upgrade(app)
         core.server = create_authorization_server(app)
     from .protocols.cas import init_cas
+    from .protocols.saml import init_saml
     from .protocols.oidc import init_oidc
     from .web.errors import register_error_handlers
     from .web.views import bp as web_bp
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     init_second_factors(app, core)
     csrf.exempt(health_bp)
     init_cas(app, core)
+    init_saml(app, core)
     csrf.exempt(certificate_bp)  # its form posts check CSRF themselves; API and mTLS posts need none
     _register_admin(app)
     register_error_handlers(app)

@@ -9,6 +9,7 @@ from .jobs.models import JobLease  # noqa: F401
 from .keys.models import SigningKey  # noqa: F401
 from .pki.crl_copies import CrlCopy  # noqa: F401
 from .protocols.cas.models import CasService  # noqa: F401
+from .protocols.saml.models import SamlServiceProvider, SamlSigningKey  # noqa: F401
 from .protocols.oidc.models import AuthorizationCode, Consent, Token  # noqa: F401
 from .protocols.oidc.registration_tokens import RegistrationToken  # noqa: F401
 from .sessions.delivery_models import LogoutDelivery  # noqa: F401

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the interop tests (tests/interop) drive, on a Debian machine:
-# Chromium, nginx, Apache with mod_auth_openidc and mod_auth_cas, Node.js with npm, and the npm
+# Chromium, nginx, Apache with mod_auth_openidc, mod_auth_cas and
+# mod_auth_mellon, xmlsec1 (which signs SAML messages), Node.js with npm, and the npm
 # packages pinned in tests/interop/node/package-lock.json.
 #
 # Idempotent: packages already installed are left alone and `apt-get update` runs only when something
@@ -11,7 +12,8 @@ set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE_DIR="$ROOT/tests/interop/node"
-PACKAGES=(chromium nginx apache2 libapache2-mod-auth-openidc libapache2-mod-auth-cas nodejs npm
+PACKAGES=(chromium nginx apache2 libapache2-mod-auth-openidc libapache2-mod-auth-cas
+          libapache2-mod-auth-mellon xmlsec1 nodejs npm
           fonts-wqy-zenhei)   # the font makes Chinese text readable in the browser test's screenshots
 status=0
 

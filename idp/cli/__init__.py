@@ -22,6 +22,7 @@ from .db import db
 from .demo import demo
 from .entities import entities
 from .keys import keys
+from .saml import saml
 from .server import run
 from .users import users
 
@@ -33,7 +34,7 @@ def cli():
     pass
 
 
-for _command in (db, users, entities, clients, keys, audit, run, config_doc, demo, cas, certs):
+for _command in (db, users, entities, clients, keys, audit, run, config_doc, demo, cas, saml, certs):
     cli.add_command(_command)
 
 

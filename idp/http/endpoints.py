@@ -6,10 +6,12 @@ from flask import current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 # Blueprints whose views answer programs (relying parties, resource servers, admin tools, monitors).
-PROTOCOL_BLUEPRINTS = frozenset({"oidc", "device_api", "registration", "admin_api", "health", "metrics", "cas"})
+PROTOCOL_BLUEPRINTS = frozenset({"oidc", "device_api", "registration", "admin_api", "health", "metrics", "cas",
+                                "saml"})
 # ... except these, which a person's browser is sent to.
 BROWSER_ENDPOINTS = frozenset({"oidc.authorize", "oidc.authorize_resume", "cas.login", "cas.login_resume",
-                               "cas.logout"})
+                               "cas.logout",
+                               "saml.sso", "saml.sso_resume", "saml.slo"})
 # Browser endpoints that answer a program (a signing agent logging in with a certificate) in JSON when
 # the request is JSON or asks for it, as their views do.
 JSON_WHEN_ASKED = frozenset({"certificate.challenge", "certificate.challenge_login", "certificate.tls_login"})

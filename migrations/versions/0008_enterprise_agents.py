@@ -1,7 +1,7 @@
 """enterprise authorisations: a legal representative authorises agents to act for the enterprise
 
 Revision ID: 0008_enterprise_agents
-Revises: 0006_audit_sealing_job_leases
+Revises: 0007_saml_service_providers
 Create Date: 2026-12-04 11:40:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0008_enterprise_agents'
-down_revision = '0006_audit_sealing_job_leases'
+down_revision = '0007_saml_service_providers'
 branch_labels = None
 depends_on = None
 

@@ -35,7 +35,7 @@ TECHNICAL = {"USB", "Key", "PIN", "ID", "CA", "CRL", "CRLs", "CAS", "URL", "URI"
              "OpenID", "Connect", "OIDC", "OAuth", "JWKS", "JSON", "PKCE", "SM2", "RSA", "ECDSA", "kid",
              "client_id", "client_secret", "sub", "private_key_jwt", "client_secret_basic",
              "client_secret_post", "none", "openid", "profile", "email", "phone", "idcard", "entity",
-             "admin", "scope", "pairwise", "public", "English"}
+             "admin", "scope", "pairwise", "public", "English", "SAML", "XML", "DTD"}
 SKIP_TAGS = {"script", "style", "code", "pre", "small", "kbd", "samp", "textarea"}  # textarea: typed data
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
              "wbr"}
@@ -230,6 +230,7 @@ def _walk(app, locale: str) -> Walk:
     w.get("consent", consent.headers["Location"])
     w.get("consent expired", "/consent?tx=expired", 400)
     authorize("form_post response to a first-party portal", 200, response_mode="form_post")
+    _walk_saml_pages(app, w)
     w.get("account", "/account")
     w.get("administrators only", "/admin/", 403)
     w.get("logout with a forged hint", "/logout?id_token_hint=a.b.c", 400)
@@ -355,6 +356,19 @@ def _walk_second_factor_pages(w: Walk) -> None:
     w.get("SMS set-up, once a second factor is on", "/account/second-factor/sms", 302)  # steps up first
 
 
+def _walk_saml_pages(app, w: Walk) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from test_saml import ServiceProvider
+    sp = ServiceProvider(app, Path(tempfile.mkdtemp()), name="walk-" + w.locale)
+    sp.register(name="档案系统")
+    _id, (_method, path, _form) = sp.authn_request()
+    w.get("SAML response posted to a site", path)
+    w.get("refused SAML request", "/saml/sso?SAMLRequest=AAAA", 400)
+    w.get("SAML request without a message", "/saml/sso", 400)
+
+
 def _walk_device_pages(app, w: Walk) -> None:
     """A kiosk's code entered on the device pages (the person is logged in): refused, denied, allowed."""
     from idp.clients.metadata import DEVICE_CODE
@@ -375,7 +389,7 @@ def _walk_device_pages(app, w: Walk) -> None:
                                                                "user_code": code, "decision": decision})
 
 
-DATA = ("示例科技有限公司", "王五", "李四", "门户丁", "declarant", "张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "http://unknown.example/",
+DATA = ("示例科技有限公司", "王五", "李四", "门户丁", "declarant", "张三", "自助机", "管理员", "门户甲", "门户乙", "门户丙", "人社局门户", "办事大厅", "档案系统", "http://unknown.example/",
         "Google Authenticator", "Microsoft Authenticator", "FreeOTP")  # product names stay as they are
 
 

@@ -30,7 +30,8 @@ def apache_missing(module: str | None = None) -> str | None:
     if not Path(APACHE).exists():
         return "apache2 is not installed (Debian package apache2)"
     if module and not (MODULES_DIR / f"mod_{module}.so").exists():
-        package = {"auth_cas": "libapache2-mod-auth-cas", "auth_openidc": "libapache2-mod-auth-openidc"}[module]
+        package = {"auth_cas": "libapache2-mod-auth-cas", "auth_openidc": "libapache2-mod-auth-openidc",
+                   "auth_mellon": "libapache2-mod-auth-mellon"}[module]
         return f"mod_{module} is not installed (Debian package {package})"
     return None
 

@@ -370,7 +370,7 @@ def test_console_script_is_installed():
         assert f"  {group} " in completed.stdout, group
 
 
-EVERY_COMMAND = ("audit", "cas", "certs", "clients", "config", "db", "demo", "entities", "keys", "run", "users")
+EVERY_COMMAND = ("audit", "cas", "certs", "clients", "config", "db", "demo", "entities", "keys", "run", "saml", "users")
 
 
 def test_every_command_group_is_registered():

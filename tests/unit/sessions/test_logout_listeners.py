@@ -20,7 +20,7 @@ def _session(app, citizen):
 
 def test_each_protocol_registers_a_listener(app):
     names = {listener.__qualname__.split(".")[0] for listener in app.extensions["idp"].logout_listeners}
-    assert names == {"oidc_logout_listener", "cas_logout_listener"}
+    assert names == {"oidc_logout_listener", "cas_logout_listener", "saml_logout_listener"}
 
 
 def test_a_failing_listener_does_not_keep_the_others_from_hearing(app, citizen, caplog):

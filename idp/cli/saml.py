@@ -1,0 +1,89 @@
+"""``idp saml ...``: register SAML service providers from their metadata, choose what each may
+receive, and rotate the SAML signing key."""
+from __future__ import annotations
+
+import click
+
+from .context import emit, get_app, json_option
+
+
+@click.group("saml", help="SAML 2.0 service providers (department systems that speak SAML) and the signing key.")
+def saml() -> None:
+    pass
+
+
+def _attributes(value: str | None) -> list[str]:
+    return [a.strip() for a in (value or "").split(",") if a.strip()]
+
+
+@saml.command("add-sp", help="Register a service provider from its metadata (a file or an https URL).")
+@click.option("--metadata", "source", required=True, help="The SP's metadata: a file path or a URL.")
+@click.option("--name", help="Shown on the login and account pages (default: the metadata's display name).")
+@click.option("--attributes", default="name", show_default=True,
+              help="Comma-separated attributes it may receive: name, email, phone, id_number.")
+@click.option("--require-signed-requests", is_flag=True,
+              help="Refuse unsigned AuthnRequests (implied when the metadata sets AuthnRequestsSigned).")
+@click.option("--no-slo", is_flag=True, help="Do not send single logout requests to this SP.")
+@json_option
+def add_sp(source, name, attributes, require_signed_requests, no_slo, as_json):
+    from ..errors import ValidationError
+    from ..protocols.saml.providers import fetch_metadata, register_provider
+    url = None
+    if source.startswith(("http://", "https://")):
+        url, xml = source, fetch_metadata(source)
+    else:
+        try:
+            with open(source, encoding="utf-8") as handle:
+                xml = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"cannot read metadata file {source}: {exc}") from None
+    with get_app().app_context():
+        provider = register_provider(metadata_xml=xml, name=name, metadata_url=url,
+                                     attributes=_attributes(attributes),
+                                     require_signed_requests=require_signed_requests, single_logout=not no_slo)
+        data = provider.to_public_dict()
+        emit(as_json, data, f"SAML service provider {data['id']}: {data['name']} ({data['entity_id']})")
+
+
+@saml.command("list", help="List SAML service providers.")
+@json_option
+def list_(as_json):
+    from ..protocols.saml.providers import list_providers
+    with get_app().app_context():
+        rows = [p.to_public_dict() for p in list_providers()]
+        text = "\n".join("\t".join([str(r["id"]), r["name"], r["entity_id"], ",".join(r["attributes"])]
+                                    + (["(disabled)"] if r["disabled"] else [])) for r in rows)
+        emit(as_json, rows, text or "no SAML service providers")
+
+
+@saml.command("set-attributes", help="Choose the attributes a service provider may receive.")
+@click.argument("provider_id", type=int)
+@click.argument("attributes")
+@json_option
+def set_attributes(provider_id, attributes, as_json):
+    from ..protocols.saml.providers import set_attributes as update
+    with get_app().app_context():
+        provider = update(provider_id, _attributes(attributes))
+        emit(as_json, provider.to_public_dict(),
+             f"{provider.name} may receive: {', '.join(provider.attributes) or 'only its NameID'}")
+
+
+@saml.command("disable", help="Stop accepting a service provider.")
+@click.argument("provider_id", type=int)
+@json_option
+def disable(provider_id, as_json):
+    from ..protocols.saml.providers import set_disabled
+    with get_app().app_context():
+        provider = set_disabled(provider_id, True)
+        emit(as_json, provider.to_public_dict(), f"disabled SAML service provider {provider.id} ({provider.name})")
+
+
+@saml.command("rotate-key", help="Make a new SAML signing key; the former one stays in the metadata until the next rotation.")
+@json_option
+def rotate_key(as_json):
+    from ..protocols.saml.signing_keys import rotate
+    with get_app().app_context():
+        app = get_app()
+        row = rotate(app.extensions["idp"].settings)
+        emit(as_json, {"kid": row.kid, "status": row.status},
+             f"new SAML signing key {row.kid}; service providers should fetch /saml/metadata again")

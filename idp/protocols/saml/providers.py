@@ -1,0 +1,152 @@
+"""Registering SAML service providers from their metadata (a file or a URL), and finding them."""
+from __future__ import annotations
+
+import requests
+from sqlalchemy import select
+
+from ...clients.metadata import validate_uri
+from ...errors import NotFound, ValidationError
+from ...extensions import db
+from .models import RELEASABLE, SamlServiceProvider
+
+MAX_METADATA_BYTES = 512 * 1024
+FETCH_TIMEOUT = 10
+
+
+def fetch_metadata(url: str) -> str:
+    """The metadata document at ``url`` (https, or http on loopback), or ValidationError."""
+    url = validate_uri(url, "metadata URL")
+    try:
+        response = requests.get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=False)
+        body = response.raw.read(MAX_METADATA_BYTES + 1, decode_content=True)
+    except requests.RequestException as exc:
+        raise ValidationError(f"cannot fetch metadata from {url}: {type(exc).__name__}") from None
+    if response.status_code != 200:
+        raise ValidationError(f"fetching metadata from {url} answered HTTP {response.status_code}")
+    if len(body) > MAX_METADATA_BYTES:
+        raise ValidationError(f"the metadata at {url} is larger than {MAX_METADATA_BYTES} bytes")
+    return body.decode("utf-8", errors="replace")
+
+
+def parse_metadata(xml: str) -> dict:
+    """What the registry needs from an SP's metadata: entity id, a name, whether it signs its requests.
+    The XML is parsed by pysaml2 (defusedxml underneath: no entities, no DTDs)."""
+    from saml2 import md
+
+    if not isinstance(xml, str) or not xml.strip():
+        raise ValidationError("the metadata is empty")
+    if len(xml.encode("utf-8")) > MAX_METADATA_BYTES:
+        raise ValidationError(f"the metadata is larger than {MAX_METADATA_BYTES} bytes")
+    try:
+        descriptor = md.entity_descriptor_from_string(xml)
+    except Exception as exc:  # noqa: BLE001 - any parse failure (syntax, entities, DTD) is bad input
+        raise ValidationError(f"not SAML metadata: {type(exc).__name__}") from None
+    if descriptor is None or not descriptor.entity_id:
+        raise ValidationError("the metadata must be one md:EntityDescriptor with an entityID")
+    if not descriptor.spsso_descriptor:
+        raise ValidationError(f"{descriptor.entity_id} has no SPSSODescriptor: it is not a service provider")
+    sp = descriptor.spsso_descriptor[0]
+    acs = [a for a in sp.assertion_consumer_service or []
+           if a.binding == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"]
+    if not acs:
+        raise ValidationError("the service provider has no AssertionConsumerService with the HTTP-POST binding")
+    for endpoint in acs:
+        validate_uri(endpoint.location, "assertion consumer service URL")
+    name = None
+    organization = descriptor.organization
+    if organization is not None and organization.organization_display_name:
+        name = organization.organization_display_name[0].text
+    return {"entity_id": descriptor.entity_id, "name": name,
+            "signs_requests": str(sp.authn_requests_signed).lower() == "true"}
+
+
+def _checked_attributes(attributes) -> list[str]:
+    attributes = list(dict.fromkeys(attributes or []))
+    unknown = [a for a in attributes if a not in RELEASABLE]
+    if unknown:
+        raise ValidationError(f"unknown attribute(s) {', '.join(unknown)}; choose from {', '.join(RELEASABLE)}")
+    return attributes
+
+
+def _checked_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 128 or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ValidationError("the service provider's name must be 1 to 128 characters, without control characters")
+    return name
+
+
+def register_provider(*, metadata_xml: str, name: str | None = None, metadata_url: str | None = None,
+                      attributes=("name",), require_signed_requests: bool = False,
+                      single_logout: bool = True) -> SamlServiceProvider:
+    parsed = parse_metadata(metadata_xml)
+    if provider_by_entity_id(parsed["entity_id"], include_disabled=True) is not None:
+        raise ValidationError(f"service provider {parsed['entity_id']} is already registered")
+    provider = SamlServiceProvider(
+        entity_id=parsed["entity_id"], name=_checked_name(name or parsed["name"] or parsed["entity_id"][:128]),
+        metadata_xml=metadata_xml, metadata_url=metadata_url, attributes=_checked_attributes(attributes),
+        require_signed_requests=bool(require_signed_requests or parsed["signs_requests"]),
+        single_logout=bool(single_logout), disabled=False)
+    db.session.add(provider)
+    db.session.commit()
+    return provider
+
+
+def update_metadata(provider: SamlServiceProvider, metadata_xml: str) -> SamlServiceProvider:
+    parsed = parse_metadata(metadata_xml)
+    if parsed["entity_id"] != provider.entity_id:
+        raise ValidationError(f"the metadata is for {parsed['entity_id']}, not {provider.entity_id}")
+    provider.metadata_xml = metadata_xml
+    provider.require_signed_requests = provider.require_signed_requests or parsed["signs_requests"]
+    db.session.commit()
+    return provider
+
+
+def set_attributes(provider_id: int, attributes) -> SamlServiceProvider:
+    provider = _by_id(provider_id)
+    provider.attributes = _checked_attributes(attributes)
+    db.session.commit()
+    return provider
+
+
+def set_disabled(provider_id: int, disabled: bool) -> SamlServiceProvider:
+    provider = _by_id(provider_id)
+    provider.disabled = bool(disabled)
+    db.session.commit()
+    return provider
+
+
+def _by_id(provider_id: int) -> SamlServiceProvider:
+    provider = db.session.get(SamlServiceProvider, provider_id)
+    if provider is None:
+        raise NotFound(f"no SAML service provider {provider_id}")
+    return provider
+
+
+def list_providers() -> list[SamlServiceProvider]:
+    return list(db.session.scalars(select(SamlServiceProvider).order_by(SamlServiceProvider.id)))
+
+
+def enabled_providers() -> list[SamlServiceProvider]:
+    return list(db.session.scalars(select(SamlServiceProvider).where(SamlServiceProvider.disabled.is_(False))
+                                   .order_by(SamlServiceProvider.id)))
+
+
+def provider_by_entity_id(entity_id: str | None, include_disabled: bool = False) -> SamlServiceProvider | None:
+    if not isinstance(entity_id, str) or not entity_id or len(entity_id) > 1024:
+        return None
+    provider = db.session.scalar(select(SamlServiceProvider).where(SamlServiceProvider.entity_id == entity_id))
+    if provider is None or (provider.disabled and not include_disabled):
+        return None
+    return provider
+
+
+def get_provider(provider_id: int) -> SamlServiceProvider | None:
+    provider = db.session.get(SamlServiceProvider, provider_id)
+    return None if provider is None or provider.disabled else provider
+
+
+def provider_by_key(key: str) -> SamlServiceProvider | None:
+    """The service provider recorded in an SSO session as ``saml:<id>``; None for other keys."""
+    if not isinstance(key, str) or not key.startswith("saml:") or not key[5:].isdigit():
+        return None
+    return get_provider(int(key[5:]))
