@@ -18,6 +18,7 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from ...authn.result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_LEVELS, ACR_PASSWORD
 from ...identity.claims import claims_for, subject_for
+from ...storage.token_hash import token_hash
 from .idp_server import NAME_ID_FORMATS, entity_id
 from .requests_in import SamlRequestError
 
@@ -31,6 +32,7 @@ ACR_OF_CLASS = {PASSWORD_CLASS: ACR_PASSWORD, "urn:oasis:names:tc:SAML:2.0:ac:cl
                 SMARTCARD_CLASS: ACR_HARDWARE_CERTIFICATE}
 SCOPE_OF_ATTRIBUTE = {"name": "profile", "email": "email", "phone": "phone", "id_number": "idcard"}
 SLO_INDEX = "saml_slo"
+SLO_RECORD = "saml_slo_sent"
 
 
 def assertion_consumer_url(server, provider, message) -> str:
@@ -121,9 +123,12 @@ def authn_response(core, server, *, provider, person, session, request_id: str, 
     session_index = _session_index(xml)
     core.sessions.add_client(session, provider.session_key)
     remaining = max(1, session.expires_at - int(time.time()))
-    core.store.index_add(SLO_INDEX, session.key, json.dumps(
-        {"provider_id": provider.id, "name_id": value, "format": fmt, "session_index": session_index},
-        sort_keys=True), remaining)
+    # the index holds a short name (index members are short); what was sent, of any length, waits
+    # beside it in a record of its own
+    sent = {"provider_id": provider.id, "name_id": value, "format": fmt, "session_index": session_index}
+    member = token_hash(json.dumps(sent, sort_keys=True))
+    core.store.put(SLO_RECORD, member, sent, remaining)
+    core.store.index_add(SLO_INDEX, session.key, member, remaining)
     return xml
 
 
@@ -144,4 +149,5 @@ def issued_in(core, session_key: str) -> list[dict]:
     """What was sent to SPs in a session (for single logout), forgotten as it is read."""
     members = core.store.index_members(SLO_INDEX, session_key)
     core.store.index_clear(SLO_INDEX, session_key)
-    return [json.loads(m) for m in sorted(members)]
+    sent = (core.store.consume(SLO_RECORD, member) for member in sorted(members))
+    return [record for record in sent if record is not None]

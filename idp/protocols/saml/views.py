@@ -68,7 +68,7 @@ def _post_form(action: str, field: str, xml: str, relay_state: str | None):
     params = [(field, base64.b64encode(xml.encode("utf-8")).decode("ascii"))]
     if relay_state:
         params.append(("RelayState", relay_state))
-    response = Response(render_template("saml/post_binding.html", action=action, params=params))
+    response = Response(render_template("form_post.html", action=action, params=params))
     response.headers.update(NO_STORE)
     return response
 
