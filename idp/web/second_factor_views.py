@@ -126,16 +126,31 @@ def _request_context():
     return tx_id, tx, next_path
 
 
-@bp.route("/login/second-factor", methods=["GET", "POST"])
-def login():
+class _StepExpired(Exception):
+    def __init__(self, page):
+        self.page = page
+
+
+def _second_step():
+    """(tx, next_path, first factor, pending key) of the login this second step continues; raises
+    _StepExpired with the page to answer when the login transaction or the first factor has expired."""
     tx_id, tx, next_path = _request_context()
     if tx_id and tx is None:
-        return expired_login_page()
+        raise _StepExpired(expired_login_page())
     allow_return_to_client(tx)
     first, pending_key = _first_factor()
     if first is None or not enrolled_factors(first.person_id):
-        return render_template("error.html", title=_("This login request has expired"),
-                               description=_("Log in again with your password.")), 400
+        raise _StepExpired((render_template("error.html", title=_("This login request has expired"),
+                                            description=_("Log in again with your password.")), 400))
+    return tx, next_path, first, pending_key
+
+
+@bp.route("/login/second-factor", methods=["GET", "POST"])
+def login():
+    try:
+        tx, next_path, first, pending_key = _second_step()
+    except _StepExpired as expired:
+        return expired.page
     method = request.values.get("method", TOTP)
     if request.method == "GET":
         return _login_page(first, tx, next_path, method)
@@ -169,14 +184,10 @@ def login():
 
 @bp.post("/login/second-factor/sms")
 def send_login_sms():
-    tx_id, tx, next_path = _request_context()
-    if tx_id and tx is None:
-        return expired_login_page()
-    allow_return_to_client(tx)
-    first, pending_key = _first_factor()
-    if first is None or not enrolled_factors(first.person_id):
-        return render_template("error.html", title=_("This login request has expired"),
-                               description=_("Log in again with your password.")), 400
+    try:
+        tx, next_path, first, _pending_key = _second_step()
+    except _StepExpired as expired:
+        return expired.page
     ip = client_ip()
     try:
         phone = SmsAuthenticator(_core().sms).send(first.person_id, ip)

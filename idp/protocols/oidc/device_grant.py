@@ -60,7 +60,7 @@ def normalize_user_code(value: str | None) -> str | None:
 
 
 def display_user_code(code: str) -> str:
-    """XXXX-XXXX, as the device shows it."""
+    """Two groups of four letters joined by a hyphen, as the device shows it."""
     return f"{code[:4]}-{code[4:]}"
 
 
