@@ -71,11 +71,13 @@ class Desktop:
 class Phone:
     """A browser where a person is logged in, opening the QR code's link."""
 
-    def __init__(self, app, username=None, password=None):
-        self.browser = english(app)
+    def __init__(self, app, username=None, password=None, *, browser: Browser | None = None):
+        """A new browser logged in with the password, or ``browser`` as it is."""
+        self.browser = browser or english(app)
         self.client = self.browser.client
-        credentials = {"username": username, "password": password} if username else {}
-        assert self.browser.login("/login", **credentials).status_code == 302
+        if browser is None:
+            credentials = {"username": username, "password": password} if username else {}
+            assert self.browser.login("/login", **credentials).status_code == 302
 
     def open(self, path: str):
         return self.client.get(path)
@@ -350,3 +352,19 @@ def test_the_step_up_notice_names_passkeys_and_second_factors(app, citizen, lang
     notice = re.search(r'<p class="notice" role="alert">([^<]+)</p>', page.get_data(as_text=True)).group(1)
     assert passkey in notice
     assert ("second factor" if language == "en" else "第二因素") in notice
+
+
+def test_a_passkey_session_carries_its_level_to_the_desktop(app, desktop, citizen):
+    """A phone logged in with a passkey (level 2) gives the desktop level 2, with the passkey's amr."""
+    from passkey_authenticator import SoftAuthenticator
+    from test_passkeys import PasskeyUser, fresh_browser
+    owner = PasskeyUser(app, english(app))
+    assert owner.browser.login("/login").status_code == 302
+    authenticator = SoftAuthenticator()
+    assert owner.register(authenticator).status_code == 200
+    phone = fresh_browser(app)
+    assert phone.login(authenticator)[0].status_code == 302
+    path = desktop.start(acr_values="urn:idp:loa:2")
+    Phone(app, browser=phone.browser).approve(path)
+    claims = desktop.finish(desktop.continue_login(path))
+    assert claims["acr"] == "urn:idp:loa:2" and claims["amr"] == ["hwk", "user", "mfa"]
