@@ -180,11 +180,13 @@ class QrLogins:
 
 @dataclass(frozen=True)
 class QrContinuation:
-    """The desktop's claim: the request it shows, its browser secret and the login it continues."""
+    """The desktop's claim: the request it shows, its browser secret and the login it continues (its
+    transaction, or without one the local page it returns to)."""
 
     request_id: str
     browser_secret: str | None
     tx: str | None
+    next: str | None = None
 
 
 class CrossDeviceAuthenticator:
@@ -198,7 +200,8 @@ class CrossDeviceAuthenticator:
     def authenticate(self, credentials: QrContinuation, context: LoginContext) -> AuthResult:
         request = self.logins.of_browser(credentials.request_id, credentials.browser_secret)
         details = {"qr": request.id[:8]}
-        if (request.tx or None) != (credentials.tx or None):
+        if (request.tx or None) != (credentials.tx or None) or (
+                not request.tx and (request.next or None) != (credentials.next or None)):
             raise AuthnError(OTHER_LOGIN, details=details)
         status = self.logins.status(request)
         if status in ("pending", "confirmed"):

@@ -116,7 +116,7 @@ def continue_login(request_id: str):
     client_id = tx.client_id if tx else None
     try:
         auth = qr.CrossDeviceAuthenticator(core.store).authenticate(
-            qr.QrContinuation(request_id, _browser_secret(), tx_id),
+            qr.QrContinuation(request_id, _browser_secret(), tx_id, next_path),
             LoginContext(ip=ip, session_person_id=sso.person_id if sso else None, step_up=step_up))
     except AuthnError as exc:
         core.audit("login.failure", method=qr.METHOD, reason=exc.code, ip=ip, client_id=client_id, **exc.details)

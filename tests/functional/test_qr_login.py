@@ -368,3 +368,15 @@ def test_a_passkey_session_carries_its_level_to_the_desktop(app, desktop, citize
     Phone(app, browser=phone.browser).approve(path)
     claims = desktop.finish(desktop.continue_login(path))
     assert claims["acr"] == "urn:idp:loa:2" and claims["amr"] == ["hwk", "user", "mfa"]
+
+
+def test_without_a_portal_the_desktop_returns_to_the_local_page_it_came_for(app, phone):
+    desktop = english(app, DESKTOP_AGENT)
+    html = desktop.client.get("/login?next=/account&method=qr").get_data(as_text=True)
+    path = urlsplit(re.search(r'class="qr-link" href="([^"]+)"', html).group(1)).path
+    phone.approve(path)
+    elsewhere = desktop.client.post(path + "/continue", data={"csrf_token": csrf_token(html), "next": "/device"})
+    assert elsewhere.status_code == 400 and "belongs to another login" in elsewhere.get_data(as_text=True)
+    continued = desktop.client.post(path + "/continue", data={"csrf_token": csrf_token(html), "next": "/account"})
+    assert continued.status_code == 302 and continued.headers["Location"] == "/account"
+    assert "Approved on another device (QR code)" in desktop.client.get("/account").get_data(as_text=True)
