@@ -50,6 +50,7 @@ EXPIRED = "qr_expired"
 USED_UP = "qr_used"  # approved, denied or continued already
 DIFFERENT_PERSON = "qr_different_person"  # confirmed by someone else than the approving session's person
 NOT_CONFIRMED = "qr_not_confirmed"
+STEP_UP_OTHER_PERSON = "qr_step_up_other_person"  # a step-up approved by someone else than the person logged in
 OTHER_LOGIN = "qr_other_login"  # the request continues another login transaction
 PENDING = "qr_pending"
 DENIED = "qr_denied"
@@ -217,7 +218,7 @@ class CrossDeviceAuthenticator:
         if person is None or person.disabled:
             raise AuthnError(ACCOUNT_DISABLED, details=details)
         if context.step_up and context.session_person_id not in (None, person.id):
-            raise AuthnError(DIFFERENT_PERSON, details=details)
+            raise AuthnError(STEP_UP_OTHER_PERSON, details=details)
         if not self.logins.claim(request):
             raise AuthnError(USED_UP, details=details)
         return AuthResult(person_id=person.id, method=METHOD, acr=decision["acr"], amr=tuple(decision["amr"]),

@@ -82,6 +82,8 @@ MESSAGES = {
                   "on and scan it again."),
     "qr_different_person": N_("Someone else has already confirmed this QR code. Only the person who "
                               "confirmed it can approve it."),
+    "qr_step_up_other_person": N_("The login was approved by someone else than the person logged in here. "
+                                  "Approve it on a device where you yourself are logged in."),
     "qr_not_confirmed": N_("Confirm first that it is you logging in, then approve."),
     "qr_other_login": N_("This QR code belongs to another login. Use the code shown on this page."),
     "qr_pending": N_("The login has not been approved on the other device yet. Approve it there, then "

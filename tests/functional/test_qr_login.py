@@ -380,3 +380,16 @@ def test_without_a_portal_the_desktop_returns_to_the_local_page_it_came_for(app,
     continued = desktop.client.post(path + "/continue", data={"csrf_token": csrf_token(html), "next": "/account"})
     assert continued.status_code == 302 and continued.headers["Location"] == "/account"
     assert "Approved on another device (QR code)" in desktop.client.get("/account").get_data(as_text=True)
+
+
+def test_a_step_up_is_approved_by_the_person_logged_in_only(app, desktop, other_person):
+    """The desktop is logged in as the citizen; a portal asks for more; another person's approval is refused."""
+    desktop.browser.login("/login")
+    path = desktop.start(acr_values="urn:idp:loa:2")
+    Phone(app, OTHER_ID, OTHER_PASSWORD).approve(path)
+    refused = desktop.continue_login(path)
+    assert refused.status_code == 401 and "approved by someone else" in refused.get_data(as_text=True)
+    assert refusals(app) == ["qr_step_up_other_person"]
+    with app.app_context():
+        session = app.extensions["idp"].sessions.load(desktop.client.get_cookie("idp_session").value)
+    assert session.method == "password" and session.acr == "urn:idp:loa:1"  # the citizen's session as it was
