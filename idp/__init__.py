@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     core.account_sections.append(authorisations_section)
     app.register_blueprint(passkey_bp)
     core.account_sections.append(passkey_section)
+    from .web.qr_views import bp as qr_bp
+    app.register_blueprint(qr_bp)
     from .web.second_factor_views import init_second_factors
     init_second_factors(app, core)
     csrf.exempt(health_bp)

@@ -10,10 +10,10 @@ works without JavaScript; ``static/login.js`` turns the links into ARIA tabs whe
 from __future__ import annotations
 
 PERSON, ENTERPRISE = "person", "enterprise"
-PASSWORD, CERTIFICATE, USB_KEY, PASSKEY = "password", "certificate", "usbkey", "passkey"
+PASSWORD, CERTIFICATE, USB_KEY, PASSKEY, QR = "password", "certificate", "usbkey", "passkey", "qr"
 
 METHODS: dict[str, tuple[str, ...]] = {
-    PERSON: (PASSWORD, CERTIFICATE, USB_KEY, PASSKEY),
+    PERSON: (PASSWORD, CERTIFICATE, USB_KEY, PASSKEY, QR),
     ENTERPRISE: (CERTIFICATE, USB_KEY),
 }
 

@@ -14,8 +14,9 @@ from ..errors import AuthnError, LockedOut
 BAD_INPUT = {"malformed", "too_large", "invalid_request", "challenge_unknown", "challenge_replayed",
              "challenge_expired", "challenge_other_transaction", "login_expired", "invalid_id_number",
              "passkey_malformed", "passkey_ceremony_expired", "passkey_too_many", "passkey_already_registered",
-             "second_factor_malformed", "second_factor_expired", "second_factor_replayed"}
-THROTTLED = {"locked", "sms_throttled"}
+             "second_factor_malformed", "second_factor_expired", "second_factor_replayed",
+             "qr_unknown", "qr_expired", "qr_used", "qr_not_confirmed", "qr_other_login", "qr_pending"}
+THROTTLED = {"locked", "sms_throttled", "qr_throttled"}
 LOCKED = "locked"
 
 MESSAGES = {
@@ -72,6 +73,24 @@ MESSAGES = {
                                   "recovery code is 16 letters and digits."),
     "second_factor_not_enrolled": N_("This second factor is not set up for your account."),
     "sms_throttled": N_("Too many text messages were sent. Wait an hour, or use another method."),
+    # QR cross-device login (idp.authn.cross_device)
+    "qr_unknown": N_("This QR code is not known here. Show a new code on the computer you are logging in "
+                     "on and scan it again."),
+    "qr_expired": N_("This QR code has expired. Show a new code on the computer you are logging in on and "
+                     "scan it again."),
+    "qr_used": N_("This QR code has already been used. Show a new code on the computer you are logging in "
+                  "on and scan it again."),
+    "qr_different_person": N_("Someone else has already confirmed this QR code. Only the person who "
+                              "confirmed it can approve it."),
+    "qr_step_up_other_person": N_("The login was approved by someone else than the person logged in here. "
+                                  "Approve it on a device where you yourself are logged in."),
+    "qr_not_confirmed": N_("Confirm first that it is you logging in, then approve."),
+    "qr_other_login": N_("This QR code belongs to another login. Use the code shown on this page."),
+    "qr_pending": N_("The login has not been approved on the other device yet. Approve it there, then "
+                     "continue."),
+    "qr_denied": N_("The login was denied on the other device."),
+    "qr_throttled": N_("Too many QR codes were requested from your network. Wait a few minutes, or log in "
+                       "another way."),
 }
 OTHER = N_("The login could not be completed.")
 

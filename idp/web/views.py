@@ -15,7 +15,7 @@ from ..identity.models import Entity, Person
 from ..sessions.browser import current_session, establish_session, safe_next
 from ..sessions.logout import end_session_everywhere
 from ..sessions.login_transaction import LoginTransaction
-from .assurance_words import level_words, method_words
+from .assurance_words import level_words, method_words, step_up_words
 from .login_methods import PASSWORD, PERSON, login_tabs
 from .login_refusals import refusal_message, refusal_status
 
@@ -43,6 +43,13 @@ def allow_return_to_client(tx: LoginTransaction | None) -> None:
     redirect URI, or the CAS service): the page's form-action must allow that origin."""
     if tx is not None:
         allow_form_action(tx.return_to)
+
+
+@bp.app_template_global()
+def step_up_notice(tx_id: str | None, wanted_acr: str | None) -> str:
+    """The login page's words for a service that asks for more than a password: which methods give its level."""
+    tx = _core().logins.load(tx_id)
+    return step_up_words(tx.acr_values if tx else [wanted_acr])
 
 
 @bp.get("/")

@@ -212,7 +212,7 @@ def test_required_acr_sends_a_password_session_to_certificate_login(strict_app):
     assert location.startswith("/login?") and "next=/admin/clients/new" in location
     assert "acr=urn:idp:loa:2" in location
     login_page = page(client, location + "&lang=en")
-    assert "Log in with your digital certificate" in login_page
+    assert "Log in with a digital certificate" in login_page
     from idp.clients.models import Client
     from idp.extensions import db
     with strict_app.app_context():

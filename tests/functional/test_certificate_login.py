@@ -424,7 +424,7 @@ def test_step_up_from_password_keeps_the_session_and_raises_acr(app, browser, pk
     response, params, verifier = start_authorize(client, portal_b, acr_values="urn:idp:loa:2")
     login_url = response.headers["Location"]
     page = client.get(login_url, headers=EN).get_data(as_text=True)
-    assert "Log in with your digital certificate" in page and 'data-challenge="idp-login:' in page
+    assert "Log in with a digital certificate" in page and 'data-challenge="idp-login:' in page
     # a password cannot give the level asked for: the certificate method is open, not the password form
     assert re.search(r'id="panel-person-password"\s+hidden', page)
     tx = query_of(login_url)["tx"]

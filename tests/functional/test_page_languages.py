@@ -16,6 +16,7 @@ Two checks:
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -31,7 +32,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "idp" / "web" / "templates"
 LOCALES = ("zh", "en")
 
 # Words that stay as they are in a Chinese page: product, protocol and standard names, abbreviations.
-TECHNICAL = {"USB", "Key", "PIN", "ID", "CA", "CRL", "CRLs", "CAS", "URL", "URI", "URIs", "HTTP", "HTTPS",
+TECHNICAL = {"USB", "Key", "PIN", "ID", "IP", "CA", "CRL", "CRLs", "CAS", "URL", "URI", "URIs", "HTTP", "HTTPS",
              "OpenID", "Connect", "OIDC", "OAuth", "JWKS", "JSON", "PKCE", "SM2", "RSA", "ECDSA", "kid",
              "client_id", "client_secret", "sub", "private_key_jwt", "client_secret_basic",
              "client_secret_post", "none", "openid", "profile", "email", "phone", "idcard", "entity",
@@ -235,6 +236,7 @@ def _walk(app, locale: str) -> Walk:
     w.get("administrators only", "/admin/", 403)
     w.get("logout with a forged hint", "/logout?id_token_hint=a.b.c", 400)
     _walk_device_pages(app, w)
+    _walk_qr_pages(w)
     _walk_second_factor_pages(w)
     w.get("logout confirmation", "/logout")
     w.post("logged out", "/logout/confirm", 200, {"csrf_token": w.form_token("/logout")})
@@ -354,6 +356,32 @@ def _walk_second_factor_pages(w: Walk) -> None:
            {"csrf_token": w.form_token("/account"), "method": "totp", "code": "x"})
     w.get("second step by recovery code", "/login/second-factor?method=recovery")
     w.get("SMS set-up, once a second factor is on", "/account/second-factor/sms", 302)  # steps up first
+
+
+def _walk_qr_pages(w: Walk) -> None:
+    """QR cross-device login: a desktop (another browser, same language) shows codes; the walk's person,
+    logged in, opens them: approves one, denies one; refusals on both sides."""
+    desktop = w.app.test_client()
+
+    def code(what: str) -> str:
+        html = w.see(what, desktop.get("/login?method=qr", headers=w.headers), 200).get_data(as_text=True)
+        return urlsplit(re.search(r'class="qr-link" href="([^"]+)"', html).group(1)).path
+
+    path = code("login with a QR code")
+    w.see("QR login not approved yet", desktop.post(path + "/continue", headers=w.headers, data={
+        "csrf_token": csrf_token(desktop.get("/login", headers=w.headers).get_data(as_text=True))}), 400)
+    w.get("QR code scanned", path)
+    w.post("QR code confirmed", path + "/confirm", 302, {"csrf_token": w.form_token("/account")})
+    w.get("QR login to approve", path)
+    w.post("QR login approved", path + "/decision", 200, {"csrf_token": w.form_token("/account"),
+                                                         "decision": "approve"})
+    w.get("QR code used", path, 400)
+    path = code("login with another QR code")
+    w.post("QR approval before the confirmation", path + "/decision", 400,
+           {"csrf_token": w.form_token("/account"), "decision": "approve"})
+    w.post("QR code confirmed", path + "/confirm", 302, {"csrf_token": w.form_token("/account")})
+    w.post("QR login denied", path + "/decision", 200, {"csrf_token": w.form_token("/account"), "decision": "deny"})
+    w.get("unknown QR code", "/login/qr/" + "A" * 43, 404)
 
 
 def _walk_saml_pages(app, w: Walk) -> None:
