@@ -23,6 +23,7 @@ from .models import Entity, Person, Representation, RepresentationRole, new_publ
 from .numbers import normalize_id_number
 
 PENDING, ACCEPTED, REVOKED = "pending", "accepted", "revoked"
+LEGAL_REPRESENTATIVE = RepresentationRole.legal_representative.value
 AUTHORISE_ROLE = "authorise"  # the role that lets an agent authorise others in turn
 ROLE_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MAX_ROLES = 16
@@ -104,13 +105,16 @@ def acting_context(person_id: int, entity_id: int, client_id: str | None = None,
 
 
 def contexts_for(person_id: int, client_id: str | None = None, at: datetime | None = None, *,
-                 representations: bool = True) -> list[ActingContext]:
-    """Every enterprise the person may act for at this portal now (one entry per enterprise). Without
-    ``representations``: only those she holds an authorisation for (a registered representative acts
-    for her enterprise by logging in with its certificate)."""
+                 representations=(LEGAL_REPRESENTATIVE,)) -> list[ActingContext]:
+    """Every enterprise the person may act for at this portal now (one entry per enterprise): those she
+    is registered as a representative of in one of the ``representations`` roles (by default the legal
+    representative; a registered agent acts for her enterprise by logging in with its certificate), and
+    those she holds an authorisation for."""
     found: dict[int, ActingContext] = {}
+    roles = [RepresentationRole(role) for role in representations]
     for representation in db.session.scalars(select(Representation).where(
-            Representation.person_id == person_id).order_by(Representation.id)) if representations else ():
+            Representation.person_id == person_id, Representation.role.in_(roles))
+            .order_by(Representation.id)) if roles else ():
         found.setdefault(representation.entity_id,
                          ActingContext(entity=representation.entity, role=representation.role.value))
     for authorisation in _active_authorisations(person_id, at=at):
@@ -119,6 +123,24 @@ def contexts_for(person_id: int, client_id: str | None = None, at: datetime | No
                 entity=authorisation.entity, role="authorised_agent", roles=tuple(authorisation.roles or ()),
                 authorisation_id=authorisation.public_id))
     return list(found.values())
+
+
+def offered_contexts(person_id: int, current_entity_id: int | None, client_id: str | None) -> list[ActingContext]:
+    """What a chooser offers besides herself: the enterprises she is the legal representative of or holds
+    an authorisation for at this portal, and the one the session acts for already (an enterprise
+    certificate login) if it is still hers."""
+    offered = contexts_for(person_id, client_id)
+    if current_entity_id is not None and all(c.entity.id != current_entity_id for c in offered):
+        current = acting_context(person_id, current_entity_id, client_id)
+        if current is not None:
+            offered.insert(0, current)
+    return offered
+
+
+def needs_step_up(context: ActingContext, acr: str | None) -> bool:
+    """Acting as the legal representative needs a certificate-level login (the enterprise's certificate,
+    or her own certificate or second factor on top of her password)."""
+    return context.role == LEGAL_REPRESENTATIVE and acr_level(acr) < acr_level(ACR_CERTIFICATE)
 
 
 def enterprises_authorisable_by(person_id: int, acr: str | None, at: datetime | None = None) -> list[Entity]:

@@ -1,5 +1,5 @@
 """When an authorization request sends the person to choose whom she acts for (herself or one of the
-enterprises she holds an authorisation for): the client asks for the enterprise context (the ``entity`` scope, or an
+enterprises she is the legal representative of or holds an authorisation for): the client asks for the enterprise context (the ``entity`` scope, or an
 ``entity`` claim in the ``claims`` parameter, OIDC Core 5.5) and either she has not chosen yet in this
 session, the client asks her to choose again (``prompt=select_account``), or the enterprise she acts
 for is not hers at this portal now. Nothing to choose from, nothing to ask."""
@@ -39,4 +39,4 @@ def chooser_needed(session: SsoSession, person_id: int, client_id: str, params: 
     undecided = not session.context_chosen and session.entity_id is None
     if not (unheld or undecided or "select_account" in prompts):
         return False
-    return bool(contexts_for(person_id, client_id, representations=False))
+    return bool(contexts_for(person_id, client_id))
