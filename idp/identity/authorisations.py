@@ -137,6 +137,19 @@ def offered_contexts(person_id: int, current_entity_id: int | None, client_id: s
     return offered
 
 
+def choice_needed(person_id: int, client_id: str | None, *, entity_id: int | None, chosen: bool,
+                  ask_again: bool = False) -> bool:
+    """Whether a login at this portal first asks the person whom she acts for: she has not chosen yet in
+    this session (``chosen``; a session acting for an enterprise from its certificate counts as chosen),
+    the portal asks her to choose again, or the enterprise she acts for (``entity_id``) is not hers here
+    now. Nothing to choose from, nothing to ask."""
+    unheld = entity_id is not None and acting_context(person_id, entity_id, client_id) is None
+    undecided = not chosen and entity_id is None
+    if not (unheld or undecided or ask_again):
+        return False
+    return bool(contexts_for(person_id, client_id))
+
+
 def needs_step_up(context: ActingContext, acr: str | None) -> bool:
     """Acting as the legal representative needs a certificate-level login (the enterprise's certificate,
     or her own certificate or second factor on top of her password)."""
