@@ -166,3 +166,38 @@ def test_the_account_page_chooser_steps_up_too(app, pki, realm):
     done = browser.client.get(stepped.get_json()["redirect_to"])
     assert done.headers["Location"].endswith("/account")
     assert "示例科技有限公司" in browser.client.get("/account").get_data(as_text=True)
+
+
+def test_device_page_steps_the_legal_representative_up_before_she_acts_for_her_enterprise(app, pki, realm):
+    import re
+
+    from idp.clients.service import register_client
+    device_grant = "urn:ietf:params:oauth:grant-type:device_code"
+    with app.app_context():
+        kiosk = register_client(name="自助机", redirect_uris=[], public=True, scopes=list(ENTITY_SCOPES),
+                                grant_types=[device_grant], first_party=True).client.client_id
+    browser = password_browser(app)
+    http = browser.client
+    grant = http.post("/device_authorization", data={"client_id": kiosk, "scope": " ".join(ENTITY_SCOPES)}).get_json()
+    page = http.get("/device").get_data(as_text=True)
+    page = http.post("/device", data={"csrf_token": csrf_token(page), "user_code": grant["user_code"]}).get_data(
+        as_text=True)
+    assert NAME in page
+    user_code = re.search(r'name="user_code" value="([^"]+)"', page).group(1)
+    decided = http.post("/device/decision", data={"csrf_token": csrf_token(page), "user_code": user_code,
+                                                  "decision": "allow", "acting_for": realm["entity"]})
+    assert decided.status_code == 302 and "/account/step-up?" in decided.headers["Location"]
+    login = http.get(decided.headers["Location"])
+    stepped = certificate_step_up(http, pki, login.headers["Location"])
+    back = http.get(stepped.get_json()["redirect_to"])
+    assert back.headers["Location"] == "/device?user_code=" + user_code
+    entry = http.get(back.headers["Location"]).get_data(as_text=True)
+    page = http.post("/device", data={"csrf_token": csrf_token(entry), "user_code": user_code}).get_data(as_text=True)
+    assert f'value="{realm["entity"]}" checked' in page, "her choice is remembered"
+    done = http.post("/device/decision", data={"csrf_token": csrf_token(page), "user_code": user_code,
+                                               "decision": "allow", "acting_for": realm["entity"]})
+    assert done.status_code == 200
+    tokens = http.post("/token", data={"grant_type": device_grant, "device_code": grant["device_code"],
+                                       "client_id": kiosk}).get_json()
+    claims = decode_jwt(app, tokens["id_token"]).claims
+    assert claims["entity"]["role"] == "legal_representative" and claims["acr"] == "urn:idp:loa:2"
