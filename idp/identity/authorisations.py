@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit import log as audit_log
@@ -23,6 +23,8 @@ from .models import Entity, Person, Representation, RepresentationRole, new_publ
 from .numbers import normalize_id_number
 
 PENDING, ACCEPTED, REVOKED = "pending", "accepted", "revoked"
+EXPIRED = "expired"  # stored once the expiry job has ended what acted under an accepted authorisation
+EXPIRY_BATCH = 100  # authorisations the expiry job ends per run
 LEGAL_REPRESENTATIVE = RepresentationRole.legal_representative.value
 AUTHORISE_ROLE = "authorise"  # the role that lets an agent authorise others in turn
 ROLE_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -287,8 +289,6 @@ def revoke(core, *, public_id: str, actor: str, by_person_id: int | None = None,
     """Revoke an authorisation (an administrator, or ``by_person_id``: somebody who may authorise for the
     enterprise, or the agent herself), end every SSO session acting under it (so each portal hears of it
     by back-channel logout) and revoke the tokens issued for the enterprise context it gave."""
-    from ..sessions.logout import end_session_everywhere
-
     authorisation = find(public_id)
     if authorisation is None or authorisation.status == REVOKED:
         raise NotFound("no authorisation with this id")
@@ -299,14 +299,46 @@ def revoke(core, *, public_id: str, actor: str, by_person_id: int | None = None,
     authorisation.revoked_at = utcnow()
     authorisation.revoked_by = actor[:64]
     _commit_with_audit("authorisation.revoked", {"by": actor, **_audited(authorisation)})
+    _end_acting(core, authorisation, reason="authorisation revoked")
+    return authorisation
+
+
+def end_expired(core, at: datetime | None = None, batch: int = EXPIRY_BATCH) -> int:
+    """Mark accepted authorisations past their date as expired and end what acted under them as a
+    revocation does (the sessions, with back-channel logout, and the tokens). Tokens and CAS tickets
+    check the date at every use anyway; this is what ends the portals' sessions on time. Safe on two
+    nodes at once: each authorisation is taken by one conditional UPDATE. Returns how many it ended."""
+    now = at or utcnow()
+    due = db.session.scalars(select(EnterpriseAuthorisation.id).where(
+        EnterpriseAuthorisation.status == ACCEPTED, EnterpriseAuthorisation.valid_until <= now)
+        .order_by(EnterpriseAuthorisation.id).limit(batch)).all()
+    ended = 0
+    for authorisation_id in due:
+        taken = db.session.execute(update(EnterpriseAuthorisation).where(
+            EnterpriseAuthorisation.id == authorisation_id, EnterpriseAuthorisation.status == ACCEPTED)
+            .values(status=EXPIRED))
+        if taken.rowcount != 1:
+            db.session.rollback()
+            continue
+        authorisation = db.session.get(EnterpriseAuthorisation, authorisation_id)
+        _commit_with_audit("authorisation.expired", _audited(authorisation))
+        _end_acting(core, authorisation, reason="authorisation expired")
+        ended += 1
+    return ended
+
+
+def _end_acting(core, authorisation: EnterpriseAuthorisation, reason: str) -> None:
+    """End every SSO session acting under the authorisation (each portal hears of it by back-channel
+    logout) and revoke the tokens of the enterprise context it gave, unless she holds it otherwise."""
+    from ..sessions.logout import end_session_everywhere
+
+    still = acting_context(authorisation.agent_id, authorisation.entity_id)
     for session in core.sessions.for_person(authorisation.agent_id):
         if session.entity_id == authorisation.entity_id and (
-                session.authorisation_id == authorisation.public_id
-                or acting_context(authorisation.agent_id, authorisation.entity_id) is None):
-            end_session_everywhere(core, session, reason="authorisation revoked")
-    if acting_context(authorisation.agent_id, authorisation.entity_id) is None:
+                session.authorisation_id == authorisation.public_id or still is None):
+            end_session_everywhere(core, session, reason=reason)
+    if still is None:
         core.tokens.revoke_acting(person_id=authorisation.agent_id, entity_id=authorisation.entity_id)
-    return authorisation
 
 
 def _commit_with_audit(event: str, data: dict) -> None:
