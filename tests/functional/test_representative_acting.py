@@ -201,3 +201,46 @@ def test_device_page_steps_the_legal_representative_up_before_she_acts_for_her_e
                                        "client_id": kiosk}).get_json()
     claims = decode_jwt(app, tokens["id_token"]).claims
     assert claims["entity"]["role"] == "legal_representative" and claims["acr"] == "urn:idp:loa:2"
+
+
+def test_no_choice_but_those_offered_gives_a_context(app, realm):
+    """Whatever a person posts as her choice (or hands the step-up page), she acts for nothing she was not
+    offered, and every such answer is a readable refusal."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    other = password_browser(app, OTHER_ID, OTHER_PASSWORD)
+    token = csrf_token(other.client.get("/account/acting-for").get_data(as_text=True))
+    core = app.extensions["idp"]
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(choice=st.one_of(st.just(realm["entity"]), st.text(max_size=80),
+                            st.text(alphabet="0123456789abcdefABCDEF-_", min_size=20, max_size=40)))
+    def forged(choice):
+        response = other.client.post("/account/acting-for", data={"csrf_token": token, "acting_for": choice})
+        if choice == "self":
+            assert response.status_code == 302
+        else:  # refused as a choice, or before (the request guard refuses control characters)
+            assert response.status_code == 400 and 'lang="zh-CN"' in response.get_data(as_text=True)
+        step = other.client.get("/account/step-up", query_string={"entity": choice, "next": choice})
+        assert step.status_code == 400 or step.headers["Location"].startswith("/login?tx=")
+        with app.app_context():
+            assert core.sessions.load(other.client.get_cookie("idp_session").value).entity_id is None
+
+    forged()
+
+
+def test_a_step_up_for_an_enterprise_she_does_not_represent_gives_nothing(app, pki, realm):
+    from idp.identity.service import create_entity
+    with app.app_context():
+        other = create_entity(uscc="91110000600000001M", name="别家公司").public_id
+    browser = password_browser(app)
+    step = browser.client.get(f"/account/step-up?entity={other}")
+    stepped = certificate_step_up(browser.client, pki, step.headers["Location"])
+    done = browser.client.get(stepped.get_json()["redirect_to"])
+    assert done.status_code == 400 and "您不能代表该企业办事" in done.get_data(as_text=True)
+    [(_event, refused)] = audit_events(app, "acting.refused")
+    assert refused["choice"] == other
+    with app.app_context():
+        assert app.extensions["idp"].sessions.load(browser.client.get_cookie("idp_session").value).entity_id is None
