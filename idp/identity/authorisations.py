@@ -152,6 +152,15 @@ def choice_needed(person_id: int, client_id: str | None, *, entity_id: int | Non
     return bool(contexts_for(person_id, client_id))
 
 
+def audit_choice(core, person_public_id: str, chosen: ActingContext, client_id: str | None) -> None:
+    """Record that she chose to act for the enterprise, and the use of the authorisation it rests on."""
+    core.audit("acting.chosen", person=person_public_id, entity=chosen.entity.uscc, client_id=client_id,
+               authorisation=chosen.authorisation_id, role=chosen.role)
+    if chosen.authorisation_id:
+        core.audit("authorisation.used", authorisation=chosen.authorisation_id, entity=chosen.entity.uscc,
+                   agent=person_public_id, client_id=client_id)
+
+
 def needs_step_up(context: ActingContext, acr: str | None) -> bool:
     """Acting as the legal representative needs a certificate-level login (the enterprise's certificate,
     or her own certificate or second factor on top of her password)."""

@@ -185,11 +185,7 @@ def _refused(core, person: Person, choice: str, client_id: str | None):
 
 def _act_for(core, session, person: Person, chosen, client_id: str | None) -> None:
     core.sessions.act_for(session, chosen.entity.id, chosen.authorisation_id)
-    core.audit("acting.chosen", person=person.public_id, entity=chosen.entity.uscc, client_id=client_id,
-               authorisation=chosen.authorisation_id, role=chosen.role)
-    if chosen.authorisation_id:
-        core.audit("authorisation.used", authorisation=chosen.authorisation_id, entity=chosen.entity.uscc,
-                   agent=person.public_id, client_id=client_id)
+    authorisations.audit_choice(core, person.public_id, chosen, client_id)
 
 
 def _after_choice(core, tx, then: str | None = None):

@@ -9,10 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import helpers
-from helpers import (CITIZEN_ID, CITIZEN_PASSWORD, Browser, audit_events, csrf_token, decode_jwt, make_settings,
+from helpers import (CITIZEN_ID, CITIZEN_PASSWORD, Browser, app_on, audit_events, csrf_token, decode_jwt, dispose_app,
                      query_of, register)
-from idp import create_app
-from idp.migrate import upgrade
 
 USCC, NAME = "91110000100000000R", "示例科技有限公司"
 OTHER_ID, OTHER_NAME, OTHER_PASSWORD = "110105198503151230", "李四", "agent pass phrase 1"
@@ -26,13 +24,9 @@ def pki(tmp_path_factory):
 
 @pytest.fixture
 def app(tmp_path, pki):
-    app = create_app(make_settings(tmp_path, trust_profiles_dir=str(pki.profiles)))
-    app.config["TESTING"] = True
-    upgrade(app)
-    with app.app_context():
-        app.extensions["idp"].keys.ensure_active_keys()
+    app = app_on(tmp_path, "sqlite", trust_profiles_dir=str(pki.profiles))
     yield app
-    app.extensions["idp"].notifier.wait_idle(5)
+    dispose_app(app)
 
 
 @pytest.fixture

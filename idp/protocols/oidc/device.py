@@ -15,7 +15,7 @@ from ...authn.throttle import LoginThrottle
 from ...clients.service import find_client
 from ...errors import LockedOut
 from ...extensions import db
-from ...identity.authorisations import needs_step_up, offered_contexts
+from ...identity.authorisations import audit_choice, needs_step_up, offered_contexts
 from ...identity.claims import describe_scopes
 from ...identity.models import Person
 from ...http.client_ip import client_ip
@@ -152,11 +152,7 @@ def _chosen_entity(session, person: Person, found, client):
     if needs_step_up(chosen, session.acr):
         here = url_for("device.verification") + "?" + urlencode({"user_code": display_user_code(found.user_code)})
         return None, redirect(url_for("agents.step_up", entity=chosen.entity.public_id, next=here))
-    core.audit("acting.chosen", person=person.public_id, entity=chosen.entity.uscc, client_id=client.client_id,
-               authorisation=chosen.authorisation_id, role=chosen.role)
-    if chosen.authorisation_id:
-        core.audit("authorisation.used", authorisation=chosen.authorisation_id, entity=chosen.entity.uscc,
-                   agent=person.public_id, client_id=client.client_id)
+    audit_choice(core, person.public_id, chosen, client.client_id)
     return chosen.entity.id, None
 
 
