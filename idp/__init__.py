@@ -78,8 +78,10 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(certificate_bp)
-    from .web.agent_views import account_section as authorisations_section, bp as agents_bp
+    from .web.agent_views import STEP_UP_PROTOCOL, account_section as authorisations_section, bp as agents_bp
+    from .web.agent_views import step_up_cancelled
     app.register_blueprint(agents_bp)
+    core.logins.on_cancel(STEP_UP_PROTOCOL, step_up_cancelled)
     core.account_sections.append(authorisations_section)
     app.register_blueprint(passkey_bp)
     core.account_sections.append(passkey_section)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit import log as audit_log
@@ -23,6 +23,9 @@ from .models import Entity, Person, Representation, RepresentationRole, new_publ
 from .numbers import normalize_id_number
 
 PENDING, ACCEPTED, REVOKED = "pending", "accepted", "revoked"
+EXPIRED = "expired"  # stored once the expiry job has ended what acted under an accepted authorisation
+EXPIRY_BATCH = 100  # authorisations the expiry job ends per run
+LEGAL_REPRESENTATIVE = RepresentationRole.legal_representative.value
 AUTHORISE_ROLE = "authorise"  # the role that lets an agent authorise others in turn
 ROLE_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MAX_ROLES = 16
@@ -104,13 +107,16 @@ def acting_context(person_id: int, entity_id: int, client_id: str | None = None,
 
 
 def contexts_for(person_id: int, client_id: str | None = None, at: datetime | None = None, *,
-                 representations: bool = True) -> list[ActingContext]:
-    """Every enterprise the person may act for at this portal now (one entry per enterprise). Without
-    ``representations``: only those she holds an authorisation for (a registered representative acts
-    for her enterprise by logging in with its certificate)."""
+                 representations=(LEGAL_REPRESENTATIVE,)) -> list[ActingContext]:
+    """Every enterprise the person may act for at this portal now (one entry per enterprise): those she
+    is registered as a representative of in one of the ``representations`` roles (by default the legal
+    representative; a registered agent acts for her enterprise by logging in with its certificate), and
+    those she holds an authorisation for."""
     found: dict[int, ActingContext] = {}
+    roles = [RepresentationRole(role) for role in representations]
     for representation in db.session.scalars(select(Representation).where(
-            Representation.person_id == person_id).order_by(Representation.id)) if representations else ():
+            Representation.person_id == person_id, Representation.role.in_(roles))
+            .order_by(Representation.id)) if roles else ():
         found.setdefault(representation.entity_id,
                          ActingContext(entity=representation.entity, role=representation.role.value))
     for authorisation in _active_authorisations(person_id, at=at):
@@ -119,6 +125,46 @@ def contexts_for(person_id: int, client_id: str | None = None, at: datetime | No
                 entity=authorisation.entity, role="authorised_agent", roles=tuple(authorisation.roles or ()),
                 authorisation_id=authorisation.public_id))
     return list(found.values())
+
+
+def offered_contexts(person_id: int, current_entity_id: int | None, client_id: str | None) -> list[ActingContext]:
+    """What a chooser offers besides herself: the enterprises she is the legal representative of or holds
+    an authorisation for at this portal, and the one the session acts for already (an enterprise
+    certificate login) if it is still hers."""
+    offered = contexts_for(person_id, client_id)
+    if current_entity_id is not None and all(c.entity.id != current_entity_id for c in offered):
+        current = acting_context(person_id, current_entity_id, client_id)
+        if current is not None:
+            offered.insert(0, current)
+    return offered
+
+
+def choice_needed(person_id: int, client_id: str | None, *, entity_id: int | None, chosen: bool,
+                  ask_again: bool = False) -> bool:
+    """Whether a login at this portal first asks the person whom she acts for: she has not chosen yet in
+    this session (``chosen``; a session acting for an enterprise from its certificate counts as chosen),
+    the portal asks her to choose again, or the enterprise she acts for (``entity_id``) is not hers here
+    now. Nothing to choose from, nothing to ask."""
+    unheld = entity_id is not None and acting_context(person_id, entity_id, client_id) is None
+    undecided = not chosen and entity_id is None
+    if not (unheld or undecided or ask_again):
+        return False
+    return bool(contexts_for(person_id, client_id))
+
+
+def audit_choice(core, person_public_id: str, chosen: ActingContext, client_id: str | None) -> None:
+    """Record that she chose to act for the enterprise, and the use of the authorisation it rests on."""
+    core.audit("acting.chosen", person=person_public_id, entity=chosen.entity.uscc, client_id=client_id,
+               authorisation=chosen.authorisation_id, role=chosen.role)
+    if chosen.authorisation_id:
+        core.audit("authorisation.used", authorisation=chosen.authorisation_id, entity=chosen.entity.uscc,
+                   agent=person_public_id, client_id=client_id)
+
+
+def needs_step_up(context: ActingContext, acr: str | None) -> bool:
+    """Acting as the legal representative needs a certificate-level login (the enterprise's certificate,
+    or her own certificate or second factor on top of her password)."""
+    return context.role == LEGAL_REPRESENTATIVE and acr_level(acr) < acr_level(ACR_CERTIFICATE)
 
 
 def enterprises_authorisable_by(person_id: int, acr: str | None, at: datetime | None = None) -> list[Entity]:
@@ -252,8 +298,6 @@ def revoke(core, *, public_id: str, actor: str, by_person_id: int | None = None,
     """Revoke an authorisation (an administrator, or ``by_person_id``: somebody who may authorise for the
     enterprise, or the agent herself), end every SSO session acting under it (so each portal hears of it
     by back-channel logout) and revoke the tokens issued for the enterprise context it gave."""
-    from ..sessions.logout import end_session_everywhere
-
     authorisation = find(public_id)
     if authorisation is None or authorisation.status == REVOKED:
         raise NotFound("no authorisation with this id")
@@ -264,14 +308,46 @@ def revoke(core, *, public_id: str, actor: str, by_person_id: int | None = None,
     authorisation.revoked_at = utcnow()
     authorisation.revoked_by = actor[:64]
     _commit_with_audit("authorisation.revoked", {"by": actor, **_audited(authorisation)})
+    _end_acting(core, authorisation, reason="authorisation revoked")
+    return authorisation
+
+
+def end_expired(core, at: datetime | None = None, batch: int = EXPIRY_BATCH) -> int:
+    """Mark accepted authorisations past their date as expired and end what acted under them as a
+    revocation does (the sessions, with back-channel logout, and the tokens). Tokens and CAS tickets
+    check the date at every use anyway; this is what ends the portals' sessions on time. Safe on two
+    nodes at once: each authorisation is taken by one conditional UPDATE. Returns how many it ended."""
+    now = at or utcnow()
+    due = db.session.scalars(select(EnterpriseAuthorisation.id).where(
+        EnterpriseAuthorisation.status == ACCEPTED, EnterpriseAuthorisation.valid_until <= now)
+        .order_by(EnterpriseAuthorisation.id).limit(batch)).all()
+    ended = 0
+    for authorisation_id in due:
+        taken = db.session.execute(update(EnterpriseAuthorisation).where(
+            EnterpriseAuthorisation.id == authorisation_id, EnterpriseAuthorisation.status == ACCEPTED)
+            .values(status=EXPIRED))
+        if taken.rowcount != 1:
+            db.session.rollback()
+            continue
+        authorisation = db.session.get(EnterpriseAuthorisation, authorisation_id)
+        _commit_with_audit("authorisation.expired", _audited(authorisation))
+        _end_acting(core, authorisation, reason="authorisation expired")
+        ended += 1
+    return ended
+
+
+def _end_acting(core, authorisation: EnterpriseAuthorisation, reason: str) -> None:
+    """End every SSO session acting under the authorisation (each portal hears of it by back-channel
+    logout) and revoke the tokens of the enterprise context it gave, unless she holds it otherwise."""
+    from ..sessions.logout import end_session_everywhere
+
+    still = acting_context(authorisation.agent_id, authorisation.entity_id)
     for session in core.sessions.for_person(authorisation.agent_id):
         if session.entity_id == authorisation.entity_id and (
-                session.authorisation_id == authorisation.public_id
-                or acting_context(authorisation.agent_id, authorisation.entity_id) is None):
-            end_session_everywhere(core, session, reason="authorisation revoked")
-    if acting_context(authorisation.agent_id, authorisation.entity_id) is None:
+                session.authorisation_id == authorisation.public_id or still is None):
+            end_session_everywhere(core, session, reason=reason)
+    if still is None:
         core.tokens.revoke_acting(person_id=authorisation.agent_id, entity_id=authorisation.entity_id)
-    return authorisation
 
 
 def _commit_with_audit(event: str, data: dict) -> None:

@@ -5,12 +5,16 @@ import atexit
 
 from ..audit.sealing import BATCH, seal_pending
 from ..extensions import db
+from ..identity.authorisations import end_expired
 from .runner import Job, Runner
 
 # Key transitions are also applied lazily when a worker reloads its keys (each one a conditional
 # UPDATE, so done once); the job makes them happen on time when no request comes.
 KEY_TRANSITION_SECONDS = 10
 BACKCHANNEL_RETRY_SECONDS = 2
+# Authorisations past their date give no token, refresh or CAS validation from that moment (each checks
+# the date); this job ends the sessions acting under them, as a revocation does, within this many seconds.
+AUTHORISATION_EXPIRY_SECONDS = 60
 SEAL_BATCHES_PER_RUN = 20  # then the lease is renewed before sealing more
 
 
@@ -32,6 +36,7 @@ def server_jobs(core) -> list[Job]:
         Job("audit.seal", settings.audit_seal_seconds, lambda: seal_audit(core)),
         Job("backchannel.retry", BACKCHANNEL_RETRY_SECONDS, lambda: core.notifier.deliver_due(db.engine)),
         Job("keys.transitions", KEY_TRANSITION_SECONDS, core.keys.apply_due_transitions),
+        Job("authorisations.expire", AUTHORISATION_EXPIRY_SECONDS, lambda: end_expired(core)),
     ]
     if core.shared_crls is not None:  # IDP_CRL_REFRESH_SECONDS > 0
         jobs.append(Job("crl.publish", settings.crl_refresh_seconds, lambda: core.shared_crls.publish(core.trust)))

@@ -15,12 +15,13 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..identity import authorisations
 from ..identity.models import Entity, Person, Representation, RepresentationRole
-from ..sessions.browser import current_session
-from ..sessions.login_transaction import CONTEXT_CHOSEN
+from ..sessions.browser import current_session, safe_next
+from ..sessions.login_transaction import CONTEXT_CHOSEN, STEP_UP
 from sqlalchemy import select
 
 bp = Blueprint("agents", __name__)
 SELF = "self"
+STEP_UP_PROTOCOL = "acting"  # the login transactions of this module's step-ups
 MAX_FIELD = 256
 
 
@@ -42,19 +43,12 @@ def account_section(person: Person, session) -> dict:
             "granted": authorisations.granted_for([e.id for e in grantable]),
             "mine": [a for a in _held_by(person.id)],
             "needs_step_up": bool(represents) and acr_level(session.acr) < acr_level(ACR_CERTIFICATE),
-            "step_up_url": url_for("web.login", next=url_for("web.account"), acr=ACR_CERTIFICATE),
+            "step_up_url": url_for("agents.step_up"),
             "portals": list_clients(), "today": date.today().isoformat()}
 
 
 def _offered(person_id: int, session, client_id: str | None):
-    """What the chooser offers besides herself: the enterprises she holds an authorisation for at this
-    portal, and the one the session acts for already (an enterprise certificate login) if still hers."""
-    offered = authorisations.contexts_for(person_id, client_id, representations=False)
-    if session.entity_id is not None and all(c.entity.id != session.entity_id for c in offered):
-        current = authorisations.acting_context(person_id, session.entity_id, client_id)
-        if current is not None:
-            offered.insert(0, current)
-    return offered
+    return authorisations.offered_contexts(person_id, session.entity_id, client_id)
 
 
 def _held_by(person_id: int):
@@ -176,17 +170,91 @@ def choose():
     else:
         chosen = next((c for c in contexts if c.entity.public_id == choice), None)
         if chosen is None:
-            core.audit("acting.refused", person=person.public_id, choice=choice[:64], client_id=client_id)
-            return _page(_("You cannot act for this enterprise"),
-                         _("Choose yourself or one of the enterprises offered on the page."))
-        core.sessions.act_for(session, chosen.entity.id, chosen.authorisation_id)
-        core.audit("acting.chosen", person=person.public_id, entity=chosen.entity.uscc, client_id=client_id,
-                   authorisation=chosen.authorisation_id, role=chosen.role)
-        if chosen.authorisation_id:
-            core.audit("authorisation.used", authorisation=chosen.authorisation_id, entity=chosen.entity.uscc,
-                       agent=person.public_id, client_id=client_id)
+            return _refused(core, person, choice, client_id)
+        if authorisations.needs_step_up(chosen, session.acr):
+            return _start_step_up(core, person, chosen.entity.public_id, outer=tx)
+        _act_for(core, session, person, chosen, client_id)
+    return _after_choice(core, tx)
+
+
+def _refused(core, person: Person, choice: str, client_id: str | None):
+    core.audit("acting.refused", person=person.public_id, choice=choice[:64], client_id=client_id)
+    return _page(_("You cannot act for this enterprise"),
+                 _("Choose yourself or one of the enterprises offered on the page."))
+
+
+def _act_for(core, session, person: Person, chosen, client_id: str | None) -> None:
+    core.sessions.act_for(session, chosen.entity.id, chosen.authorisation_id)
+    authorisations.audit_choice(core, person.public_id, chosen, client_id)
+
+
+def _after_choice(core, tx, then: str | None = None):
     if tx is None:
-        return redirect(url_for("web.account"))
+        return redirect(then or url_for("web.account"))
     tx.state[CONTEXT_CHOSEN] = True
     core.logins.save(tx)
     return redirect(tx.resume_url)
+
+
+# -- certificate-level step-up before acting as the legal representative, or authorising agents --------
+
+def _start_step_up(core, person: Person, entity: str | None, *, outer=None, then: str | None = None):
+    """Send her to the login page for a certificate-level login of the same person (a step-up login
+    transaction: a certificate of somebody else is refused), then back to ``stepped_up``. ``entity``:
+    the enterprise she chose to act for as its legal representative (None: she wants to authorise
+    agents); ``outer``: the portal's login transaction waiting for her choice; ``then``: a local page."""
+    step = core.logins.start(protocol=STEP_UP_PROTOCOL, reason=STEP_UP, resume_endpoint="agents.stepped_up",
+                             client_name=outer.client_name if outer else "",
+                             client_id=outer.client_id if outer else None,
+                             return_to=outer.return_to if outer else None, acr_values=[ACR_CERTIFICATE],
+                             state={"person": person.id, "entity": entity, "outer": outer.id if outer else None,
+                                    "then": then})
+    core.audit("acting.step_up", person=person.public_id, entity=entity, client_id=step.client_id)
+    return redirect(url_for("web.login", tx=step.id))
+
+
+@bp.get("/account/step-up")
+def step_up():
+    """From the account page (authorising agents) or a device's verification page (acting as the legal
+    representative, ``entity`` and ``next``)."""
+    session, person = _logged_in()
+    if session is None:
+        return redirect(url_for("web.login", next=url_for("web.account")))
+    entity = request.args.get("entity", "")[:32] or None
+    return _start_step_up(_core(), person, entity, then=safe_next(request.args.get("next")))
+
+
+@bp.get("/account/step-up/done")
+def stepped_up():
+    core = _core()
+    step = core.logins.load(request.args.get("tx"))
+    if step is None or step.protocol != STEP_UP_PROTOCOL:
+        return _page(_("This login request has expired"), _("Go back to the portal and start again."))
+    session, person = _logged_in()
+    if session is None or acr_level(session.acr) < acr_level(ACR_CERTIFICATE):
+        return redirect(url_for("web.login", tx=step.id))  # not done yet: the login page asks again
+    core.logins.delete(step.id)
+    outer = core.logins.load(step.state["outer"]) if step.state.get("outer") else None
+    if step.state.get("outer") and outer is None:
+        return _page(_("This login request has expired"), _("Go back to the portal and start again."))
+    entity = step.state.get("entity")
+    if person.id != step.state.get("person"):
+        core.audit("acting.refused", person=person.public_id, choice=(entity or "")[:64], client_id=step.client_id,
+                   reason="other_person")
+        return _page(_("You cannot act for this enterprise"),
+                     _("The certificate login was not by the person who chose the enterprise."))
+    if entity is None:
+        return redirect(step.state.get("then") or url_for("web.account"))
+    chosen = next((c for c in _offered(person.id, session, step.client_id) if c.entity.public_id == entity), None)
+    if chosen is None:
+        return _refused(core, person, entity, step.client_id)
+    _act_for(core, session, person, chosen, step.client_id)
+    return _after_choice(core, outer, step.state.get("then"))
+
+
+def step_up_cancelled(step):
+    """She gave up the certificate login: back to the choice she came from."""
+    outer = step.state.get("outer")
+    if outer:
+        return redirect(url_for("agents.choose", tx=outer))
+    return redirect(step.state.get("then") or url_for("web.account"))

@@ -478,9 +478,15 @@ def _company(app, link=True):
         return entity.public_id
 
 
-def test_enterprise_certificate_naming_the_acting_person(app, pki, portal):
+def _personal_portal(app, browser):
+    """A portal that does not ask for the enterprise context (one that does offers the legal
+    representative the choice of whom she acts for after a password login)."""
+    return register(app, browser, name="Portal B", redirect_uri="http://localhost:9002/oidc/callback")
+
+
+def test_enterprise_certificate_naming_the_acting_person(app, browser, pki, portal):
     _company(app)
-    person_sub = decode_jwt(app, portal.login_tokens()[0]["id_token"]).claims["sub"]
+    person_sub = decode_jwt(app, _personal_portal(app, browser).login_tokens()[0]["id_token"]).claims["sub"]
     claims = certificate_tokens(app, portal, lambda client, tx: challenge_login(client, pki, "demo-gmt0015",
                                                                                 "entity", tx=tx))
     assert claims["entity"]["uscc"] == demo.COMPANY_USCC and claims["entity"]["name"] == demo.COMPANY_NAME
@@ -491,7 +497,7 @@ def test_enterprise_certificate_naming_the_acting_person(app, pki, portal):
 
 def test_enterprise_certificate_acts_for_the_logged_in_person(app, browser, pki, portal):
     _company(app)
-    first = decode_jwt(app, portal.login_tokens()[0]["id_token"]).claims
+    first = decode_jwt(app, _personal_portal(app, browser).login_tokens()[0]["id_token"]).claims
     assert "entity" not in first
     response, params, verifier = start_authorize(browser.client, portal, acr_values="urn:idp:loa:2")
     tx = query_of(response.headers["Location"])["tx"]

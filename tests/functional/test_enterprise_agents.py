@@ -3,6 +3,7 @@ logs in to a portal acting for the enterprise, and loses that context everywhere
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -307,3 +308,44 @@ def test_admin_console_lists_and_revokes_authorisations(app, realm):
     assert again.status_code == 303
     [(_event, data)] = audit_events(app, "authorisation.revoked")
     assert data["authorisation"] == authorisation_id and data["by"]
+
+
+def test_expiry_ends_the_sessions_acting_under_it_like_revocation(app, realm):
+    """The server's expiry job (run here as the job runner runs it) ends the agent's session acting under
+    the authorisation once it is past its date, with back-channel logout to the portal."""
+    from idp.extensions import db
+    from idp.identity.authorisations import EnterpriseAuthorisation
+    from idp.jobs.runner import Runner
+    from idp.jobs.schedule import server_jobs
+    site = LogoutSite([])
+    try:
+        rp = register(app, None, scopes=ENTITY_SCOPES, backchannel_logout_uri=site.url)
+        _representative, agent, authorisation_id = _granted_and_accepted(app)
+        for_herself = _log_in(app, AGENT_ID, AGENT_PASSWORD)  # another session, acting for herself
+        rp.browser = agent
+        chosen, _params, verifier, _page = _authorize_choosing(rp, agent, _entity_public_id(app))
+        claims = decode_jwt(app, rp.exchange(_code_from(agent, chosen), verifier).get_json()["id_token"]).claims
+        runner = Runner(app, [job for job in server_jobs(app.extensions["idp"])
+                              if job.name == "authorisations.expire"], lease_seconds=5, holder="node-a")
+        runner.run_once()
+        assert agent.client.get("/account").status_code == 200, "not expired yet: nothing ended"
+        with app.app_context():
+            row = db.session.query(EnterpriseAuthorisation).filter_by(public_id=authorisation_id).one()
+            row.valid_until = datetime.now(timezone.utc) - timedelta(seconds=1)
+            db.session.commit()
+        runner.clock = lambda: time.time() + 3600  # the job's interval has passed
+        assert runner.run_once() == ["authorisations.expire"]
+        assert agent.client.get("/account").status_code == 302, "the session acting under it ended"
+        assert for_herself.client.get("/account").status_code == 200, "her own session goes on"
+        assert app.extensions["idp"].notifier.wait_idle(10)
+        assert [path for path, _form, _cache in site.received] == ["/logout"]
+        assert decode_jwt(app, site.received[0][1]["logout_token"][0]).claims["sid"] == claims["sid"]
+    finally:
+        site.close()
+    [(_event, expired)] = audit_events(app, "authorisation.expired")
+    assert expired["authorisation"] == authorisation_id
+    with app.app_context():
+        from idp.identity.authorisations import end_expired
+        assert end_expired(app.extensions["idp"]) == 0, "ended once"
+        state = db.session.query(EnterpriseAuthorisation).filter_by(public_id=authorisation_id).one().state()
+    assert state == "expired"

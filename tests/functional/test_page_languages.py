@@ -310,6 +310,12 @@ def _walk_authorisation_pages(app, admin: Walk) -> None:
         walk.post("login", "/login", 302, {"csrf_token": walk.form_token(), "username": username,
                                            "password": CITIZEN_PASSWORD, "next": "/account"})
     boss.get("account of a representative at password level", "/account")
+    page = boss.get("whom do you act for (representative)", "/account/acting-for").get_data(as_text=True)
+    own = re.search(r'name="acting_for" value="([^"]+)"', page.split('value="self"')[1]).group(1)
+    step_up = boss.post("her own enterprise: step-up first", "/account/acting-for", 302,
+                        {"csrf_token": csrf_token(page), "acting_for": own}).headers["Location"]
+    boss.get("step-up to act for her enterprise", step_up)
+    boss.get("an ended step-up", "/account/step-up/done?tx=ended", 400)
     with app.app_context():
         core = app.extensions["idp"]
         session = core.sessions.load(boss.client.get_cookie("idp_session").value)
@@ -335,6 +341,17 @@ def _walk_authorisation_pages(app, admin: Walk) -> None:
     page = agent.get("whom do you act for", chooser).get_data(as_text=True)
     agent.post("a forged choice", "/account/acting-for", 400, {
         "csrf_token": csrf_token(page), "tx": chooser.split("tx=")[1], "acting_for": "forged"})
+    from idp.clients.metadata import DEVICE_CODE
+    kiosk = register(app, None, name="自助机", redirect_uri="http://localhost:9007/cb", first_party=True,
+                     grant_types=[DEVICE_CODE], scopes=("openid", "profile", "entity"))
+    code = agent.client.post("/device_authorization", data={"client_id": kiosk.client_id,
+                                                            "scope": "openid profile entity"},
+                             headers=kiosk.basic).get_json()["user_code"]
+    page = agent.post("device confirmation with the choice", "/device", 200,
+                      {"csrf_token": agent.form_token("/device"), "user_code": code}).get_data(as_text=True)
+    assert 'id="choose-context"' in page
+    agent.post("device: a forged choice", "/device/decision", 400, {
+        "csrf_token": csrf_token(page), "user_code": code, "decision": "allow", "acting_for": "forged"})
     admin.get("enterprise authorisations", "/admin/authorisations")
     admin.pages.extend(boss.pages + agent.pages)
 

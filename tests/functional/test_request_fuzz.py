@@ -42,7 +42,8 @@ PARAM_NAMES = ["client_id", "client_secret", "username", "password", "redirect_u
                "acr_values", "id_token_hint", "post_logout_redirect_uri", "logout_hint", "ui_locales",
                "service", "ticket", "pgtUrl", "renew", "gateway", "format", "targetService", "pgt", "decision",
                "challenge_id", "signed", "certificate", "signature", "chain", "algorithm", "client_assertion",
-               "client_assertion_type", "request", "csrf_token", "name", "redirect_uris", "jwks", "kid"]
+               "client_assertion_type", "request", "csrf_token", "name", "redirect_uris", "jwks", "kid",
+               "acting_for", "entity", "user_code"]
 NASTY_TEXT = ["", "\x00", "a\x00b", "\x01\x02\x1b[31m", "\r\nSet-Cookie: x=1", "\t", "\x7f", "\u0085",
               "\u2028", "\u202e", "\ufeff", "\ufffd", "😀", "𠀀张三", "ｆｕｌｌ", "%00", "%zz", "%", "../../etc/passwd",
               "<script>alert(1)</script>", "' OR 1=1 --", "null", "[]", "{}", "-1", "1e999", "NaN",

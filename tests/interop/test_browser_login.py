@@ -26,7 +26,7 @@ DEMO_PORTAL_DIR = Path(__file__).resolve().parents[2] / "adapters" / "demo_porta
 
 # -- relying parties -----------------------------------------------------------------------------
 
-def authlib_site(idp, server: ServerThread, client, title: str):
+def authlib_site(idp, server: ServerThread, client, title: str, scope: str = "openid profile"):
     """A department site using Authlib's Flask client (code flow, PKCE, nonce, ID token checks)."""
     from authlib.integrations.flask_client import OAuth
     from flask import Flask, redirect, session, url_for
@@ -37,7 +37,7 @@ def authlib_site(idp, server: ServerThread, client, title: str):
     oauth = OAuth(app)
     oauth.register("idp", client_id=client.client_id, client_secret=client.client_secret,
                    server_metadata_url=idp.url("/.well-known/openid-configuration"),
-                   client_kwargs={"scope": "openid profile", "code_challenge_method": "S256"})
+                   client_kwargs={"scope": scope, "code_challenge_method": "S256"})
 
     @app.get("/")
     def index():
@@ -45,7 +45,8 @@ def authlib_site(idp, server: ServerThread, client, title: str):
         if user:
             return (f"<h1>{html.escape(title)}</h1><p id='who'>已登录：<span id='name'>"
                     f"{html.escape(user['name'])}</span></p><p id='sub'>{html.escape(user['sub'])}</p>"
-                    f"<p id='acr'>{html.escape(user.get('acr') or '')}</p>")
+                    f"<p id='acr'>{html.escape(user.get('acr') or '')}</p>"
+                    f"<p id='entity'>{html.escape(user.get('entity') or '')}</p>")
         return f"<h1>{html.escape(title)}</h1><p>您尚未登录</p><a id='login' href='{url_for('login')}'>登录</a>"
 
     @app.get("/login")
@@ -58,7 +59,9 @@ def authlib_site(idp, server: ServerThread, client, title: str):
     def callback():
         token = oauth.idp.authorize_access_token()
         claims = token["userinfo"]  # the validated ID token claims
-        session["user"] = {"sub": claims["sub"], "name": claims.get("name", ""), "acr": claims.get("acr")}
+        entity = claims.get("entity")  # the enterprise the person acts for, when the scope asked for it
+        session["user"] = {"sub": claims["sub"], "name": claims.get("name", ""), "acr": claims.get("acr"),
+                           "entity": f"{entity['uscc']} {entity['role']}" if entity else None}
         return redirect("/")
 
     return app

@@ -11,7 +11,7 @@ def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def user_and_attributes(core, validated: ValidatedTicket) -> tuple[str, dict[str, str]]:
+def user_and_attributes(core, validated: ValidatedTicket) -> tuple[str, dict]:
     """The CAS ``user`` (the person's opaque public subject) and the attributes released to the service."""
     scope = "profile idcard" if validated.service.release_id_number else "profile"
     claims = claims_for(validated.person, scope, None, core.pairwise_salt)
@@ -27,4 +27,22 @@ def user_and_attributes(core, validated: ValidatedTicket) -> tuple[str, dict[str
         "authenticationMethod": session.method,
         "acr": session.acr,
     })
+    if validated.acting is not None:
+        attributes.update(acting_attributes(validated.acting, claims))
     return claims["sub"], attributes
+
+
+ACTING_ATTRIBUTES = ("entity_uscc", "entity_name", "entity_role", "entity_roles", "acting_person",
+                     "acting_person_name", "authorisation_id")
+
+
+def acting_attributes(acting, claims: dict) -> dict:
+    """The enterprise the person acts for, as the OpenID provider's ``entity`` claim tells it, flattened
+    into CAS attributes (a list value is one attribute element per item)."""
+    attributes = {"entity_uscc": acting.entity.uscc, "entity_name": acting.entity.name,
+                  "entity_role": acting.role, "acting_person": claims["sub"], "acting_person_name": claims["name"]}
+    if acting.roles:
+        attributes["entity_roles"] = list(acting.roles)
+    if acting.authorisation_id:
+        attributes["authorisation_id"] = acting.authorisation_id
+    return attributes

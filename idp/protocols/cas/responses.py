@@ -17,13 +17,15 @@ def _name(key: str) -> str:
     return "".join(ch for ch in key if ch.isalnum() or ch in "_-.")
 
 
-def authentication_success(user: str, attributes: dict[str, str] | None = None) -> str:
+def authentication_success(user: str, attributes: dict | None = None) -> str:
+    """A list value is a multi-valued attribute: one element per value (CAS 3.0 appendix)."""
     body = f"  <cas:authenticationSuccess>\n    <cas:user>{escape(user)}</cas:user>\n"
     if attributes:
         body += "    <cas:attributes>\n"
         for key, value in attributes.items():
             name = _name(key)
-            body += f"      <cas:{name}>{escape(str(value))}</cas:{name}>\n"
+            for item in value if isinstance(value, list) else [value]:
+                body += f"      <cas:{name}>{escape(str(item))}</cas:{name}>\n"
         body += "    </cas:attributes>\n"
     body += "  </cas:authenticationSuccess>\n"
     return _document(body)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from ...extensions import db
+from ...identity.authorisations import ActingContext, acting_context
 from ...identity.models import Person
 from ...sessions.sso import SsoSession
 from ...storage.token_hash import token_hash
@@ -36,12 +37,17 @@ class ValidatedTicket:
     session: SsoSession
     person: Person
     new_login: bool
+    acting: ActingContext | None = None  # the enterprise the person acted for when the ticket was issued
 
 
 def issue(core, session: SsoSession, service: CasService, service_url: str, *, new_login: bool) -> str:
     ticket = PREFIX + secrets.token_hex(24)  # CAS 3.0 section 3.7: letters, digits and "-" only
+    # only an enterprise context the person holds at this service now goes with the ticket
+    acting = acting_context(session.person_id, session.entity_id, service.session_key) if session.entity_id else None
     core.store.put(TICKET, token_hash(ticket), {"service_id": service.id, "service_url": service_url,
                                            "session_key": session.key, "new_login": new_login,
+                                           "entity_id": acting.entity.id if acting else None,
+                                           "authorisation_id": acting.authorisation_id if acting else None,
                                            "issued_at": time.time()}, TICKET_TTL)
     core.sessions.add_client(session, service.session_key)
     return ticket
@@ -68,13 +74,27 @@ def validate(core, ticket: str | None, service_url: str | None, *, renew: bool =
     person = db.session.get(Person, session.person_id)
     if person is None or person.disabled:
         raise CasError(INVALID_TICKET, "the account is disabled")
+    acting = _acting(person, service, record)
     remaining = max(1, session.expires_at - int(time.time()))
     # the index holds the ticket (short, as index members must be); the service URL, of any length,
     # waits beside it in a record of its own
     core.store.put(SLO_TICKET, token_hash(ticket), {"service_id": service.id, "service_url": service_url}, remaining)
     core.store.index_add(SLO_INDEX, session.key, ticket, remaining)
     return ValidatedTicket(ticket=ticket, service=service, session=session, person=person,
-                           new_login=bool(record["new_login"]))
+                           new_login=bool(record["new_login"]), acting=acting)
+
+
+def _acting(person: Person, service: CasService, record: dict) -> ActingContext | None:
+    """The enterprise context the ticket was issued in, if the person still holds it at this service now,
+    under the same authorisation; a ticket whose context was revoked or has expired since is refused
+    (the service would otherwise take the person's own login for the enterprise's)."""
+    entity_id = record.get("entity_id")
+    if entity_id is None:
+        return None
+    acting = acting_context(person.id, entity_id, service.session_key)
+    if acting is None or acting.authorisation_id != record.get("authorisation_id"):
+        raise CasError(INVALID_TICKET, "the person no longer acts for the enterprise this ticket was issued for")
+    return acting
 
 
 def validated_tickets(core, session_key: str) -> list[dict]:

@@ -6,11 +6,12 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_babel import gettext as _
 
 from ...extensions import db
+from ...identity.authorisations import choice_needed
 from ...identity.models import Person
 from ...sessions.browser import current_session, end_current_session
-from ...sessions.login_transaction import LOGIN
+from ...sessions.login_transaction import CHOOSE_CONTEXT, CONTEXT_CHOSEN, LOGIN
 from . import tickets
-from .attributes import user_and_attributes
+from .attributes import ACTING_ATTRIBUTES, user_and_attributes
 from .errors import INVALID_REQUEST, UNAUTHORIZED_SERVICE_PROXY, CasError
 from .responses import (XML_TYPE, authentication_failure, authentication_success, cas1_answer,
                         proxy_failure)
@@ -66,16 +67,28 @@ def login():
     if service is None:
         return _unknown_service(service_url)
     renew = _flag("renew")
+    gateway = _flag("gateway")
     session = _signed_in()
-    if session is not None and not renew:
+    if session is not None and not renew and (gateway or not _choice_needed(session, service)):
         return _send_ticket(session, service, service_url, new_login=False)
-    if _flag("gateway") and not renew:
+    if gateway and not renew:
         return redirect(service_url)  # no session and the site asked not to show a login page
     before = [session.key, session.auth_time] if session is not None else None
-    tx = _core().logins.start(protocol=PROTOCOL, reason=LOGIN, resume_endpoint="cas.login_resume",
-                              client_name=service.name, client_id=service.session_key, return_to=service_url,
+    tx = _core().logins.start(protocol=PROTOCOL, reason=LOGIN if session is None or renew else CHOOSE_CONTEXT,
+                              resume_endpoint="cas.login_resume", client_name=service.name,
+                              client_id=service.session_key, return_to=service_url,
                               state={"service": service_url, "renew": renew, "session_before": before})
+    if tx.reason == CHOOSE_CONTEXT:
+        return redirect(url_for("agents.choose", tx=tx.id))
     return redirect(url_for("web.login", tx=tx.id))
+
+
+def _choice_needed(session, service) -> bool:
+    """The person first chooses whom she acts for (herself or an enterprise she may act for at this
+    service), as at an OpenID client asking for the enterprise context: a CAS service has no way to ask,
+    so it is offered whenever there is something to choose."""
+    return choice_needed(session.person_id, service.session_key, entity_id=session.entity_id,
+                         chosen=session.context_chosen)
 
 
 @bp.get("/login/resume")
@@ -89,11 +102,14 @@ def login_resume():
                  and [session.key, session.auth_time] != tx.state["session_before"])
     if session is None or (tx.state["renew"] and not new_login):
         return redirect(url_for("web.login", tx=tx.id))
-    _core().logins.delete(tx.id)
     service_url = tx.state["service"]
     service = find_service(service_url)
     if service is None:
+        _core().logins.delete(tx.id)
         return _unknown_service(service_url)
+    if not tx.state.get(CONTEXT_CHOSEN) and _choice_needed(session, service):
+        return redirect(url_for("agents.choose", tx=tx.id))
+    _core().logins.delete(tx.id)
     return _send_ticket(session, service, service_url, new_login=new_login)
 
 
@@ -114,8 +130,12 @@ def _validate(with_attributes: bool) -> Response:
         core.audit("cas.validation_failed", code=error.code)
         return _xml(authentication_failure(error.code, error.description))
     user, attributes = user_and_attributes(core, validated)
-    core.audit("cas.validated", service=validated.service.id, person=validated.person.public_id)
-    return _xml(authentication_success(user, attributes if with_attributes else None))
+    acting = validated.acting
+    core.audit("cas.validated", service=validated.service.id, person=validated.person.public_id,
+               **({"entity": acting.entity.uscc, "authorisation": acting.authorisation_id} if acting else {}))
+    if not with_attributes:  # CAS 2.0 releases no attributes, but whom the person acts for goes with her
+        attributes = {key: value for key, value in attributes.items() if key in ACTING_ATTRIBUTES}
+    return _xml(authentication_success(user, attributes or None))
 
 
 @bp.get("/serviceValidate")

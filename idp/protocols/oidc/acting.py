@@ -1,15 +1,14 @@
 """When an authorization request sends the person to choose whom she acts for (herself or one of the
-enterprises she holds an authorisation for): the client asks for the enterprise context (the ``entity`` scope, or an
-``entity`` claim in the ``claims`` parameter, OIDC Core 5.5) and either she has not chosen yet in this
-session, the client asks her to choose again (``prompt=select_account``), or the enterprise she acts
-for is not hers at this portal now. Nothing to choose from, nothing to ask."""
+enterprises she is the legal representative of or holds an authorisation for): the client asks for the
+enterprise context (the ``entity`` scope, or an ``entity`` claim in the ``claims`` parameter, OIDC Core
+5.5) and ``authorisations.choice_needed`` says so (``prompt=select_account`` asks her again)."""
 from __future__ import annotations
 
 import json
 
 from authlib.oauth2.rfc6749 import scope_to_list
 
-from ...identity.authorisations import acting_context, contexts_for
+from ...identity.authorisations import choice_needed
 from ...sessions.login_transaction import CONTEXT_CHOSEN, LoginTransaction
 from ...sessions.sso import SsoSession
 
@@ -32,11 +31,5 @@ def chooser_needed(session: SsoSession, person_id: int, client_id: str, params: 
                    tx: LoginTransaction | None) -> bool:
     if not asks_for_entity(params) or (tx is not None and tx.state.get(CONTEXT_CHOSEN)):
         return False
-    if session.entity_id is not None and acting_context(person_id, session.entity_id, client_id) is None:
-        unheld = True
-    else:
-        unheld = False
-    undecided = not session.context_chosen and session.entity_id is None
-    if not (unheld or undecided or "select_account" in prompts):
-        return False
-    return bool(contexts_for(person_id, client_id, representations=False))
+    return choice_needed(person_id, client_id, entity_id=session.entity_id, chosen=session.context_chosen,
+                         ask_again="select_account" in prompts)

@@ -15,9 +15,11 @@ from ...authn.throttle import LoginThrottle
 from ...clients.service import find_client
 from ...errors import LockedOut
 from ...extensions import db
+from ...identity.authorisations import audit_choice, needs_step_up, offered_contexts
 from ...identity.claims import describe_scopes
 from ...identity.models import Person
 from ...http.client_ip import client_ip
+from .acting import asks_for_entity
 from .scope_words import scope_words
 from ...sessions.browser import current_session
 from .consent import grant_consent
@@ -117,7 +119,41 @@ def verification():
     except Refused as refused:
         return _entry_page(typed, refused.message, refused.status)
     return render_template("device/confirm.html", client=client, user_code=display_user_code(found.user_code),
-                           scopes=[(name, scope_words(name)) for name, _claims in describe_scopes(found.scope)])
+                           scopes=[(name, scope_words(name)) for name, _claims in describe_scopes(found.scope)],
+                           contexts=_contexts(session, person, found, client), person=person,
+                           current=session.entity_id)
+
+
+def _contexts(session, person: Person, found, client) -> list:
+    """The enterprises the person may act for at this device's client, when it asked for the enterprise
+    context (the ``entity`` scope): the same choice as at an authorization request."""
+    if not asks_for_entity({"scope": found.scope}):
+        return []
+    return offered_contexts(person.id, session.entity_id, client.client_id)
+
+
+def _chosen_entity(session, person: Person, found, client):
+    """(entity id for the grant, None) or (None, the answer): whom she acts for on the device, as she chose
+    on the confirmation page. A choice that was not offered is refused; acting as the legal representative
+    from a session below certificate level first steps her up and brings her back here."""
+    contexts = _contexts(session, person, found, client)
+    if not contexts:
+        return session.entity_id, None
+    choice = request.form.get("acting_for", "self")
+    if choice == "self":
+        return None, None
+    chosen = next((c for c in contexts if c.entity.public_id == choice), None)
+    core = _core()
+    if chosen is None:
+        core.audit("acting.refused", person=person.public_id, choice=choice[:64], client_id=client.client_id)
+        return None, (render_template("error.html", title=_("You cannot act for this enterprise"),
+                                      description=_("Choose yourself or one of the enterprises offered on the "
+                                                    "page.")), 400)
+    if needs_step_up(chosen, session.acr):
+        here = url_for("device.verification") + "?" + urlencode({"user_code": display_user_code(found.user_code)})
+        return None, redirect(url_for("agents.step_up", entity=chosen.entity.public_id, next=here))
+    audit_choice(core, person.public_id, chosen, client.client_id)
+    return chosen.entity.id, None
 
 
 @bp.post("/device/decision")
@@ -138,8 +174,11 @@ def decision():
         if requests.decide(found, approved=False):
             core.audit("device.denied", client_id=client.client_id, person=person.public_id, ip=ip)
         return render_template("device/done.html", approved=False, client=client)
+    entity_id, answer = _chosen_entity(session, person, found, client)
+    if answer is not None:
+        return answer
     grant = {"person_id": person.id, "auth_time": session.auth_time, "acr": session.acr, "amr": list(session.amr),
-             "sid": session.sid, "entity_id": session.entity_id}
+             "sid": session.sid, "entity_id": entity_id}
     if not requests.decide(found, approved=True, grant=grant):
         return _entry_page(typed, _("This code has already been used. Start again on your device to get a new "
                                     "code."), 400)

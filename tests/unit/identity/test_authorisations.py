@@ -72,3 +72,29 @@ def test_roles_are_short_words_or_refused(people, roles):
         return
     assert 1 <= len(cleaned) <= authorisations.MAX_ROLES and len(set(cleaned)) == len(cleaned)
     assert all(authorisations.ROLE_PATTERN.fullmatch(role) for role in cleaned)
+
+
+def test_a_legal_representative_is_offered_her_enterprise_and_needs_certificate_level(people):
+    from idp.authn.result import ACR_HARDWARE_CERTIFICATE
+    boss, agent, entity = people
+    [offered] = authorisations.offered_contexts(boss.id, None, "any-portal")
+    assert offered.entity.id == entity.id and offered.role == "legal_representative"
+    assert authorisations.needs_step_up(offered, ACR_PASSWORD) and authorisations.needs_step_up(offered, None)
+    assert not authorisations.needs_step_up(offered, ACR_CERTIFICATE)
+    assert not authorisations.needs_step_up(offered, ACR_HARDWARE_CERTIFICATE)
+    assert authorisations.offered_contexts(agent.id, None, None) == [], "not hers"
+    assert authorisations.choice_needed(boss.id, None, entity_id=None, chosen=False)
+    assert not authorisations.choice_needed(boss.id, None, entity_id=None, chosen=True)
+    assert not authorisations.choice_needed(agent.id, None, entity_id=None, chosen=False, ask_again=True)
+
+
+def test_an_accepted_authorisation_past_its_date_is_ended_once(people, app):
+    boss, agent, entity = people
+    granted = _grant(boss, entity)
+    authorisations.accept(person_id=agent.id, public_id=granted.public_id)
+    core = app.extensions["idp"]
+    assert authorisations.end_expired(core) == 0
+    later = datetime.now(timezone.utc) + timedelta(days=31)
+    assert authorisations.end_expired(core, at=later) == 1
+    assert authorisations.find(granted.public_id).state() == "expired"
+    assert authorisations.end_expired(core, at=later) == 0

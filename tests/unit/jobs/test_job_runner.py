@@ -140,7 +140,7 @@ def test_the_server_jobs_seal_the_audit_log_and_apply_key_transitions(app):
         for n in range(3):
             record("test.event", n=n)
     runner = Runner(app, server_jobs(app.extensions["idp"]), lease_seconds=5, holder="node-a")
-    assert runner.run_once() == ["audit.seal", "backchannel.retry", "keys.transitions"]
+    assert runner.run_once() == ["audit.seal", "backchannel.retry", "keys.transitions", "authorisations.expire"]
     with app.app_context():
         report = check()
         assert report.ok and (report.sealed, report.unsealed, report.checkpoints) == (3, 0, 1)
