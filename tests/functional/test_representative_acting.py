@@ -75,7 +75,7 @@ def test_password_session_steps_up_then_acts_as_legal_representative(app, pki, r
     assert NAME in page
     assert chosen.status_code == 302 and "/login?tx=" in chosen.headers["Location"], "step-up demanded"
     login_page = browser.client.get(chosen.headers["Location"], headers={"Accept-Language": "en"})
-    assert "Log in with your digital certificate" in login_page.get_data(as_text=True)
+    assert "This service requires a higher assurance level" in login_page.get_data(as_text=True)
     with app.app_context():
         session = app.extensions["idp"].sessions.load(browser.client.get_cookie("idp_session").value)
         assert session.entity_id is None, "no context before the step-up"
