@@ -343,7 +343,9 @@ def test_any_id_gets_a_page_never_a_500(app, phone, garbage):
                phone.client.post(path + "/decision", data={"csrf_token": token, "decision": "approve"}),
                phone.client.post(path + "/continue", data={"csrf_token": token, "tx": garbage})]
     for answer in answers:
-        assert answer.status_code in (400, 404), (answer.status_code, garbage)
+        # Werkzeug decodes %2F and merges the doubled slashes with a 308 to the cleaned path
+        assert answer.status_code in (400, 404) or (answer.status_code == 308 and "/" in garbage), \
+            (answer.status_code, garbage)
 
 
 @pytest.mark.parametrize("language, passkey", [("en", "passkey that verifies you"), ("zh", "验证本人")])
