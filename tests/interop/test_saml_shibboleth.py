@@ -56,10 +56,11 @@ def realm(live_idp, monkeypatch):
         # registered as an operator would, from the metadata the SP's Metadata handler publishes
         monkeypatch.setattr(cli_context, "_app", idp.app)
         added = CliRunner().invoke(saml, ["add-sp", "--metadata", apache.url("/Shibboleth.sso/Metadata"),
-                                          "--name", "档案馆 Shibboleth site", "--attributes", "name,email", "--json"])
+                                          "--name", "档案馆 Shibboleth site", "--attributes", "name,email", "--require-signed-requests", "--json"])
         assert added.exit_code == 0, (added.output, added.exception)
         registered = json.loads(added.output)
         assert registered["entity_id"] == sp_entity_id and registered["attributes"] == ["name", "email"]
+        assert registered["require_signed_requests"] and registered["single_logout"]
         from idp.protocols.saml.providers import provider_by_entity_id
         with idp.app.app_context():
             saml_key = provider_by_entity_id(sp_entity_id).session_key
