@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the interop tests (tests/interop) drive, on a Debian machine:
-# Chromium, nginx, Apache with mod_auth_openidc, mod_auth_cas and
-# mod_auth_mellon, xmlsec1 (which signs SAML messages), Node.js with npm, and the npm
+# Chromium, nginx, Apache with mod_auth_openidc, mod_auth_cas,
+# mod_auth_mellon and the Shibboleth SP (mod_shib with shibd), xmlsec1 (which signs SAML messages), Node.js with npm, and the npm
 # packages pinned in tests/interop/node/package-lock.json.
 #
 # Idempotent: packages already installed are left alone and `apt-get update` runs only when something
@@ -13,7 +13,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE_DIR="$ROOT/tests/interop/node"
 PACKAGES=(chromium nginx apache2 libapache2-mod-auth-openidc libapache2-mod-auth-cas
-          libapache2-mod-auth-mellon xmlsec1 nodejs npm
+          libapache2-mod-auth-mellon libapache2-mod-shib shibboleth-sp-utils xmlsec1 nodejs npm
           fonts-wqy-zenhei)   # the font makes Chinese text readable in the browser test's screenshots
 status=0
 
@@ -60,7 +60,7 @@ else
     ((created_policy)) && rm -f "$policy"
     # Packages whose maintainer scripts ran services anyway under systemd-less containers: stop only
     # what this installation started.
-    for svc in nginx apache2; do
+    for svc in nginx apache2 shibd; do
         if [[ " ${missing[*]} " == *" $svc "* ]] && command -v service >/dev/null 2>&1 \
                 && service "$svc" status >/dev/null 2>&1; then
             service "$svc" stop >/dev/null 2>&1 || true

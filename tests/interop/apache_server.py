@@ -23,6 +23,8 @@ APACHE = shutil.which("apache2") or shutil.which("httpd") or "/usr/sbin/apache2"
 MODULES_DIR = Path("/usr/lib/apache2/modules")
 ADAPTER_DIR = Path(__file__).resolve().parents[2] / "adapters" / "apache"
 BASE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "dir", "include"]
+# modules whose structure is not named <name>_module (as in their /etc/apache2/mods-available/*.load)
+MODULE_SYMBOLS = {"shib": "mod_shib"}
 
 
 def apache_missing(module: str | None = None) -> str | None:
@@ -31,7 +33,7 @@ def apache_missing(module: str | None = None) -> str | None:
         return "apache2 is not installed (Debian package apache2)"
     if module and not (MODULES_DIR / f"mod_{module}.so").exists():
         package = {"auth_cas": "libapache2-mod-auth-cas", "auth_openidc": "libapache2-mod-auth-openidc",
-                   "auth_mellon": "libapache2-mod-auth-mellon"}[module]
+                   "auth_mellon": "libapache2-mod-auth-mellon", "shib": "libapache2-mod-shib"}[module]
         return f"mod_{module} is not installed (Debian package {package})"
     return None
 
@@ -83,7 +85,8 @@ class ApacheServer:
 
     def start(self, site: str) -> "ApacheServer":
         (self.root / "site.conf").write_text(site, encoding="utf-8")
-        loads = "\n".join(f"LoadModule {m}_module {MODULES_DIR}/mod_{m}.so" for m in self.modules)
+        loads = "\n".join(f"LoadModule {MODULE_SYMBOLS.get(m, m + '_module')} {MODULES_DIR}/mod_{m}.so"
+                           for m in self.modules)
         user = f"User {self.user.pw_name}\nGroup #{self.user.pw_gid}\n" if self.user is not None else ""
         (self.root / "httpd.conf").write_text(
             f'ServerRoot "{self.root}"\n'

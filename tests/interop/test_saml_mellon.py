@@ -3,18 +3,16 @@ and an OIDC portal (the demo portal on the idp-rp adapter) share one login; logg
 both. A scripted browser (a cookie jar) posts idp's forms and the auto-submitting SAML forms."""
 from __future__ import annotations
 
-import re
-import secrets
-import subprocess
 from contextlib import ExitStack
 
 import pytest
 import requests
 
 from helpers import audit_events
-from live_server import ServerThread
 
 from .apache_server import ApacheServer, apache_missing, render
+from .saml_sites import (browser as new_browser, give_to_apache, login, make_key_pair, portal_needs_no_password,
+                         post_saml_form, signed_in_at_saml_site, signed_out_everywhere, start_portal)
 
 pytestmark = pytest.mark.interop
 
@@ -24,30 +22,16 @@ def realm(live_idp, tmp_path):
     reason = apache_missing("auth_mellon")
     if reason:
         pytest.skip(reason)
-    from demo_portal import create_app as create_portal
     from idp.protocols.saml.providers import fetch_metadata, register_provider
 
     idp = live_idp
     with ExitStack() as stack:
-        portal = stack.enter_context(ServerThread())
-        client = idp.register_client(
-            name="社保门户 Portal", redirect_uris=[portal.base_url + "/oidc/callback"],
-            post_logout_redirect_uris=[portal.base_url + "/"],
-            backchannel_logout_uri=portal.base_url + "/oidc/backchannel-logout", scopes=["openid", "profile"])
-        portal.app = create_portal(title="Portal", port=portal.port, base_url=portal.base_url, issuer=idp.issuer,
-                                   client_id=client.client_id, client_secret=client.client_secret,
-                                   secret_key="portal-" + secrets.token_hex(8))
-
+        portal = start_portal(stack, idp)
         apache = stack.enter_context(ApacheServer(modules=["auth_mellon"]))
         mellon = apache.writable_dir("mellon")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(mellon / "sp.key"),
-                        "-out", str(mellon / "sp.crt"), "-days", "2", "-subj", "/CN=127.0.0.1"],
-                       check=True, capture_output=True)
+        make_key_pair(mellon / "sp.key", mellon / "sp.crt")
         (mellon / "idp-metadata.xml").write_text(requests.get(idp.url("/saml/metadata"), timeout=10).text)
-        if apache.user is not None:
-            import os
-            for path in mellon.iterdir():
-                os.chown(path, apache.user.pw_uid, apache.user.pw_gid)
+        give_to_apache(apache, mellon)
         apache.start(render("dept-site-mellon.conf.template", SITE_NAME="127.0.0.1",
                             DOCUMENT_ROOT=str(apache.docroot), MELLON_DIR=str(mellon), MELLON_SECURE_COOKIE="Off"))
         # registered as an operator would: `idp saml add-sp --metadata <the site's /mellon/metadata>`
@@ -55,54 +39,24 @@ def realm(live_idp, tmp_path):
             provider = register_provider(metadata_xml=fetch_metadata(apache.url("/mellon/metadata")),
                                          name="档案馆 SAML site", attributes=["name"])
             saml_key = provider.session_key
-        yield {"idp": idp, "portal": portal.base_url + "/profile", "portal_base": portal.base_url,
-               "saml": apache.url("/"), "apache": apache, "client": client.client_id, "saml_key": saml_key}
-
-
-def _post_saml_form(browser, page):
-    """What the auto-submitting form does: post its hidden fields to its action."""
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
-    fields = dict(re.findall(r'<input type="hidden" name="([A-Za-z]+)" value="([^"]*)">', page.text))
-    assert "SAMLResponse" in fields, page.text[:500]
-    return browser.post(action, data=fields, timeout=15)
-
-
-def _login(browser, page, person):
-    fields = dict(re.findall(r'name="(csrf_token|tx)" value="([^"]+)"', page.text))
-    return browser.post(page.url.split("?")[0], data={**fields, "username": person.id_number,
-                                                        "password": person.password}, timeout=15)
-
-
-def _signed_in_at_saml_site(page, realm):
-    assert page.status_code == 200 and page.url == realm["saml"], (page.status_code, page.url, page.text[:300])
-    assert f'<span id="name">{realm["idp"].person.name}</span>' in page.text
-    user = re.search(r'<span id="user">([^<]+)</span>', page.text).group(1)
-    assert user and user != realm["idp"].person.public_id      # the NameID, never the person's public id
-
-
-def _saml_site_login_page(browser, realm):
-    """Open the SAML site; return the page the browser ends on (the login page when signed out)."""
-    return browser.get(realm["saml"], timeout=15)
+        yield {"idp": idp, **portal, "saml": apache.url("/"), "apache": apache, "saml_key": saml_key}
 
 
 @pytest.mark.parametrize("logout_at", ["saml", "portal"])
 def test_mellon_site_then_oidc_portal_one_login_and_logout_everywhere(realm, logout_at):
     idp, person = realm["idp"], realm["idp"].person
-    browser = requests.Session()
-    browser.trust_env = False
+    browser = new_browser()
 
-    page = _saml_site_login_page(browser, realm)
+    page = browser.get(realm["saml"], timeout=15)
     assert page.url.startswith(idp.issuer + "/login?"), page.url
-    posting = _login(browser, page, person)
+    posting = login(browser, page, person)
     assert posting.url.startswith(idp.issuer + "/saml/sso/resume"), posting.url
-    _signed_in_at_saml_site(_post_saml_form(browser, posting), realm)
+    signed_in_at_saml_site(post_saml_form(browser, posting), realm["saml"], idp)
     # mod_auth_mellon's own metadata asks for transient NameIDs: an opaque value per login
     assert [data["name_id_format"] for _event, data in audit_events(idp.app, "saml.assertion")] == \
         ["urn:oasis:names:tc:SAML:2.0:nameid-format:transient"]
 
-    portal = browser.get(realm["portal"], timeout=15)          # no password: the same SSO session
-    assert portal.status_code == 200 and portal.url == realm["portal"] and person.name in portal.text
-    assert not any(r.url.startswith(idp.issuer + "/login") for r in portal.history)
+    portal_needs_no_password(browser, realm)
 
     if logout_at == "saml":
         done = browser.get(realm["apache"].url("/mellon/logout"), params={"ReturnTo": realm["apache"].url("/bye")},
@@ -124,8 +78,4 @@ def test_mellon_site_then_oidc_portal_one_login_and_logout_everywhere(realm, log
     assert notifier.wait_idle(20)
     if logout_at == "saml":
         assert realm["client"] in {client for client, _uri in notifier.delivered}, notifier.failed
-    # both sites, and the identity server, ask for the password again
-    portal = browser.get(realm["portal"], allow_redirects=False, timeout=10)
-    assert portal.status_code == 302 and portal.headers["Location"].startswith(idp.issuer + "/authorize?")
-    saml_site = browser.get(realm["saml"], timeout=15)
-    assert saml_site.url.startswith(idp.issuer + "/login?"), (saml_site.url, [r.url for r in saml_site.history])
+    signed_out_everywhere(browser, realm)
