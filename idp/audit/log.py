@@ -83,7 +83,8 @@ def _append(conn, event: str, payload: dict, statements=None) -> None:
 
 def announce(event: str, payload: dict) -> None:
     """After the record is committed: the log line and the listeners (metrics)."""
-    log.info("audit %s %s", event, json.dumps(payload, ensure_ascii=False))
+    if log.isEnabledFor(logging.INFO):  # the JSON is made only for a line that is written
+        log.info("audit %s %s", event, json.dumps(payload, ensure_ascii=False))
     _notify(event, payload)
 
 
