@@ -156,9 +156,10 @@ class Peer:
 def server_command(server: str, port: int, access_log: Path) -> list[str]:
     """The Dockerfile's server settings, one worker process (one core)."""
     venv = Path(sys.executable).parent
-    if server == "granian":
+    if server.startswith("granian"):  # granian:N runs N application threads instead of the Dockerfile's 8
+        threads = server.partition(":")[2] or "8"
         return [str(venv / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", "1", "--blocking-threads", "8", "--http1-buffer-size", "65536",
+                "--workers", "1", "--blocking-threads", threads, "--http1-buffer-size", "65536",
                 "--workers-kill-timeout", "30", "--access-log", "idp.wsgi:app"]
     return [str(venv / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread",
             "--threads", "8", "--access-logfile", str(access_log), "--log-level", "warning", "idp.wsgi:app"]
@@ -296,6 +297,11 @@ def idp_databases(args, tmp: Path):
         yield out
 
 
+def default_peer_src() -> Path:
+    candidates = [parent / "shared" / "peer-bench" for parent in ROOT.parents[1:3]]
+    return next((path for path in candidates if path.exists()), candidates[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", metavar="workload",
@@ -309,17 +315,19 @@ def main() -> None:
                         help="a diagnostic, not a deployment setting: the scratch database commits without "
                         "waiting for the WAL flush (synchronous_commit=off), to show what the flush costs")
     parser.add_argument("--server", default="granian",
-                        help="idp's WSGI server: granian (the Dockerfile's), gunicorn (gthread, 8 threads, as "
-                        "before), or both (gunicorn,granian), each its own column")
-    parser.add_argument("--peer-src", type=Path, default=ROOT.parent.parent / "shared" / "peer-bench",
-                        help="the peer-bench folder (read only)")
+                        help="idp's WSGI server: granian (the Dockerfile's, 8 application threads), granian:N "
+                        "(N threads), gunicorn (gthread, 8 threads, as before), or several (gunicorn,granian), "
+                        "each its own column")
+    parser.add_argument("--peer-src", type=Path, default=default_peer_src(),
+                        help="the peer-bench folder (read only; default: shared/peer-bench beside the checkout "
+                        "or one level further up)")
     parser.add_argument("--peer-work", type=Path, default=Path(tempfile.gettempdir()) / "idp-peer-bench",
                         help="where the writable copy with node modules lives (kept between runs)")
     args = parser.parse_args()
     args.workloads = args.workloads or list(WORKLOADS)
     args.servers = args.server.split(",")
-    if set(args.servers) - {"gunicorn", "granian"}:
-        parser.error("--server: gunicorn, granian or gunicorn,granian")
+    if any(server != "gunicorn" and not re.fullmatch(r"granian(:[1-9][0-9]?)?", server) for server in args.servers):
+        parser.error("--server: gunicorn, granian, granian:THREADS, or several of them separated by commas")
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workload(s): {', '.join(sorted(unknown))}")

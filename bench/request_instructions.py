@@ -5,8 +5,9 @@ framework's share of the floor, JWKS, discovery and the token endpoint, counted 
 
 The set-up of ``server_throughput.py``; then each request is a WSGI call of the application with a
 hand-made environ, as a server would make it (so Werkzeug's test client, a third of a request through
-it, is not counted). Instrumentation is switched on around ``--count`` warm requests of each kind, as in
-``token_instructions.py`` (whose driver this reuses). ``--root`` measures another checkout.
+it, is not counted). Instrumentation is switched on around ``--count`` warm requests of each kind (the driver of
+``callgrind.py``, shared with ``token_instructions.py``). ``--root`` measures another checkout;
+``--keep DIR`` keeps the dumps (one per kind) for ``callgrind_annotate``.
 """
 from __future__ import annotations
 
@@ -14,14 +15,12 @@ import argparse
 import base64
 import gc
 import io
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from token_instructions import total_and_signing  # noqa: E402
+from callgrind import measure, run_kinds  # noqa: E402
 
 KINDS = {
     "GET /healthz": ("GET", "/healthz", ""),
@@ -72,13 +71,7 @@ def child(root: str, count: int) -> None:
                 call(*request)
         gc.collect()
         gc.freeze()
-        for kind, request in KINDS.items():
-            print(f"READY {kind}", flush=True)
-            sys.stdin.readline()
-            for _ in range(count):
-                call(*request)
-            print(f"DONE {kind}", flush=True)
-            sys.stdin.readline()
+        run_kinds(((kind, lambda i, request=request: call(*request)) for kind, request in KINDS.items()), count)
         app.extensions["idp"].notifier.wait_idle(5)
         with app.app_context():
             from idp.extensions import db
@@ -86,34 +79,11 @@ def child(root: str, count: int) -> None:
 
 
 def driver(args) -> None:
-    out = Path(tempfile.mkdtemp(prefix="callgrind-"))
-    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}/cg.%p",
-               sys.executable, __file__, "--child", "--root", args.root, "--count", str(args.count)]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONHASHSEED="0"))
-    pid = str(process.pid)
     print(f"{'request':<40} {'M instr/request':>16} {'without signatures':>19}")
-    for number, kind in enumerate(KINDS):
-        line = process.stdout.readline()
-        if not line.startswith("READY"):
-            process.kill()
-            raise SystemExit(f"child: {line!r}")
-        subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
-        subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
-        process.stdin.write("\n")
-        process.stdin.flush()
-        if not process.stdout.readline().startswith("DONE"):
-            process.kill()
-            raise SystemExit("child stopped")
-        subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
-        subprocess.run(["callgrind_control", "-d", f"kind{number}", pid], check=True, capture_output=True)
-        dumps = sorted(out.glob(f"cg.{pid}*"), key=os.path.getmtime)
-        total, signing = total_and_signing(dumps[-1])
+    for kind, total, signing, _ in measure(__file__, ["--root", args.root, "--count", str(args.count)], KINDS,
+                                           args.keep):
         print(f"{kind:<40} {total / args.count / 1e6:>16.3f} {(total - signing) / args.count / 1e6:>19.3f}",
               flush=True)
-        process.stdin.write("\n")
-        process.stdin.flush()
-    process.wait(timeout=600)
 
 
 def main() -> None:
@@ -121,6 +91,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="requests of each kind")
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent),
                         help="the checkout of the server to measure (default: this one)")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the callgrind dumps there")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

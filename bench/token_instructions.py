@@ -9,17 +9,18 @@ instrumentation on (``callgrind_control -i on``) for ``--count`` warm requests o
 the counts of each kind separately. Prints, per kind, the instructions per request in all and without
 the signatures (``EVP_PKEY_sign``: under valgrind OpenSSL takes its generic code paths, and the
 signatures are the same in every version of the server). ``--root`` measures another checkout of the
-server with this script (e.g. the version before a change). Takes a few minutes.
+server with this script (e.g. the version before a change); ``--keep DIR`` keeps the dumps (one per
+kind) for ``callgrind_annotate``. The driver is ``callgrind.py``'s. Takes a few minutes.
 """
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from callgrind import measure, run_kinds  # noqa: E402
 
 KINDS = ("authorization_code", "refresh_token", "client_credentials")
 
@@ -78,13 +79,7 @@ def child(root: str, count: int, postgres: str | None) -> None:
         refresh_tokens.clear()
         gc.collect()
         gc.freeze()
-        for kind, call in zip(KINDS, (exchange, refresh, client_credentials)):
-            print(f"READY {kind}", flush=True)
-            sys.stdin.readline()
-            for i in range(count):
-                call(i)
-            print(f"DONE {kind}", flush=True)
-            sys.stdin.readline()
+        run_kinds(zip(KINDS, (exchange, refresh, client_credentials)), count)
         app.extensions["idp"].notifier.wait_idle(5)
         with app.app_context():
             from idp.extensions import db
@@ -92,48 +87,11 @@ def child(root: str, count: int, postgres: str | None) -> None:
 
 
 # --- the driver ---------------------------------------------------------------------------
-def total_and_signing(path: Path) -> tuple[int, int]:
-    annotated = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(path)],
-                               capture_output=True, text=True, check=True).stdout
-    total = int(re.search(r"^([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", annotated, re.M).group(1).replace(",", ""))
-    signing = 0
-    for line in annotated.splitlines():
-        match = re.match(r"^\s*([\d,]+) \([^)]*\)\s+\S*:?EVP_PKEY_sign(?:\s|$| )", line)
-        if match:
-            signing = max(signing, int(match.group(1).replace(",", "")))
-    return total, signing
-
-
 def driver(args) -> None:
-    out = Path(tempfile.mkdtemp(prefix="callgrind-"))
-    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}/cg.%p",
-               sys.executable, __file__, "--child", "--root", args.root, "--count", str(args.count)]
+    child_args = ["--root", args.root, "--count", str(args.count)]
     if args.postgres:
-        command += ["--postgres", args.postgres]
-    # a fixed hash seed: the same dict and set layouts, so the same count, run after run
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONHASHSEED="0"))
-    pid = str(process.pid)
-    results = {}
-    for kind in KINDS:
-        line = process.stdout.readline()
-        if not line.startswith("READY"):
-            process.kill()
-            raise SystemExit(f"child: {line!r}")
-        subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
-        subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
-        process.stdin.write("\n")
-        process.stdin.flush()
-        if not process.stdout.readline().startswith("DONE"):
-            process.kill()
-            raise SystemExit("child stopped")
-        subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
-        subprocess.run(["callgrind_control", "-d", kind, pid], check=True, capture_output=True)
-        dumps = sorted(out.glob(f"cg.{pid}*"), key=os.path.getmtime)
-        results[kind] = total_and_signing(dumps[-1])
-        process.stdin.write("\n")
-        process.stdin.flush()
-    process.wait(timeout=600)
+        child_args += ["--postgres", args.postgres]
+    results = {kind: (total, signing) for kind, total, signing, _ in measure(__file__, child_args, KINDS, args.keep)}
     print(f"{'operation':<28} {'M instr/request':>16} {'without signatures':>19}")
     for kind, (total, signing) in results.items():
         print(f"POST /token {kind:<16} {total / args.count / 1e6:>16.3f} {(total - signing) / args.count / 1e6:>19.3f}")
@@ -145,6 +103,7 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="a scratch database on this PostgreSQL server")
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent),
                         help="the checkout of the server to measure (default: this one)")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the callgrind dumps there")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the interop tests (tests/interop) drive, on a Debian machine:
-# Chromium, nginx, Apache with mod_auth_openidc, mod_auth_cas,
-# mod_auth_mellon and the Shibboleth SP (mod_shib with shibd), xmlsec1 (which signs SAML messages), Node.js with npm, and the npm
-# packages pinned in tests/interop/node/package-lock.json.
+# Chromium, nginx, Apache with mod_auth_openidc, mod_auth_cas, mod_auth_mellon and the Shibboleth SP
+# (mod_shib with shibd), xmlsec1 (which signs SAML messages), Node.js with npm, and the npm packages pinned
+# in tests/interop/node/package-lock.json; for the benchmarks in bench/, wrk (the load generator of
+# peer_compare.py) and valgrind (the instruction counts).
 #
 # Idempotent: packages already installed are left alone and `apt-get update` runs only when something
 # is missing. No system service is started or enabled; the tests start nginx and Apache themselves on
@@ -14,7 +15,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE_DIR="$ROOT/tests/interop/node"
 PACKAGES=(chromium nginx apache2 libapache2-mod-auth-openidc libapache2-mod-auth-cas
           libapache2-mod-auth-mellon libapache2-mod-shib shibboleth-sp-utils xmlsec1 nodejs npm
-          fonts-wqy-zenhei)   # the font makes Chinese text readable in the browser test's screenshots
+          fonts-wqy-zenhei    # the font makes Chinese text readable in the browser test's screenshots
+          wrk valgrind)       # bench/: peer_compare.py's load, the callgrind instruction counts
 status=0
 
 log() { printf 'install-peers: %s\n' "$*" >&2; }

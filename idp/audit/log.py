@@ -37,7 +37,8 @@ def digest(seq: int, at: float, event: str, data: dict, prev_hash: str) -> str:
 _digest = digest  # the name tests and older callers use
 
 
-def _sanitize(data: dict) -> dict:
+def sanitize(data: dict) -> dict:
+    """What an audit record of ``data`` holds: None values left out, personal numbers masked."""
     clean = {}
     for key, value in data.items():
         if value is None:
@@ -50,7 +51,7 @@ def _sanitize(data: dict) -> dict:
 
 def record(event: str, **data) -> None:
     """Append an event in its own transaction (independent of the request's)."""
-    payload = _sanitize(data)
+    payload = sanitize(data)
     engine = db.engine
     with engine.connect() as conn, writes.serialized(conn), conn.begin():
         _append(conn, event, payload)
@@ -61,13 +62,19 @@ def append(conn, event: str, data: dict, statements=None) -> dict:
     """Append an event inside the caller's transaction, so that it is stored if and only if the audited
     change is. The caller commits, then passes the returned payload to ``announce``. ``statements``:
     (INSERT,) prepared by the caller (``storage.prepared``), or None."""
-    payload = _sanitize(data)
+    payload = sanitize(data)
     _append(conn, event, payload, statements)
     return payload
 
 
+def row(event: str, payload: dict) -> dict:
+    """The values of the record appended for ``event`` with its sanitized ``payload`` (what ``INSERT``
+    binds; a caller writing the record in a statement of its own binds these)."""
+    return {"at": time.time(), "event": event, "data": payload}
+
+
 def _append(conn, event: str, payload: dict, statements=None) -> None:
-    values = {"at": time.time(), "event": event, "data": payload}
+    values = row(event, payload)
     if statements:
         statements[0].execute(conn, values)
     else:
@@ -76,7 +83,8 @@ def _append(conn, event: str, payload: dict, statements=None) -> None:
 
 def announce(event: str, payload: dict) -> None:
     """After the record is committed: the log line and the listeners (metrics)."""
-    log.info("audit %s %s", event, json.dumps(payload, ensure_ascii=False))
+    if log.isEnabledFor(logging.INFO):  # the JSON is made only for a line that is written
+        log.info("audit %s %s", event, json.dumps(payload, ensure_ascii=False))
     _notify(event, payload)
 
 

@@ -51,7 +51,7 @@ def find_client(client_id: str) -> Client | None:
     """
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
         return None
-    key = (str(db.engine.url), client_id)
+    key = (db.engine, client_id)  # the engine itself: its URL as a string is rendered anew each time
     hit = _client_cache.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
@@ -67,7 +67,7 @@ def find_client(client_id: str) -> Client | None:
 
 CLIENT_CACHE_SECONDS = 5.0
 _CLIENT_CACHE_MAX = 4096
-_client_cache: dict[tuple[str, str], tuple[float, Client]] = {}
+_client_cache: dict[tuple[object, str], tuple[float, Client]] = {}
 
 
 @event.listens_for(Client, "after_insert")

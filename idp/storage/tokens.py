@@ -123,6 +123,9 @@ class StoredToken:
     revoked: bool  # the whole grant
     access_revoked: bool  # only this access token
     refresh_used: bool  # rotated: a second use is a replay
+    # the person it was issued to, read with it; None for a client's own token, or when the person
+    # was deleted or disabled
+    person: PersonClaims | None = None
 
     def check_client(self, client) -> bool:
         return self.client_id == client.get_client_id()
@@ -156,7 +159,8 @@ class TokenStore(Protocol):
         False when it was already used."""
 
     def find_token(self, value: str, kind: TokenKind) -> StoredToken | None:
-        """The issuance whose access or refresh token (``kind``) has this value."""
+        """The issuance whose access or refresh token (``kind``) has this value, with its person when
+        enabled."""
 
     def issue(self, token: NewToken, *, audit: dict, code_id: int | None = None,
               refresh_id: int | None = None) -> None:

@@ -2,8 +2,10 @@
 nothing of the request is stored, and its retry with the same code or refresh token succeeds.
 
 The connection dies right after the code or refresh token was claimed and before the new tokens are
-written: on PostgreSQL the request's own server process is terminated (pg_terminate_backend), on SQLite
-the next statement raises the OperationalError SQLite gives for an I/O error.
+committed: on PostgreSQL the request's own server process is terminated (pg_terminate_backend) after
+the issuance's one statement (the claim, the token row and the audit record), so the commit meets a
+dead connection; on SQLite the next statement after the claim raises the OperationalError SQLite
+gives for an I/O error.
 """
 from __future__ import annotations
 
@@ -67,15 +69,17 @@ def database(request, tmp_path):
         db.engine.dispose()
 
 
-def _die_after(monkeypatch, method: str, kill):
-    """The store's claim ``method`` claims, then the connection dies (once)."""
+def _die_after(monkeypatch, claim: str, kill):
+    """The store claims the ``claim`` ("code" or "refresh_token"), then the connection dies (once). On
+    PostgreSQL the claim is part of the issuance's one statement, which the connection outlives."""
+    method = "_issue_in_one" if kill is _kill_postgres else f"_claim_{claim.removesuffix('_token')}"
     original = getattr(SqlTokenStore, method)
     calls = []
 
-    def claim_then_die(self, conn, row_id):
-        claimed = original(self, conn, row_id)
+    def claim_then_die(self, conn, *args):
+        claimed = original(self, conn, *args)
         assert claimed, "the claim itself should succeed"
-        calls.append(row_id)
+        calls.append(args)
         monkeypatch.setattr(SqlTokenStore, method, original)
         kill(conn)
         return claimed
@@ -111,7 +115,7 @@ def test_refresh_whose_connection_dies_after_the_claim_can_be_retried(database, 
     tokens, _ = rp.login_tokens()
     issued_before = _events(app, "token.issued")
 
-    calls = _die_after(monkeypatch, "_claim_refresh", kill)
+    calls = _die_after(monkeypatch, "refresh_token", kill)
     _assert_unavailable(_refresh(rp, tokens["refresh_token"]))
     assert len(calls) == 1
     assert _events(app, "token.issued") == issued_before, "nothing of the failed request is stored"
@@ -134,7 +138,7 @@ def test_code_exchange_whose_connection_dies_after_the_claim_can_be_retried(data
     rp = helpers.register(app, helpers.Browser(app.test_client()))
     code, verifier, _ = rp.get_code()
 
-    calls = _die_after(monkeypatch, "_claim_code", kill)
+    calls = _die_after(monkeypatch, "code", kill)
     _assert_unavailable(rp.exchange(code, verifier))
     assert len(calls) == 1
     assert _events(app, "token.issued") == 0

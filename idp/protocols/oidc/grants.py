@@ -16,7 +16,7 @@ from joserfc.jwk import KeySet
 
 from ...identity.claims import claims_for
 from ...identity.authorisations import acting_context
-from ...identity.service import PersonClaims, person_claims
+from ...identity.service import PersonClaims
 from ...storage.token_hash import token_hash
 from ...storage.tokens import NewCode
 from .principal import Principal
@@ -28,7 +28,7 @@ CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "priva
 
 
 def _principal(person: PersonClaims | None, client, *, auth_time, acr, amr, sid, entity_id) -> Principal | None:
-    """None when the person is gone or disabled (``person_claims`` gives None then)."""
+    """None when the person is gone or disabled (``person_claims`` and the token store give None then)."""
     if person is None:
         return None
     acting = acting_context(person.id, entity_id, client.get_client_id() if client else None) \
@@ -148,7 +148,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return found
 
     def authenticate_user(self, refresh_token):
-        user = _principal(person_claims(refresh_token.person_id), self.request.client,
+        user = _principal(refresh_token.person, self.request.client,
                           auth_time=refresh_token.auth_time, acr=refresh_token.acr, amr=refresh_token.amr,
                           sid=refresh_token.sid, entity_id=refresh_token.entity_id)
         if user is not None and user.context_lost:

@@ -17,7 +17,6 @@ from joserfc.errors import JoseError
 
 from ...clients.service import find_client
 from ...identity.claims import claims_for, subject_for
-from ...identity.service import person_claims
 from ...storage.tokens import StoredToken
 from ...http.headers import add_missing
 from .device_grant import DeviceAuthorization, DeviceCodeGrant, DeviceIdToken
@@ -108,7 +107,7 @@ class TokenRef:
         row = self.row
         if not row.person_id:
             return None
-        return _principal(person_claims(row.person_id), self.get_client(), auth_time=row.auth_time, acr=row.acr,
+        return _principal(row.person, self.get_client(), auth_time=row.auth_time, acr=row.acr,
                           amr=row.amr, sid=row.sid, entity_id=row.entity_id)
 
 

@@ -189,6 +189,7 @@ def test_issued_tokens_are_found_by_each_value_and_kind(store, engine):
     assert by_access == by_refresh and by_access is not None
     assert (by_access.client_id, by_access.person_id, by_access.family_id, by_access.amr) == \
         ("client-a", person_id, token["family_id"], ["pwd"])
+    assert by_access.person.id == person_id and by_access.person.name == "张三" and by_access.person.public_id
     assert not (by_access.revoked or by_access.access_revoked or by_access.refresh_used)
     assert not by_access.is_expired() and not by_access.is_revoked() and not by_access.refresh_expired()
     assert store.find_token(token["access_token"], "refresh_token") is None
@@ -202,6 +203,15 @@ def test_a_token_without_refresh_and_person(store, engine):
     token = _issue(store, _token(refresh=False))
     found = store.find_token(token["access_token"], "access_token")
     assert found.person_id is None and found.refresh_expires_at is None and found.refresh_expired()
+    assert found.person is None
+
+
+def test_a_token_of_a_disabled_person_is_found_without_its_person(store, engine):
+    person_id = _person(engine, disabled=True)
+    token = _issue(store, _token(person_id))
+    for kind in ("access_token", "refresh_token"):
+        found = store.find_token(token[kind], kind)
+        assert found is not None and found.person_id == person_id and found.person is None
 
 
 def test_issuing_writes_one_audit_record_with_the_token(store, engine):
