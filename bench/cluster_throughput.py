@@ -114,7 +114,8 @@ class Deployment:
 
 @contextlib.contextmanager
 def deployment(postgres_server: str, tmp: Path, node_total: int = 3, populate=None):
-    """PostgreSQL (a scratch database), a private Redis, ``node_total`` pinned nodes and nginx in front.
+    """PostgreSQL (a scratch database), a private Redis, ``node_total`` pinned nodes and nginx in front
+    (none without nodes).
     ``populate(app, database_url, ids)`` runs after the set-up, before the nodes start."""
     import helpers
     from nginx_server import nginx_serving, round_robin_site
@@ -147,8 +148,8 @@ def deployment(postgres_server: str, tmp: Path, node_total: int = 3, populate=No
                                                 log=tmp / f"node{number + 1}.log", process_group=True))
         nginx_dir = tmp / "nginx"
         nginx_dir.mkdir()
-        nginx = stack.enter_context(nginx_serving(nginx_dir, round_robin_site(lb_port, node_ports), lb_port,
-                                                  worker_connections=1024))
+        nginx = None if not node_ports else stack.enter_context(nginx_serving(
+            nginx_dir, round_robin_site(lb_port, node_ports), lb_port, worker_connections=1024))
         yield Deployment(issuer, database_url, redis_url, ids, node_ports, tmp, settings, nginx_dir, nginx)
 
 
@@ -305,26 +306,50 @@ def profile_requests(app, ids, count: int) -> None:
                           data={"grant_type": "refresh_token", "refresh_token": refresh_tokens.pop()})
         st.expect(answer.status_code, 200, "refresh", answer.get_data(as_text=True))
 
-    def login():
-        st.login_in_process(app.test_client(), portal_id)
+    def login(profiler=None):
+        st.login_in_process(app.test_client(), portal_id, profiler=profiler)
 
-    for name, call in (("POST /login (the whole flow: authorize, page, POST)", login),
-                       ("POST /token client_credentials", cc), ("POST /token refresh_token", rt)):
+    for name, call, whole in (("POST /login (password, success)", login, False),
+                              ("POST /token client_credentials", cc, True), ("POST /token refresh_token", rt, True)):
         call()  # warm
         gc.collect()
         profiler = cProfile.Profile()
         started = time.perf_counter()
-        profiler.enable()
         for _ in range(count):
-            call()
-        profiler.disable()
-        mean = (time.perf_counter() - started) / count
+            if whole:
+                profiler.enable()
+                call()
+                profiler.disable()
+            else:
+                call(profiler)
+        elapsed = time.perf_counter() - started
         shares = profile_shares(profiler)
         total = sum(seconds for _, seconds in shares)
-        print(f"\n{name}: {mean * 1000:.2f} ms per request under cProfile ({count} requests, one at a time)")
+        postgres, redis = round_trips(profiler)
+        print(f"\n{name}: {1000 * total / count:.2f} ms per request under cProfile ({count} requests one at a "
+              f"time{'' if whole else f'; the whole login flow {1000 * elapsed / count:.1f} ms'}); per request "
+              f"{postgres / count:.1f} PostgreSQL and {redis / count:.1f} Redis round trips")
         for share, seconds in shares:
             if seconds / total >= 0.005:
                 print(f"  {share:<36} {100 * seconds / total:5.1f} %")
+
+
+ROUND_TRIPS = {"postgres": {("psycopg/cursor.py", "execute"), ("psycopg/cursor.py", "executemany"),
+                            ("psycopg/connection.py", "commit"), ("psycopg/connection.py", "rollback")},
+               "redis": {("redis/client.py", "_send_command_parse_response"), ("redis/client.py", "_execute_pipeline"),
+                         ("redis/client.py", "_execute_transaction")}}
+
+
+def round_trips(profiler) -> tuple[int, int]:
+    """PostgreSQL statements and commits, Redis commands and pipelines: the calls of a profile that each
+    wait for one answer from the server."""
+    import pstats
+    counts = {"postgres": 0, "redis": 0}
+    for (filename, _, name), (_, ncalls, *_rest) in pstats.Stats(profiler).stats.items():
+        for server, places in ROUND_TRIPS.items():
+            if any(filename.endswith(path) and name == function for path, function in places):
+                counts[server] += ncalls
+    return counts["postgres"], counts["redis"]
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -385,7 +410,7 @@ def main(argv=None) -> None:
     results: dict[tuple[str, int], list[pc.WrkRun]] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        node_total = 3 if args.profile else max(args.nodes)
+        node_total = 0 if args.profile else max(args.nodes)
         counts = sorted(args.nodes)
         with deployment(args.postgres, tmp, node_total) as found:
             if args.profile:

@@ -233,6 +233,9 @@ def main(argv=None) -> None:
         statements = login_statements(app, ids["portal"][0], accounts[0])
         if not print_explain(explain(database_url, statements)):
             print("\nA login query reads persons without an index.")
+        writes = [re.match(r"\s*(\w+(?: INTO| FROM)? \w+)", statement).group(1) for statement, _ in statements
+                  if not statement.lstrip().upper().startswith("SELECT")]
+        print(f"\nThe login's other statements ({len(writes)}): " + ", ".join(writes))
 
     with tempfile.TemporaryDirectory() as tmp_name:
         with ct.deployment(args.postgres, Path(tmp_name), node_total=1, populate=load) as found:

@@ -192,8 +192,10 @@ def prepare(tmp: str, issuer: str, settings: Settings | None = None):
 
 
 # --- in-process ---------------------------------------------------------------------------
-def login_in_process(client, client_id: str, username: str = ID_NUMBER, password: str = PASSWORD) -> tuple[float, str]:
-    """Sign in through /authorize and /login; returns (seconds of the POST /login, final Location)."""
+def login_in_process(client, client_id: str, username: str = ID_NUMBER, password: str = PASSWORD,
+                     profiler=None) -> tuple[float, str]:
+    """Sign in through /authorize and /login; returns (seconds of the POST /login, final Location).
+    ``profiler`` (a cProfile.Profile) is enabled around the POST /login only."""
     params, _ = auth_params(client_id)
     response = client.get("/authorize?" + urlencode(params))
     expect(response.status_code, 302, "authorize")
@@ -203,7 +205,11 @@ def login_in_process(client, client_id: str, username: str = ID_NUMBER, password
     form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "username": username, "password": password,
             "tx": query_of(login_location)["tx"]}
     started = time.perf_counter()
+    if profiler:
+        profiler.enable()
     response = client.post("/login", data=form)
+    if profiler:
+        profiler.disable()
     elapsed = time.perf_counter() - started
     expect(response.status_code, 302, "login", response.get_data(as_text=True))
     return elapsed, response.headers["Location"]
@@ -433,7 +439,7 @@ def login_http(session, base: str, client_id: str, username: str = ID_NUMBER,
     elapsed = time.perf_counter() - started
     expect(response.status_code, 302, "login", response.text)
     location = urljoin(base + "/", response.headers["Location"])
-    if not urlsplit(location).path.endswith("/authorize"):
+    if not urlsplit(location).path.startswith("/authorize"):
         raise SystemExit(f"login as {username}: sent to {location}, not back to /authorize")
     return elapsed, location
 
