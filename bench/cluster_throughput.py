@@ -82,6 +82,8 @@ class Deployment:
     settings: object
     nginx_dir: Path = None
     nginx: subprocess.Popen = None
+    node_pids: list = field(default_factory=list)
+    redis_pid: int = 0
     nodes: int = 0
 
     def use(self, nodes: int) -> None:
@@ -139,18 +141,21 @@ def deployment(postgres_server: str, tmp: Path, node_total: int = 3, populate=No
         app.extensions["idp"].store.close()
 
         node_ports = [helpers.free_port() for _ in range(node_total)]
+        node_pids = []
         for number, port in enumerate(node_ports):
             command, image_env = helpers.dockerfile_command(port)
             cpus = ",".join(map(str, sorted(NODE_CPUS[number])))
             env = helpers.server_environ(settings, **image_env, IDP_SESSION_BACKEND="redis", IDP_REDIS_URL=redis_url,
                                          IDP_TRUSTED_PROXIES="127.0.0.1", IDP_CODE_TTL="3600")
-            stack.enter_context(helpers.serving(["taskset", "-c", cpus, *command], env, f"http://127.0.0.1:{port}",
-                                                log=tmp / f"node{number + 1}.log", process_group=True))
+            node_pids.append(stack.enter_context(helpers.serving(
+                ["taskset", "-c", cpus, *command], env, f"http://127.0.0.1:{port}", log=tmp / f"node{number + 1}.log",
+                process_group=True)).pid)
         nginx_dir = tmp / "nginx"
         nginx_dir.mkdir()
         nginx = None if not node_ports else stack.enter_context(nginx_serving(
             nginx_dir, round_robin_site(lb_port, node_ports), lb_port, worker_connections=1024))
-        yield Deployment(issuer, database_url, redis_url, ids, node_ports, tmp, settings, nginx_dir, nginx)
+        yield Deployment(issuer, database_url, redis_url, ids, node_ports, tmp, settings, nginx_dir, nginx, node_pids,
+                         redis.process.pid)
 
 
 @contextlib.contextmanager
@@ -387,14 +392,61 @@ def parse_args(argv=None):
     return args
 
 
-def measure(found: Deployment, workload: str, nodes: int, seconds: float, args) -> pc.WrkRun:
+PARTS = ("idp nodes", "PostgreSQL", "Redis", "nginx", "load generator")
+
+
+def _proc_stat(pid: str) -> tuple[int, int, float] | None:
+    """(parent pid, process group, CPU seconds used) of a process, from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(found: Deployment) -> dict[str, float]:
+    """CPU seconds used so far by each part: the nodes (their process groups), the PostgreSQL backends
+    connected to the scratch database, the private Redis, nginx (master and workers) and this
+    process with its finished children (the browsers' threads, wrk)."""
+    import psycopg
+    from backends import libpq_url
+    with psycopg.connect(libpq_url(found.database_url), autocommit=True) as conn:
+        backends = {pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")}
+    used = dict.fromkeys(PARTS, 0.0)
+    for name in os.listdir("/proc"):
+        stat = name.isdigit() and _proc_stat(name)
+        if not stat:
+            continue
+        pid, (ppid, group, seconds) = int(name), stat
+        if group in found.node_pids:
+            used["idp nodes"] += seconds
+        elif pid in backends:
+            used["PostgreSQL"] += seconds
+        elif pid == found.redis_pid:
+            used["Redis"] += seconds
+        elif found.nginx is not None and found.nginx.pid in (pid, ppid):
+            used["nginx"] += seconds
+    times = os.times()
+    used["load generator"] = times.user + times.system + times.children_user + times.children_system
+    return used
+
+
+def measure(found: Deployment, workload: str, nodes: int, seconds: float, args) -> tuple[pc.WrkRun, dict]:
+    """One run: its figures, and the CPU milliseconds each part used per request."""
     found.use(nodes)
+    before, started = cpu_seconds(found), time.monotonic()
     if workload == "login":
         rate, durations = login_load(found.base, found.ids["portal"][0], [(st.ID_NUMBER, st.PASSWORD)],
                                      args.login_clients, client_cpus(nodes), seconds=seconds)
-        return pc.WrkRun(rate, *percentiles(durations))
-    return pc.wrk(found.target(), WRK_WORKLOAD[workload], seconds, found.tmp, cpus=client_cpus(nodes),
-                  connections=args.connections)
+        figures = pc.WrkRun(rate, *percentiles(durations))
+    else:
+        figures = pc.wrk(found.target(), WRK_WORKLOAD[workload], seconds, found.tmp, cpus=client_cpus(nodes),
+                         connections=args.connections)
+    requests = figures.rate * (time.monotonic() - started)
+    after = cpu_seconds(found)
+    return figures, {part: 1000 * (after[part] - before[part]) / max(requests, 1) for part in PARTS}
 
 
 def main(argv=None) -> None:
@@ -408,6 +460,7 @@ def main(argv=None) -> None:
           f"CPU 1, node 3 on either; load on CPU 1 with one node, on either otherwise")
     print("machine: " + st.yardstick(0) + f"; load average {os.getloadavg()[0]:.2f}")
     results: dict[tuple[str, int], list[pc.WrkRun]] = {}
+    cpu_use: dict[tuple[str, int], list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         node_total = 0 if args.profile else max(args.nodes)
@@ -428,11 +481,14 @@ def main(argv=None) -> None:
                     for run in range(args.runs):
                         order = counts[run % len(counts):] + counts[:run % len(counts)]
                         for nodes in order:
-                            figures = measure(found, workload, nodes, args.duration, args)
+                            figures, cpu = measure(found, workload, nodes, args.duration, args)
                             results.setdefault((workload, nodes), []).append(figures)
+                            cpu_use.setdefault((workload, nodes), []).append(cpu)
                             print(f"{workload:<6} run {run + 1} {nodes} node(s) {figures.rate:9.1f} req/s  "
-                                  f"p50 {figures.p50_ms:7.2f} ms  p99 {figures.p99_ms:7.2f} ms", flush=True)
+                                  f"p50 {figures.p50_ms:7.2f} ms  p99 {figures.p99_ms:7.2f} ms  CPU ms per request: "
+                                  + ", ".join(f"{part} {ms:.2f}" for part, ms in cpu.items()), flush=True)
     print_table(args, counts, results)
+    print_cpu(args, counts, cpu_use)
 
 
 def print_table(args, counts, results) -> None:
@@ -458,6 +514,19 @@ def print_table(args, counts, results) -> None:
         if 1 in medians and len(medians) > 1:
             print("|  | scaling | " + ", ".join(f"{n} nodes ×{medians[n] / medians[1]:.2f}" for n in medians if n > 1)
                   + " |  |  |")
+
+
+def print_cpu(args, counts, cpu_use) -> None:
+    print("\nCPU milliseconds per request by part, median over runs (the PostgreSQL backends of this database; "
+          "the load generator includes wrk or the browsers)")
+    print("| workload | nodes | " + " | ".join(PARTS) + " |")
+    print("|---|---:|" + "---:|" * len(PARTS))
+    for workload in args.workloads:
+        for nodes in counts:
+            runs = cpu_use.get((workload, nodes))
+            if runs:
+                print(f"| {workload} | {nodes} | "
+                      + " | ".join(f"{statistics.median(r[part] for r in runs):.2f}" for part in PARTS) + " |")
 
 
 if __name__ == "__main__":

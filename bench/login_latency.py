@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT), str(ROOT.parent / "tests")]
 
 import cluster_throughput as ct  # noqa: E402  (the deployment and the login load)
+from backends import libpq_url  # noqa: E402
 import server_throughput as st  # noqa: E402
 
 # --- GB 11643-1999 ID numbers -----------------------------------------------------------------
@@ -102,7 +103,7 @@ def populate(database_url: str, people: int, measured: int, seed: int = 15) -> l
     chosen = sorted(rng.sample(range(people), measured))
     own_hash = {i: hash_password(measured_password(i)) for i in chosen}
     started = time.monotonic()
-    with psycopg.connect(st_libpq(database_url)) as conn:
+    with psycopg.connect(libpq_url(database_url)) as conn:
         conn.execute("SET maintenance_work_mem = '512MB'")
         indexes = conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'persons' "
                                "AND indexname <> 'persons_pkey'").fetchall()
@@ -139,10 +140,6 @@ def populate(database_url: str, people: int, measured: int, seed: int = 15) -> l
     return [(id_number(i), measured_password(i)) for i in chosen]
 
 
-def st_libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
 # --- the login's queries ------------------------------------------------------------------------
 def login_statements(app, client_id: str, account) -> list[tuple[str, object]]:
     """The SQL statements (with parameters) of one login in process, in order."""
@@ -170,7 +167,7 @@ def explain(database_url: str, statements) -> list[tuple[str, str, float, bool]]
     import psycopg
 
     out, seen = [], set()
-    with psycopg.connect(st_libpq(database_url)) as conn:
+    with psycopg.connect(libpq_url(database_url)) as conn:
         for statement, parameters in statements:
             text = " ".join(statement.split())
             if not text.upper().startswith("SELECT") or text in seen:
