@@ -101,7 +101,8 @@ class Deployment:
         deadline = time.monotonic() + 20
         while True:  # until the answers come from exactly the nodes in use
             seen = {requests.get(self.base + "/healthz", timeout=5).headers.get("X-Upstream") for _ in range(4 * nodes)}
-            if seen == wanted:
+            children = Path(f"/proc/{self.nginx.pid}/task/{self.nginx.pid}/children").read_text().split()
+            if seen == wanted and len(children) == 1:  # the old worker is gone (its CPU time with it)
                 break
             if time.monotonic() > deadline:
                 raise SystemExit(f"nginx still answers from {seen}, not {wanted}")
@@ -393,6 +394,7 @@ def parse_args(argv=None):
 
 
 PARTS = ("idp nodes", "PostgreSQL", "Redis", "nginx", "load generator")
+OTHERS = "other work (cores)"
 
 
 def _proc_stat(pid: str) -> tuple[int, int, float] | None:
@@ -430,7 +432,16 @@ def cpu_seconds(found: Deployment) -> dict[str, float]:
             used["nginx"] += seconds
     times = os.times()
     used["load generator"] = times.user + times.system + times.children_user + times.children_system
+    used["machine"] = machine_busy_seconds()
     return used
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have been busy since boot (/proc/stat: everything but idle and I/O wait)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(found: Deployment, workload: str, nodes: int, seconds: float, args) -> tuple[pc.WrkRun, dict]:
@@ -444,9 +455,14 @@ def measure(found: Deployment, workload: str, nodes: int, seconds: float, args) 
     else:
         figures = pc.wrk(found.target(), WRK_WORKLOAD[workload], seconds, found.tmp, cpus=client_cpus(nodes),
                          connections=args.connections)
-    requests = figures.rate * (time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    requests = figures.rate * elapsed
     after = cpu_seconds(found)
-    return figures, {part: 1000 * (after[part] - before[part]) / max(requests, 1) for part in PARTS}
+    used = {part: after[part] - before[part] for part in (*PARTS, "machine")}
+    cpu = {part: 1000 * used[part] / max(requests, 1) for part in PARTS}
+    # the cores that other work on the machine kept busy meanwhile (the shared machine's noise)
+    cpu[OTHERS] = max(0.0, used["machine"] - sum(used[part] for part in PARTS)) / elapsed
+    return figures, cpu
 
 
 def main(argv=None) -> None:
@@ -486,7 +502,8 @@ def main(argv=None) -> None:
                             cpu_use.setdefault((workload, nodes), []).append(cpu)
                             print(f"{workload:<6} run {run + 1} {nodes} node(s) {figures.rate:9.1f} req/s  "
                                   f"p50 {figures.p50_ms:7.2f} ms  p99 {figures.p99_ms:7.2f} ms  CPU ms per request: "
-                                  + ", ".join(f"{part} {ms:.2f}" for part, ms in cpu.items()), flush=True)
+                                  + ", ".join(f"{part} {ms:.2f}" for part, ms in cpu.items() if part in PARTS)
+                                  + f"; {OTHERS} {cpu[OTHERS]:.2f}", flush=True)
     print_table(args, counts, results)
     print_cpu(args, counts, cpu_use)
 
@@ -518,15 +535,17 @@ def print_table(args, counts, results) -> None:
 
 def print_cpu(args, counts, cpu_use) -> None:
     print("\nCPU milliseconds per request by part, median over runs (the PostgreSQL backends of this database; "
-          "the load generator includes wrk or the browsers)")
-    print("| workload | nodes | " + " | ".join(PARTS) + " |")
-    print("|---|---:|" + "---:|" * len(PARTS))
+          "the load generator includes wrk or the browsers), and how many of the cores other work on the machine "
+          "kept busy during the runs")
+    columns = (*PARTS, OTHERS)
+    print("| workload | nodes | " + " | ".join(columns) + " |")
+    print("|---|---:|" + "---:|" * len(columns))
     for workload in args.workloads:
         for nodes in counts:
             runs = cpu_use.get((workload, nodes))
             if runs:
                 print(f"| {workload} | {nodes} | "
-                      + " | ".join(f"{statistics.median(r[part] for r in runs):.2f}" for part in PARTS) + " |")
+                      + " | ".join(f"{statistics.median(r[part] for r in runs):.2f}" for part in columns) + " |")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE_DIR="$ROOT/tests/interop/node"
 PACKAGES=(chromium nginx apache2 libapache2-mod-auth-openidc libapache2-mod-auth-cas
           libapache2-mod-auth-mellon xmlsec1 nodejs npm
-          fonts-wqy-zenhei)   # the font makes Chinese text readable in the browser test's screenshots
+          fonts-wqy-zenhei    # the font makes Chinese text readable in the browser test's screenshots
+          wrk)                # the HTTP load generator of the benchmarks in bench/
 status=0
 
 log() { printf 'install-peers: %s\n' "$*" >&2; }
