@@ -484,7 +484,8 @@ def main(argv=None) -> None:
         with deployment(args.postgres, tmp, node_total) as found:
             if args.profile:
                 app = st.create_app(found.settings)
-                profile_requests(app, found.ids, args.profile_count)
+                with held_lock(args.lock, args.lock_owner):
+                    profile_requests(app, found.ids, args.profile_count)
                 app.extensions["idp"].notifier.wait_idle(5)
                 with app.app_context():
                     from idp.extensions import db
