@@ -10,7 +10,8 @@
    hash shared by all but the ``--measured`` accounts, which are spread at random over the table and
    each have a password and hash of their own. The table's indexes (as the migrations made them) are
    dropped for the load and created again from their own definitions afterwards (one sort each
-   instead of 10M random B-tree inserts); then ANALYZE.
+   instead of 10M random B-tree inserts); then VACUUM (ANALYZE) and a CHECKPOINT, so that neither
+   autovacuum nor the load's dirty pages are at work during the measurement.
 2. The login's queries: one login in process with every SQL statement recorded, then EXPLAIN
    (ANALYZE, BUFFERS) of each SELECT with its parameters: the plan, whether it uses an index, the time.
 3. One node behind nginx as ``cluster_throughput.py`` deploys it (granian as the Dockerfile runs it,
@@ -133,10 +134,14 @@ def populate(database_url: str, people: int, measured: int, seed: int = 15) -> l
         conn.execute("SELECT setval(pg_get_serial_sequence('persons', 'id'), (SELECT max(id) FROM persons))")
         conn.commit()
         conn.autocommit = True
-        conn.execute("ANALYZE persons")
+        # VACUUM as well: autovacuum would otherwise visit the freshly loaded rows during the measurement;
+        # the checkpoint writes the load's dirty pages before it, not while the logins commit
+        conn.execute("VACUUM (ANALYZE) persons")
+        conn.execute("CHECKPOINT")
         (size,) = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('persons'))").fetchone()
-    print(f"people: {people:,} loaded with COPY in {loaded - started:.1f} s, {len(indexes)} indexes built and "
-          f"ANALYZE in {time.monotonic() - loaded:.1f} s; persons with indexes: {size}", flush=True)
+    print(f"people: {people:,} loaded with COPY in {loaded - started:.1f} s, {len(indexes)} indexes built, "
+          f"VACUUM (ANALYZE) and CHECKPOINT in {time.monotonic() - loaded:.1f} s; persons with indexes: {size}",
+          flush=True)
     return [(id_number(i), measured_password(i)) for i in chosen]
 
 
