@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent
@@ -223,11 +224,25 @@ class Idp:
 
 
 # --- wrk ----------------------------------------------------------------------------------
-def wrk(target, workload: str, seconds: float, tmp: Path) -> float:
-    """One wrk run; its requests per second. Stops the script on any non-200 answer or socket error."""
+class WrkRun(NamedTuple):
+    rate: float  # requests per second
+    p50_ms: float
+    p99_ms: float
+
+
+def wrk_latency(output: str, percentile: str) -> float:
+    """A percentile of wrk's ``--latency`` distribution, in milliseconds."""
+    value, unit = re.search(rf"^\s*{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def wrk(target, workload: str, seconds: float, tmp: Path, cpus=frozenset({CLIENT_CPU}),
+        connections: int = CONNECTIONS) -> WrkRun:
+    """One wrk run (pinned to ``cpus``): requests per second, median and 99th percentile latency.
+    Stops the script on any non-200 answer or socket error."""
     path = target.path(workload)
     url = target.base + path
-    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency"]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
     if workload.startswith("cc-"):
         command += ["-s", str(WRK_DIR / "count.lua"), url, "--", "POST", target.auth, target.cc_body(workload)]
     elif workload.startswith("rt-"):
@@ -236,12 +251,13 @@ def wrk(target, workload: str, seconds: float, tmp: Path) -> float:
         command += ["-s", str(WRK_DIR / "rotate.lua"), url, "--", target.rt_auth, str(pool), target.rt_extra(workload)]
     else:
         command += ["-s", str(WRK_DIR / "count.lua"), url, "--", "GET"]
-    output = subprocess.run(command, capture_output=True, text=True, preexec_fn=pinned(CLIENT_CPU)).stdout
+    output = subprocess.run(command, capture_output=True, text=True,
+                            preexec_fn=lambda: os.sched_setaffinity(0, cpus)).stdout
     rate = re.search(r"Requests/sec:\s*([\d.]+)", output)
     non200 = re.search(r"non200 (\d+)", output)
     if not rate or not non200 or int(non200.group(1)) or "Socket errors" in output:
         raise SystemExit(f"{target.name} {workload}: a run with failed requests:\n{output}")
-    return float(rate.group(1))
+    return WrkRun(float(rate.group(1)), wrk_latency(output, "50"), wrk_latency(output, "99"))
 
 
 def describe(target, workload: str) -> str:
@@ -359,7 +375,7 @@ def main() -> None:
                     for run in range(args.runs):
                         order = targets[run % len(targets):] + targets[:run % len(targets)]
                         for target in order:
-                            rate = wrk(target, workload, args.duration, tmp)
+                            rate = wrk(target, workload, args.duration, tmp).rate
                             results.setdefault((target.name, workload), []).append(rate)
                             print(f"{workload:<10} run {run + 1} {target.name:<15} {rate:9.1f} req/s", flush=True)
                     for target in targets:

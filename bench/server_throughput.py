@@ -171,11 +171,12 @@ def settings_for(tmp: str, issuer: str) -> Settings:
                              session_backend="sql", login_slowdown=False, code_ttl=3600)
 
 
-def prepare(tmp: str, issuer: str):
-    """Schema, signing keys, one person, a code-flow client and a client_credentials client."""
+def prepare(tmp: str, issuer: str, settings: Settings | None = None):
+    """Schema, signing keys, one person, a code-flow client and a client_credentials client (with
+    ``settings_for(tmp, issuer)`` unless ``settings`` are given)."""
     from idp.clients.service import register_client
     from idp.identity.service import create_person
-    app = create_app(settings_for(tmp, issuer))
+    app = create_app(settings or settings_for(tmp, issuer))
     app.config["TESTING"] = True
     upgrade(app)
     with app.app_context():
@@ -191,18 +192,24 @@ def prepare(tmp: str, issuer: str):
 
 
 # --- in-process ---------------------------------------------------------------------------
-def login_in_process(client, client_id: str) -> tuple[float, str]:
-    """Sign in through /authorize and /login; returns (seconds of the POST /login, final Location)."""
+def login_in_process(client, client_id: str, username: str = ID_NUMBER, password: str = PASSWORD,
+                     profiler=None) -> tuple[float, str]:
+    """Sign in through /authorize and /login; returns (seconds of the POST /login, final Location).
+    ``profiler`` (a cProfile.Profile) is enabled around the POST /login only."""
     params, _ = auth_params(client_id)
     response = client.get("/authorize?" + urlencode(params))
     expect(response.status_code, 302, "authorize")
     login_location = response.headers["Location"]
     page = client.get(login_location)
     expect(page.status_code, 200, "login page")
-    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "username": ID_NUMBER, "password": PASSWORD,
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "username": username, "password": password,
             "tx": query_of(login_location)["tx"]}
     started = time.perf_counter()
+    if profiler:
+        profiler.enable()
     response = client.post("/login", data=form)
+    if profiler:
+        profiler.disable()
     elapsed = time.perf_counter() - started
     expect(response.status_code, 302, "login", response.get_data(as_text=True))
     return elapsed, response.headers["Location"]
@@ -415,20 +422,26 @@ def load(name: str, port: int, make_request, count: int, max_seconds: float, con
 GET_PATHS = ("/jwks.json", "/.well-known/openid-configuration", "/healthz")
 
 
-def login_http(session, base: str, client_id: str) -> tuple[float, str]:
+def login_http(session, base: str, client_id: str, username: str = ID_NUMBER,
+               password: str = PASSWORD) -> tuple[float, str]:
+    """The login page flow over HTTP: /authorize, the login page, POST /login (timed); returns the
+    seconds of the POST and where it sent the browser (/authorize again: a failed login does not)."""
     params, _ = auth_params(client_id)
     response = session.get(base + "/authorize?" + urlencode(params), allow_redirects=False)
     expect(response.status_code, 302, "authorize")
     login_location = urljoin(base + "/", response.headers["Location"])
     page = session.get(login_location, allow_redirects=False)
     expect(page.status_code, 200, "login page")
-    form = {"csrf_token": csrf_token(page.text), "username": ID_NUMBER, "password": PASSWORD,
+    form = {"csrf_token": csrf_token(page.text), "username": username, "password": password,
             "tx": query_of(login_location)["tx"]}
     started = time.perf_counter()
     response = session.post(base + "/login", data=form, allow_redirects=False)
     elapsed = time.perf_counter() - started
     expect(response.status_code, 302, "login", response.text)
-    return elapsed, urljoin(base + "/", response.headers["Location"])
+    location = urljoin(base + "/", response.headers["Location"])
+    if not urlsplit(location).path.startswith("/authorize"):
+        raise SystemExit(f"login as {username}: sent to {location}, not back to /authorize")
+    return elapsed, location
 
 
 def run_http(args, server_cpu: int, client_cpu: int) -> None:

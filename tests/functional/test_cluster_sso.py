@@ -41,7 +41,7 @@ import requests
 
 import helpers
 from live_server import ServerThread
-from nginx_server import NGINX_MISSING, nginx_serving
+from nginx_server import NGINX_MISSING, nginx_serving, round_robin_site
 from private_postgres import private_postgres
 from redis_topology import cluster_topology, sentinel_topology, wait_until
 
@@ -52,28 +52,6 @@ SECRET = "province-secret-" + "p" * 32
 LOAD_REDIRECT = "http://127.0.0.1:9/callback"
 WORKERS = 4
 TRANSIENT = {502, 503, 504}
-
-
-def _site(port: int, node_ports: list[int]) -> str:
-    # max_fails=0: a node's 503 (storage failing over) is a live node's answer and must not take it out
-    # of the group (nginx counts the answers proxy_next_upstream names as failures); a dead node on
-    # loopback refuses the connection at once and the request goes to the next one
-    nodes = "".join(f"server 127.0.0.1:{p} max_fails=0; " for p in node_ports)
-    pinned = "".join(f"upstream node{i} {{ server 127.0.0.1:{p}; }}\n" for i, p in enumerate(node_ports, 1))
-    choices = "".join(f"{i} node{i}; " for i in range(1, len(node_ports) + 1))
-    return (f"upstream idp_nodes {{ {nodes} }}\n{pinned}"
-            f"map $http_x_test_node $idp_upstream {{ default idp_nodes; {choices} }}\n"
-            f"server {{ listen 127.0.0.1:{port};\n"
-            "  location / {\n"
-            "    proxy_pass http://$idp_upstream;\n"
-            "    proxy_next_upstream error timeout http_502 http_503;\n"
-            "    proxy_next_upstream_tries 3;\n"
-            "    proxy_connect_timeout 1s; proxy_read_timeout 30s;\n"
-            "    proxy_set_header Host $http_host;\n"
-            "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-            "    proxy_set_header X-Forwarded-Proto $scheme;\n"
-            "    add_header X-Upstream $upstream_addr always;\n"
-            "  }\n}\n")
 
 
 @dataclass
@@ -140,7 +118,7 @@ def province(tmp_path, topology):
                                                              process_group=True)))
         nginx_dir = tmp_path / "nginx"
         nginx_dir.mkdir()
-        stack.enter_context(nginx_serving(nginx_dir, _site(lb_port, node_ports), lb_port,
+        stack.enter_context(nginx_serving(nginx_dir, round_robin_site(lb_port, node_ports), lb_port,
                                           worker_connections=512))
         from demo_portal import create_app as create_portal
         for title, (server, registered) in portals.items():
