@@ -1,0 +1,47 @@
+"""A second factor enrolled twice at once (a double click, two tabs): one enrolment, the other request gets
+the account page, never a server error. The interleaving is forced: the competing request runs to its end
+after the first one checked its code and before it stores the factor."""
+from __future__ import annotations
+
+import re
+import threading
+
+import pyotp
+import pytest
+
+from helpers import audit_events, csrf_token
+from test_second_factor import EN, clock, password_login  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.every_backend
+
+
+def test_an_authenticator_app_enrolled_twice_at_once_is_enrolled_once(app, citizen, clock, monkeypatch):
+    from idp.web import second_factor_views as views
+    browser = app.test_client()
+    assert password_login(browser).status_code == 302
+    page = browser.get("/account/second-factor/totp", headers=EN).get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    form = {"csrf_token": csrf_token(page), "code": pyotp.TOTP(secret).at(clock[0])}
+    real_check, competing = views.check_code, []
+
+    def check_code(*args):
+        step = real_check(*args)
+        if not competing:
+            competing.append(None)
+            tab = threading.Thread(target=lambda: competing.append(
+                browser.post("/account/second-factor/totp", data=form, headers=EN)))
+            tab.start()
+            tab.join(30)
+        return step
+
+    monkeypatch.setattr(views, "check_code", check_code)
+    first = browser.post("/account/second-factor/totp", data=form, headers=EN)
+    statuses = sorted([first.status_code, competing[1].status_code])
+    assert statuses in ([200, 302], [200, 303]), statuses  # the recovery codes once, the account page
+    assert len(audit_events(app, "second_factor.enrolled")) == 1
+    from sqlalchemy import func, select
+
+    from idp.extensions import db
+    from idp.identity.second_factors import SecondFactor
+    with app.app_context():
+        assert db.session.scalar(select(func.count(SecondFactor.id))) == 1
