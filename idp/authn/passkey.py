@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timezone, datetime
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
                       verify_authentication_response, verify_registration_response)
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
@@ -142,7 +143,11 @@ def register(store, rp: RelyingParty, person: Person, ceremony: str, response, n
         backed_up=bool(verified.credential_backed_up),
         name=clean_name(name) or default_name(verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE))
     db.session.add(passkey)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # registered by another request since the check above: the unique id decides
+        db.session.rollback()
+        raise PasskeyError(ALREADY_REGISTERED, "this passkey is already registered") from None
     return passkey
 
 

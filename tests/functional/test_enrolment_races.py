@@ -45,3 +45,37 @@ def test_an_authenticator_app_enrolled_twice_at_once_is_enrolled_once(app, citiz
     from idp.identity.second_factors import SecondFactor
     with app.app_context():
         assert db.session.scalar(select(func.count(SecondFactor.id))) == 1
+
+
+def test_one_passkey_registered_twice_at_once_is_registered_once(app, citizen, monkeypatch):
+    """Two tabs register the same authenticator (or an attacker races to claim a credential id): the unique
+    credential id decides; the other request hears ``passkey_already_registered``."""
+    from idp.authn import passkey as passkey_module
+    from passkey_authenticator import SoftAuthenticator
+    from test_passkeys import ORIGIN, PasskeyUser
+    from helpers import Browser
+    user = PasskeyUser(app, Browser(app.test_client()))
+    assert user.browser.login("/login").status_code == 302
+    authenticator = SoftAuthenticator()
+    headers = {"X-CSRFToken": user._csrf("/account")}
+    ceremonies = []
+    for _ in range(2):
+        body = user.client.post("/account/passkeys/options", json={}, headers=headers).get_json()
+        ceremonies.append({"ceremony": body["ceremony"], "credential": authenticator.create(body["publicKey"], ORIGIN)})
+    real_clean_name, competing = passkey_module.clean_name, []
+
+    def clean_name(name):  # called after the check for a known credential id, before the new one is stored
+        cleaned = real_clean_name(name)
+        if not competing:
+            competing.append(None)
+            tab = threading.Thread(target=lambda: competing.append(
+                user.client.post("/account/passkeys", json=ceremonies[1], headers=headers)))
+            tab.start()
+            tab.join(30)
+        return cleaned
+
+    monkeypatch.setattr(passkey_module, "clean_name", clean_name)
+    first = user.client.post("/account/passkeys", json=ceremonies[0], headers=headers)
+    answers = sorted([first, competing[1]], key=lambda answer: answer.status_code)
+    assert [answer.status_code for answer in answers] == [200, 400], [a.get_data(as_text=True) for a in answers]
+    assert answers[1].get_json()["error"] == "passkey_already_registered"
