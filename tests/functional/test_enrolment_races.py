@@ -79,3 +79,32 @@ def test_one_passkey_registered_twice_at_once_is_registered_once(app, citizen, m
     answers = sorted([first, competing[1]], key=lambda answer: answer.status_code)
     assert [answer.status_code for answer in answers] == [200, 400], [a.get_data(as_text=True) for a in answers]
     assert answers[1].get_json()["error"] == "passkey_already_registered"
+
+
+def test_a_cloned_passkey_used_at_the_same_moment_as_the_original_is_refused_once(app, citizen, monkeypatch):
+    """The signature counter check holds when two logins with the same counter value cross: the counter is
+    raised only if it is still below the presented value, so one of them is refused as a possible clone."""
+    from idp.authn import passkey as passkey_module
+    from passkey_authenticator import SoftAuthenticator
+    from test_passkeys import PasskeyUser, fresh_browser
+    from helpers import Browser
+    owner = PasskeyUser(app, Browser(app.test_client()))
+    assert owner.browser.login("/login").status_code == 302
+    authenticator = SoftAuthenticator()
+    assert owner.register(authenticator).status_code == 200
+    real_verify, competing = passkey_module.verify_authentication_response, []
+
+    def verify(**kwargs):
+        verified = real_verify(**kwargs)
+        if not competing:
+            competing.append(None)
+            clone = threading.Thread(target=lambda: competing.append(
+                fresh_browser(app).login(authenticator, counter=5)[0]))
+            clone.start()
+            clone.join(30)
+        return verified
+
+    monkeypatch.setattr(passkey_module, "verify_authentication_response", verify)
+    first = fresh_browser(app).login(authenticator, counter=5)[0]
+    assert sorted([first.status_code, competing[1].status_code]) == [302, 401]
+    assert [data["reason"] for _, data in audit_events(app, "login.failure")] == ["passkey_possible_clone"]
