@@ -20,7 +20,7 @@ from ...storage.token_hash import token_hash
 
 RATE = "device_rate"
 WINDOW = 600  # seconds of one counting window
-PER_IP = 30  # device codes one IP address may ask for per window
+PER_IP = 60  # device codes one IP address may ask for per window (a hall of kiosks behind one NAT)
 PER_CLIENT = 600  # device codes one client may ask for per window (a fleet of devices shares a client)
 
 
