@@ -50,6 +50,16 @@ ROUTES = ["/account/acting-for", "/account/authorisations", "/account/authorisat
           "/login/second-factor", "/login/second-factor/sms", "/login/passkey", "/login/passkey/options"]
 
 
+GET_ROUTES = ["/account", "/account/acting-for", "/account/second-factor/sms", "/account/second-factor/totp",
+              "/account/step-up", "/account/step-up/done", "/consent", "/device", "/login/qr/{qr}",
+              "/login/qr/{qr}/status", "/login/second-factor"]
+QUERY = st.lists(st.tuples(st.one_of(st.sampled_from(["next", "tx", "entity", "acting_for", "user_code", "acr",
+                                                       "method", "tab", "lang", "client_id"]), PLAIN),
+                           VALUES), max_size=5)
+# where a redirect may lead: this server, or the registered portal's redirect URI
+SAME_SITE = ("http://localhost/", "http://localhost:9001/oidc/callback")
+
+
 def snapshot(app) -> dict:
     from idp.extensions import db
     with app.app_context():
@@ -65,7 +75,7 @@ def target(app, rp, citizen):
     qr = desktop.show_code().rstrip("/").rsplit("/", 1)[-1]
     phone = Phone(app)
     routes = [route.format(qr=qr, authorisation="AbCdEf0123456789") for route in ROUTES]
-    return phone, routes
+    return phone, routes, [route.format(qr=qr) for route in GET_ROUTES]
 
 
 def test_every_attacked_route_is_covered(app):
@@ -80,6 +90,10 @@ def test_every_attacked_route_is_covered(app):
 
 def _check(app, phone, route, answer, before):
     assert answer.status_code < 500, (route, answer.status_code, answer.get_data(as_text=True)[:500])
+    if 300 <= answer.status_code < 400:  # no open redirect: a relative path on this server, or a known place
+        location = answer.headers["Location"]
+        assert (location.startswith("/") and not location.startswith(("//", "/\\"))) \
+            or location.startswith(SAME_SITE), (route, location)
     if answer.status_code >= 400:
         assert snapshot(app) == before, (route, answer.status_code)
 
@@ -87,7 +101,7 @@ def _check(app, phone, route, answer, before):
 @FUZZ
 @given(route=st.integers(0, len(ROUTES) - 1), form=FORM)
 def test_arbitrary_form_fields_never_get_a_server_error(app, target, route, form):
-    phone, routes = target
+    phone, routes, _gets = target
     token = csrf_token(phone.client.get("/account").get_data(as_text=True))
     data = MultiDict([(name, value) for name, value in form if name != "csrf_token"] + [("csrf_token", token)])
     before = snapshot(app)
@@ -97,9 +111,17 @@ def test_arbitrary_form_fields_never_get_a_server_error(app, target, route, form
 @FUZZ
 @given(route=st.integers(0, len(ROUTES) - 1), body=JSON)
 def test_arbitrary_json_bodies_never_get_a_server_error(app, target, route, body):
-    phone, routes = target
+    phone, routes, _gets = target
     token = csrf_token(phone.client.get("/account").get_data(as_text=True))
     before = snapshot(app)
     answer = phone.client.post(routes[route], data=json.dumps(body), content_type="application/json",
                                headers={"X-CSRFToken": token})
     _check(app, phone, routes[route], answer, before)
+
+
+@FUZZ
+@given(route=st.integers(0, len(GET_ROUTES) - 1), query=QUERY)
+def test_arbitrary_query_parameters_never_get_a_server_error(app, target, route, query):
+    phone, _posts, routes = target
+    before = snapshot(app)
+    _check(app, phone, routes[route], phone.client.get(routes[route], query_string=MultiDict(query)), before)
