@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timezone, datetime
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
                       verify_authentication_response, verify_registration_response)
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
@@ -142,7 +143,11 @@ def register(store, rp: RelyingParty, person: Person, ceremony: str, response, n
         backed_up=bool(verified.credential_backed_up),
         name=clean_name(name) or default_name(verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE))
     db.session.add(passkey)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # registered by another request since the check above: the unique id decides
+        db.session.rollback()
+        raise PasskeyError(ALREADY_REGISTERED, "this passkey is already registered") from None
     return passkey
 
 
@@ -229,17 +234,16 @@ class PasskeyAuthenticator:
             self.throttle.failure(account, context.ip)
             raise PasskeyError(INVALID, f"the passkey assertion could not be verified: {exc}", details=facts) from None
         if (verified.new_sign_count or passkey.sign_count) and verified.new_sign_count <= passkey.sign_count:
-            raise PasskeyError(POSSIBLE_CLONE, "the signature counter did not increase: possible clone",
-                               details=dict(facts, stored_count=passkey.sign_count,
-                                            presented_count=verified.new_sign_count))
+            raise _possible_clone(facts, passkey.sign_count, verified.new_sign_count)
         if person.disabled:
             raise PasskeyError(ACCOUNT_DISABLED, "the account is disabled", details=facts)
         if context.step_up and context.session_person_id not in (None, person.id):
             raise PasskeyError(DIFFERENT_PERSON, "the passkey belongs to someone else", details=facts)
-        passkey.sign_count = verified.new_sign_count
-        passkey.backed_up = bool(verified.credential_backed_up)
-        passkey.last_used_at = datetime.now(timezone.utc)
-        db.session.commit()
+        if not _counted(passkey, verified):
+            stored = db.session.scalar(db.select(Passkey.sign_count).where(Passkey.id == passkey.id))
+            if stored is None:
+                raise PasskeyError(UNKNOWN, "the passkey was removed", details=facts)
+            raise _possible_clone(facts, stored, verified.new_sign_count)
         self.throttle.success(account)
         same_session = context.session_person_id == person.id
         acr, amr = assurance(passkey, verified.user_verified,
@@ -258,3 +262,22 @@ def assurance(passkey: Passkey, user_verified: bool, session_amr: tuple[str, ...
         return ACR_MFA, tuple(amr)
     return ACR_PASSWORD, tuple(amr)
 
+
+
+def _possible_clone(facts: dict, stored: int, presented: int) -> PasskeyError:
+    return PasskeyError(POSSIBLE_CLONE, "the signature counter did not increase: possible clone",
+                        details=dict(facts, stored_count=stored, presented_count=presented))
+
+
+def _counted(passkey: Passkey, verified) -> bool:
+    """Store the use of ``passkey`` only if its signature counter is still below the presented one (or both
+    are unused, 0): compare and set, so two assertions with the same counter that arrive at once (an
+    authenticator and its copy) cannot both pass the check made on what each request read. False when
+    another request counted first, or the passkey was removed meanwhile."""
+    presented = verified.new_sign_count
+    still = Passkey.sign_count < presented if presented else Passkey.sign_count == 0
+    counted = db.session.execute(db.update(Passkey).where(Passkey.id == passkey.id, still).values(
+        sign_count=presented, backed_up=bool(verified.credential_backed_up),
+        last_used_at=datetime.now(timezone.utc)).execution_options(synchronize_session=False))
+    db.session.commit()
+    return counted.rowcount == 1

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit import log as audit_log
 from ..authn.result import ACR_CERTIFICATE, acr_level
@@ -287,8 +288,8 @@ def accept(*, person_id: int, public_id: str) -> EnterpriseAuthorisation:
     if authorisation is None or authorisation.agent_id != person_id or authorisation.status != PENDING \
             or authorisation.expired():
         raise NotFound("no pending authorisation with this id")
-    authorisation.status = ACCEPTED
-    authorisation.accepted_at = utcnow()
+    if not _move(authorisation, EnterpriseAuthorisation.status == PENDING, status=ACCEPTED, accepted_at=utcnow()):
+        raise NotFound("no pending authorisation with this id")  # revoked since it was read
     _commit_with_audit("authorisation.accepted", _audited(authorisation))
     return authorisation
 
@@ -304,9 +305,9 @@ def revoke(core, *, public_id: str, actor: str, by_person_id: int | None = None,
     if by_person_id is not None and by_person_id != authorisation.agent_id and authorisation.entity_id not in {
             e.id for e in enterprises_authorisable_by(by_person_id, acr)}:
         raise NotFound("no authorisation with this id")
-    authorisation.status = REVOKED
-    authorisation.revoked_at = utcnow()
-    authorisation.revoked_by = actor[:64]
+    if not _move(authorisation, EnterpriseAuthorisation.status != REVOKED, status=REVOKED, revoked_at=utcnow(),
+                 revoked_by=actor[:64]):
+        raise NotFound("no authorisation with this id")  # revoked by somebody else since it was read
     _commit_with_audit("authorisation.revoked", {"by": actor, **_audited(authorisation)})
     _end_acting(core, authorisation, reason="authorisation revoked")
     return authorisation
@@ -348,6 +349,22 @@ def _end_acting(core, authorisation: EnterpriseAuthorisation, reason: str) -> No
             end_session_everywhere(core, session, reason=reason)
     if still is None:
         core.tokens.revoke_acting(person_id=authorisation.agent_id, entity_id=authorisation.entity_id)
+
+
+def _move(authorisation: EnterpriseAuthorisation, condition, **values) -> bool:
+    """Change ``authorisation`` only if ``condition`` still holds in the database (compare and set), so
+    two requests that read it at once cannot both act on what they read: a revocation is never undone
+    by an acceptance that read the record before it, and it is recorded once. False (and nothing
+    changed) when another request changed it first."""
+    moved = db.session.execute(update(EnterpriseAuthorisation).where(
+        EnterpriseAuthorisation.id == authorisation.id, condition).values(**values)
+        .execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        db.session.rollback()
+        return False
+    for name, value in values.items():
+        set_committed_value(authorisation, name, value)
+    return True
 
 
 def _commit_with_audit(event: str, data: dict) -> None:

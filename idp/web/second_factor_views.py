@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import segno
 from flask import Blueprint, current_app, redirect, render_template, request, session as form_session, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from ..authn import AuthnError, LoginContext
 from ..authn.recovery import RecoveryCodeAuthenticator, new_recovery_codes, remove_recovery_codes, unused_count
@@ -259,11 +260,23 @@ def enrol_totp():
         return _totp_page(person, secret, error=refusal_message(exc), status=refusal_status(exc))
     core.store.delete(ENROL, str(person.id))
     first = not enrolled_factors(person.id)
-    db.session.add(SecondFactor(person_id=person.id, kind=TOTP, last_step=step,
-                                secret_sealed=seal_secret(core.master_key, person.id, secret)))
-    db.session.commit()
+    if not _stored(SecondFactor(person_id=person.id, kind=TOTP, last_step=step,
+                                secret_sealed=seal_secret(core.master_key, person.id, secret))):
+        return redirect(url_for("web.account"))
     core.audit("second_factor.enrolled", kind=TOTP, person=person.public_id, ip=client_ip())
     return _after_enrolment(person, first)
+
+
+def _stored(factor: SecondFactor) -> bool:
+    """Store a new factor; False when the person already has one of its kind, enrolled by another request
+    at the same moment (a double click, a second tab): the unique (person, kind) constraint decides."""
+    db.session.add(factor)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 def _after_enrolment(person, first: bool):
@@ -313,8 +326,8 @@ def enrol_sms():
         return render_template("second_factor/enrol_sms.html", phone=phone, sent=True,
                                error=refusal_message(exc)), refusal_status(exc)
     first = not enrolled_factors(person.id)
-    db.session.add(SecondFactor(person_id=person.id, kind=SMS, phone=phone))
-    db.session.commit()
+    if not _stored(SecondFactor(person_id=person.id, kind=SMS, phone=phone)):
+        return redirect(url_for("web.account"))
     core.audit("second_factor.enrolled", kind=SMS, phone=masked_phone(phone), person=person.public_id, ip=ip)
     return _after_enrolment(person, first)
 

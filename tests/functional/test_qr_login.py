@@ -9,7 +9,7 @@ import secrets
 from urllib.parse import quote, urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from helpers import CITIZEN_ID, CITIZEN_PASSWORD, RP, Browser, audit_events, csrf_token, decode_jwt, query_of
 
@@ -334,6 +334,7 @@ def test_the_pages_are_in_chinese_by_default(app, desktop, citizen):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(garbage=st.text(min_size=1, max_size=80).filter(lambda text: text not in (".", "..")))
+@example(garbage="/")
 def test_any_id_gets_a_page_never_a_500(app, phone, garbage):
     # "." and ".." are dot-segments: the URL itself names another path (RFC 3986 5.2.4), not an id
     path = "/login/qr/" + quote(garbage, safe="")
@@ -343,8 +344,9 @@ def test_any_id_gets_a_page_never_a_500(app, phone, garbage):
                phone.client.post(path + "/decision", data={"csrf_token": token, "decision": "approve"}),
                phone.client.post(path + "/continue", data={"csrf_token": token, "tx": garbage})]
     for answer in answers:
-        # Werkzeug decodes %2F and merges the doubled slashes with a 308 to the cleaned path
-        assert answer.status_code in (400, 404) or (answer.status_code == 308 and "/" in garbage), \
+        # Werkzeug decodes %2F and merges the doubled slashes: a 308 to the cleaned path, or, when the
+        # cleaned path is another route's (POST /login/qr//confirm is the page of the id "confirm"), 405
+        assert answer.status_code in (400, 404) or (answer.status_code in (308, 405) and "/" in garbage), \
             (answer.status_code, garbage)
 
 

@@ -26,6 +26,7 @@ from authlib.consts import default_json_headers
 
 from ...identity.service import person_claims
 from ...storage.token_hash import token_hash
+from .device_rate import TooManyDeviceCodes, count_issue
 from .grants import ALL_AUTH_METHODS, OpenIDConnectCode, _principal
 
 EXPIRES_IN = 600  # seconds a device and user code pair is valid (RFC 8628 3.2 expires_in)
@@ -179,6 +180,12 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
         if refused:
             raise InvalidScopeError(f"The client may ask only for: {' '.join(sorted(allowed))}")
         scope = client.get_allowed_scope(requested)
+        ip = self.client_ip()
+        try:
+            count_issue(core.store, client.get_client_id(), ip)
+        except TooManyDeviceCodes as refused:
+            core.audit("device.throttled", client_id=client.get_client_id(), ip=ip, limit=refused.limited)
+            raise
         device_code = self.generate_device_code()
         _created, user_code = DeviceRequests(core.store).create(device_code, client.get_client_id(), scope)
         verification_uri = self.get_verification_uri()
@@ -190,7 +197,7 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
             "expires_in": self.EXPIRES_IN,
             "interval": self.INTERVAL,
         }
-        core.audit("device.issued", client_id=client.get_client_id(), scope=scope, ip=self.client_ip())
+        core.audit("device.issued", client_id=client.get_client_id(), scope=scope, ip=ip)
         return 200, data, default_json_headers
 
     def generate_device_code(self):
