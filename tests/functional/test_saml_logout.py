@@ -96,7 +96,7 @@ def test_sp_initiated_logout_ends_the_session_everywhere(app, browser, sps, soap
     assert logout_response.response.status.status_code.value == STATUS_SUCCESS
 
     # the other SAML SP hears of it over SOAP, for the NameID and session it was given
-    sender = app.extensions["saml_logout"]
+    sender = app.extensions["idp"].notifier
     assert sender.wait_idle(10)
     assert not sender.failed, sender.failed
     assert [m.name_id.text for m in soap_endpoint.received] == [at_second.name_id.text]
@@ -122,10 +122,18 @@ def test_logout_elsewhere_sends_soap_logout_to_saml_sps(app, browser, sps, soap_
     logged_in(browser, first)                          # an SP without a SOAP endpoint does not stop the others
     answer = logged_in(browser, second, login=False)
     assert browser.client.get("/cas/logout").status_code == 200      # any logout ends the SSO session
-    sender = app.extensions["saml_logout"]
+    sender = app.extensions["idp"].notifier
     assert sender.wait_idle(10)
     assert sender.delivered and not sender.failed, (sender.delivered, sender.failed)
     assert [m.name_id.text for m in soap_endpoint.received] == [answer.name_id.text]
+    # it went through the database queue, as a raw SOAP body whose answer SAML checks
+    from idp.extensions import db
+    from idp.sessions.delivery_models import LogoutDelivery
+    with app.app_context():
+        rows = db.session.execute(db.select(LogoutDelivery.kind, LogoutDelivery.content_type,
+                                            LogoutDelivery.answer_check, LogoutDelivery.delivered)
+                                  .where(LogoutDelivery.kind == "raw")).all()
+    assert [tuple(r) for r in rows] == [("raw", "text/xml; charset=utf-8", "saml-logout", True)]
 
 
 def test_unsigned_logout_request_from_a_signing_sp_is_refused(app, browser, tmp_path, citizen):

@@ -115,7 +115,7 @@ def test_mellon_site_then_oidc_portal_one_login_and_logout_everywhere(realm, log
     else:
         done = browser.get(realm["portal_base"] + "/oidc/logout", timeout=15)
         assert done.status_code == 200
-        sender = idp.app.extensions["saml_logout"]
+        sender = idp.app.extensions["idp"].notifier
         assert sender.wait_idle(20)
         assert (realm["saml_key"], realm["apache"].url("/mellon/logout")) in sender.delivered, \
             (sender.delivered, sender.failed, realm["apache"].error_log[-2000:])

@@ -1,23 +1,20 @@
 """SAML single logout towards service providers: when an SSO session ends (logout at any site, OIDC,
 CAS or SAML), each SP that received an assertion in it gets a signed LogoutRequest for that NameID
-and SessionIndex over the SOAP back-channel (what mod_auth_mellon and Shibboleth SP accept), posted in
-the background with retries. The SP that started the logout itself gets its LogoutResponse instead."""
+and SessionIndex over the SOAP back-channel (what mod_auth_mellon and Shibboleth SP accept), posted
+through the server's logout delivery queue (stored, sent by one node, retried by the ``backchannel.retry``
+job like OIDC and CAS logout messages). The SP that started the logout itself gets its LogoutResponse instead."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
 
-import requests
 from flask import g
 from saml2 import BINDING_SOAP
 from saml2.s_utils import UnsupportedBinding
 from saml2.mdstore import UnknownSystemEntity
 from saml2.pack import make_soap_enveloped_saml_thingy
 from saml2.saml import NameID
-from saml2.samlp import STATUS_SUCCESS, logout_response_from_string
-from saml2.soap import parse_soap_enveloped_saml_logout_response
+from saml2.samlp import STATUS_SUCCESS, logout_request_from_string, logout_response_from_string
+from saml2.soap import parse_soap_enveloped_saml_logout_request, parse_soap_enveloped_saml_logout_response
 
 from .idp_server import entity_id, saml_server
 from .providers import get_provider
@@ -26,59 +23,15 @@ from .responses import issued_in
 log = logging.getLogger(__name__)
 
 
-class SoapLogoutSender:
-    """Posts SOAP LogoutRequests in a small thread pool; records what was delivered or given up."""
+ANSWER_CHECK = "saml-logout"
+SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
 
-    def __init__(self, *, timeout: float, retries: int, backoff: float = 0.5):
-        self.timeout, self.retries, self.backoff = timeout, max(1, retries), backoff
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="saml-logout")
-        self._pending: set[Future] = set()
-        self._lock = threading.Lock()
-        self.delivered: list[tuple[str, str]] = []  # (session key of the SP, url)
-        self.failed: list[tuple[str, str, str]] = []
 
-    def send(self, key: str, url: str, envelope: str, request_id: str) -> Future:
-        future = self._pool.submit(self._deliver, key, url, envelope, request_id)
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, future: Future) -> None:
-        with self._lock:
-            self._pending.discard(future)
-
-    def _deliver(self, key: str, url: str, envelope: str, request_id: str) -> bool:
-        error = ""
-        for attempt in range(self.retries):
-            try:
-                response = requests.post(url, data=envelope.encode("utf-8"), timeout=self.timeout,
-                                         allow_redirects=False,
-                                         headers={"Content-Type": "text/xml; charset=utf-8",
-                                                  "SOAPAction": "http://www.oasis-open.org/committees/security"})
-            except requests.RequestException as exc:
-                error = type(exc).__name__
-            else:
-                status = _status(response, request_id)
-                if status == STATUS_SUCCESS:
-                    self.delivered.append((key, url))
-                    return True
-                error = f"HTTP {response.status_code}, status {status}"
-                if 400 <= response.status_code < 500 or response.status_code == 200:
-                    break  # the SP answered; asking again gets the same answer
-            time.sleep(self.backoff * (2 ** attempt))
-        log.warning("SAML logout request to %s (%s) failed: %s", key, url, error)
-        self.failed.append((key, url, error))
-        return False
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._pending:
-                    return True
-            time.sleep(0.02)
-        return False
+def answer_check(outgoing, response) -> str | None:
+    """The check of an SP's answer to a queued SOAP LogoutRequest: None when it says Success to it."""
+    request_id = logout_request_from_string(parse_soap_enveloped_saml_logout_request(outgoing.message)).id
+    status = _status(response, request_id)
+    return None if status == STATUS_SUCCESS else f"HTTP {response.status_code}, status {status}"
 
 
 def _status(response, request_id: str) -> str | None:
@@ -99,7 +52,7 @@ def _status(response, request_id: str) -> str | None:
         return None
 
 
-def saml_logout_listener(core, sender: SoapLogoutSender):
+def saml_logout_listener(core):
     def notify(ended) -> None:
         entries = issued_in(core, ended.key)
         if not entries:
@@ -119,10 +72,10 @@ def saml_logout_listener(core, sender: SoapLogoutSender):
             url = services[0]["location"]
             name_id = NameID(format=entry["format"], name_qualifier=entity_id(core.settings),
                              sp_name_qualifier=provider.entity_id, text=entry["name_id"])
-            request_id, request = server.create_logout_request(
+            _request_id, request = server.create_logout_request(
                 url, provider.entity_id, name_id=name_id, reason="urn:oasis:names:tc:SAML:2.0:logout:user",
                 session_indexes=[entry["session_index"]] if entry.get("session_index") else None, sign=True)
             envelope = make_soap_enveloped_saml_thingy(str(request))
-            sender.send(provider.session_key, url, envelope, request_id)
+            core.notifier.send_raw(provider.session_key, url, envelope, SOAP_CONTENT_TYPE, answer_check=ANSWER_CHECK)
             core.audit("saml.logout_request", provider=provider.id)
     return notify
