@@ -151,5 +151,5 @@ def certificates():
     return jsonify(trust_status())
 
 
-from . import api_cas  # noqa: E402,F401  (CAS service routes on this blueprint)
+from . import api_cas, api_saml  # noqa: E402,F401  (CAS service and SAML SP routes on this blueprint)
 from . import api_authorisations  # noqa: E402,F401  (enterprise authorisations, on this blueprint)

@@ -7,6 +7,7 @@ from flask import current_app
 
 from ..clients.metadata import ADMIN_SCOPE, json_schema
 from ..keys.service import SUPPORTED_ALGS
+from ..protocols.saml.models import RELEASABLE
 
 CLIENT_METADATA = json_schema()
 
@@ -76,6 +77,40 @@ CAS_SERVICE = {
     },
 }
 
+_SAML_ATTRIBUTES = {"type": "array", "items": {"type": "string", "enum": list(RELEASABLE)}, "uniqueItems": True,
+                    "description": "What the SP may receive besides its NameID (id_number only where allowed)."}
+_SAML_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 128, "description": "Shown on the login page."},
+    "attributes": _SAML_ATTRIBUTES,
+    "require_signed_requests": {"type": "boolean",
+                                "description": "Refuse unsigned AuthnRequests (always on when the metadata "
+                                               "sets AuthnRequestsSigned)."},
+    "single_logout": {"type": "boolean", "description": "Send SAML logout requests when a session ends."},
+    "disabled": {"type": "boolean"},
+}
+SAML_PROVIDER_CHANGES = {"type": "object", "additionalProperties": False, "properties": _SAML_FIELDS}
+NEW_SAML_PROVIDER = {
+    "type": "object", "additionalProperties": False,
+    "description": "The SP's metadata (metadata_xml), or the URL to fetch it from (metadata_url): one of them.",
+    "properties": {**_SAML_FIELDS, "name": {**_SAML_FIELDS["name"], "type": ["string", "null"],
+                                            "description": "Default: the metadata's display name."},
+                   "metadata_xml": {"type": "string", "maxLength": 524288,
+                                    "description": "An md:EntityDescriptor with an SPSSODescriptor."},
+                   "metadata_url": {"type": "string", "format": "uri", "maxLength": 2048,
+                                    "description": "https (http only for loopback hosts)."}},
+    "oneOf": [{"required": ["metadata_xml"]}, {"required": ["metadata_url"]}],
+}
+SAML_PROVIDER = {
+    "type": "object",
+    "required": ["id", "entity_id", "name", "attributes", "require_signed_requests", "single_logout", "disabled"],
+    "properties": {
+        "id": {"type": "integer"}, "entity_id": {"type": "string"}, "name": {"type": "string"},
+        "metadata_url": {"type": ["string", "null"]}, "attributes": {"type": "array", "items": {"type": "string"}},
+        "require_signed_requests": {"type": "boolean"}, "single_logout": {"type": "boolean"},
+        "disabled": {"type": "boolean"}, "created_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
 _STATE = {"type": "string", "enum": ["ok", "warning", "expired"],
           "description": "warning: fewer than 30 days left"}
 TRUST_STATUS = {
@@ -135,7 +170,7 @@ def _errors(*codes: int) -> dict:
                  "otherwise invalid_request)",
             401: "No valid access token (WWW-Authenticate: Bearer)",
             403: "The token lacks the admin scope, or its person is not an administrator",
-            404: "No such client, CAS service or key"}
+            404: "No such client, CAS service, SAML service provider or key"}
     return {str(code): _json("Error", text[code]) for code in codes}
 
 
@@ -147,6 +182,8 @@ def _body(schema_name: str, required: bool = True) -> dict:
 _CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 _SERVICE_ID = {"name": "service_id", "in": "path", "required": True,
                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+_PROVIDER_ID = {"name": "provider_id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 _KID = {"name": "kid", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
 
 
@@ -154,6 +191,34 @@ def _list_of(key: str, schema_name: str, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {
         "type": "object", "required": [key], "properties": {
             key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}}}}}}}
+
+
+def _saml_paths() -> dict:
+    return {
+        "/api/admin/saml-providers": {
+            "get": {"operationId": "listSamlProviders", "summary": "List SAML service providers",
+                    "responses": {"200": _list_of("saml_providers", "SamlProvider", "Every SAML service provider"),
+                                  **_errors(401, 403)}},
+            "post": {"operationId": "createSamlProvider",
+                     "summary": "Register a SAML service provider from its metadata (the document, or its URL)",
+                     "requestBody": _body("NewSamlProvider"),
+                     "responses": {"201": _json("SamlProvider", "The new service provider"),
+                                   **_errors(400, 401, 403)}},
+        },
+        "/api/admin/saml-providers/{provider_id}": {
+            "parameters": [_PROVIDER_ID],
+            "get": {"operationId": "getSamlProvider", "summary": "A SAML service provider's settings",
+                    "responses": {"200": _json("SamlProvider", "The service provider"), **_errors(401, 403, 404)}},
+            "patch": {"operationId": "updateSamlProvider",
+                      "summary": "Change some of a SAML service provider's settings (disabled: true/false "
+                                 "disables or enables it)",
+                      "requestBody": _body("SamlProviderChanges"),
+                      "responses": {"200": _json("SamlProvider", "The updated service provider"),
+                                    **_errors(400, 401, 403, 404)}},
+            "delete": {"operationId": "deleteSamlProvider", "summary": "Delete a SAML service provider",
+                       "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
+        },
+    }
 
 
 def _more_paths() -> dict:
@@ -181,6 +246,7 @@ def _more_paths() -> dict:
             "delete": {"operationId": "deleteCasService", "summary": "Delete a CAS service",
                        "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
         },
+        **_saml_paths(),
         "/api/admin/keys/{kid}/retire": {
             "parameters": [_KID],
             "post": {"operationId": "retireKey",
@@ -285,7 +351,7 @@ def _document(issuer: str) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "idp admin API", "version": "1.0.0",
-                 "description": "Manage OIDC clients, CAS services and signing keys; read the CA trust "
+                 "description": "Manage OIDC clients, CAS services, SAML service providers and signing keys; read the CA trust "
                                 "status. Authenticate with an access token "
                                 "carrying the 'admin' scope (client_credentials of a client registered with "
                                 "that scope). Every change is written to the audit log."},
@@ -298,7 +364,8 @@ def _document(issuer: str) -> dict:
             "schemas": {"ClientMetadata": CLIENT_METADATA, "NewClient": new_client, "Client": CLIENT,
                         "Key": KEY, "CasService": CAS_SERVICE, "NewCasService": NEW_CAS_SERVICE,
                         "CasServiceChanges": CAS_SERVICE_CHANGES, "TrustStatus": TRUST_STATUS, "Error": ERROR,
-                        "Authorisation": AUTHORISATION},
+                        "Authorisation": AUTHORISATION, "SamlProvider": SAML_PROVIDER,
+                        "NewSamlProvider": NEW_SAML_PROVIDER, "SamlProviderChanges": SAML_PROVIDER_CHANGES},
         },
     }
 

@@ -27,10 +27,10 @@ def _attributes(value: str | None) -> list[str]:
 @json_option
 def add_sp(source, name, attributes, require_signed_requests, no_slo, as_json):
     from ..errors import ValidationError
-    from ..protocols.saml.providers import fetch_metadata, register_provider
-    url = None
+    from ..protocols.saml.providers import register_provider
+    url = xml = None
     if source.startswith(("http://", "https://")):
-        url, xml = source, fetch_metadata(source)
+        url = source
     else:
         try:
             with open(source, encoding="utf-8") as handle:

@@ -35,7 +35,7 @@ TECHNICAL = {"USB", "Key", "PIN", "ID", "CA", "CRL", "CRLs", "CAS", "URL", "URI"
              "OpenID", "Connect", "OIDC", "OAuth", "JWKS", "JSON", "PKCE", "SM2", "RSA", "ECDSA", "kid",
              "client_id", "client_secret", "sub", "private_key_jwt", "client_secret_basic",
              "client_secret_post", "none", "openid", "profile", "email", "phone", "idcard", "entity",
-             "admin", "scope", "pairwise", "public", "English", "SAML", "XML", "DTD"}
+             "admin", "scope", "pairwise", "public", "English", "SAML", "XML", "DTD", "NameID"}
 SKIP_TAGS = {"script", "style", "code", "pre", "small", "kbd", "samp", "textarea"}  # textarea: typed data
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
              "wbr"}
@@ -280,6 +280,7 @@ def _walk(app, locale: str) -> Walk:
     admin.get("CAS service", saved.headers["Location"])
     admin.get("edit CAS service", saved.headers["Location"].rstrip("/") + "/edit")
     _walk_authorisation_pages(app, admin)
+    _walk_admin_saml_pages(app, admin)
     w.pages.extend(admin.pages)
     return w
 
@@ -354,6 +355,23 @@ def _walk_second_factor_pages(w: Walk) -> None:
            {"csrf_token": w.form_token("/account"), "method": "totp", "code": "x"})
     w.get("second step by recovery code", "/login/second-factor?method=recovery")
     w.get("SMS set-up, once a second factor is on", "/account/second-factor/sms", 302)  # steps up first
+
+
+def _walk_admin_saml_pages(app, admin: Walk) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from test_saml import ServiceProvider
+    sp = ServiceProvider(app, Path(tempfile.mkdtemp()), name="admin-walk-" + admin.locale)
+    admin.get("SAML service providers", "/admin/saml/")
+    admin.get("new SAML service provider", "/admin/saml/new")
+    admin.post("new SAML service provider, refused metadata", "/admin/saml/new", 400, {
+        "csrf_token": admin.form_token("/admin/saml/new"), "metadata_xml": "<x/>"})
+    saved = admin.post("new SAML service provider", "/admin/saml/new", 302, {
+        "csrf_token": admin.form_token("/admin/saml/new"), "metadata_xml": sp.metadata, "name": "档案系统"})
+    admin.get("SAML service provider", saved.headers["Location"])
+    admin.get("edit SAML service provider", saved.headers["Location"] + "/edit")
+    admin.get("no such SAML service provider", "/admin/saml/999999", 404)
 
 
 def _walk_saml_pages(app, w: Walk) -> None:

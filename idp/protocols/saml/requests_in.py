@@ -8,7 +8,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as N_
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.time_util import str_to_time
 
@@ -49,18 +49,18 @@ def _parse(server, kind: str, message: str, binding: str, relay_state, sigalg, s
         names = {type(e).__name__ for e in causes}
         log.info("SAML %s request refused: %s", kind, " <- ".join(f"{type(e).__name__}: {e}" for e in causes))
         if names & {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"}:
-            raise SamlRequestError(_l("the request contains XML entities or a DTD, which are refused")) from None
+            raise SamlRequestError(N_("the request contains XML entities or a DTD, which are refused")) from None
         if names & {"ParseError", "XMLSyntaxError", "BadRequest", "UnravelError", "binascii.Error", "Error",
                     "UnicodeDecodeError", "zlib.error", "TypeError", "ValueError", "AttributeError"} \
                 and "SignatureError" not in names:
-            raise SamlRequestError(_l("the request cannot be read")) from None
+            raise SamlRequestError(N_("the request cannot be read")) from None
         if names & {"IncorrectlySigned", "SignatureError", "MissingKey"}:
-            raise SamlRequestError(_l("the request's signature is missing or does not verify")) from None
+            raise SamlRequestError(N_("the request's signature is missing or does not verify")) from None
         if "OtherError" in names and "destined" in str(exc):
-            raise SamlRequestError(_l("the request is addressed to another Destination")) from None
-        raise SamlRequestError(_l("the request cannot be read")) from None
+            raise SamlRequestError(N_("the request is addressed to another Destination")) from None
+        raise SamlRequestError(N_("the request cannot be read")) from None
     if parsed is None or parsed.message is None:
-        raise SamlRequestError(_l("the request cannot be read"))
+        raise SamlRequestError(N_("the request cannot be read"))
     return parsed
 
 
@@ -77,12 +77,12 @@ def receive(core, kind: str, binding: str, values) -> Received:
     """``values``: the query (HTTP-Redirect) or form (HTTP-POST) carrying SAMLRequest."""
     message = values.get("SAMLRequest")
     if not message:
-        raise SamlRequestError(_l("SAMLRequest is missing"))
+        raise SamlRequestError(N_("SAMLRequest is missing"))
     if len(message) > MAX_MESSAGE:
-        raise SamlRequestError(_l("the request is too large"))
+        raise SamlRequestError(N_("the request is too large"))
     relay_state = values.get("RelayState")
     if relay_state is not None and len(relay_state) > 2048:
-        raise SamlRequestError(_l("RelayState is too long"))
+        raise SamlRequestError(N_("RelayState is too long"))
     sigalg, signature = values.get("SigAlg"), values.get("Signature")
     if binding == BINDING_HTTP_POST:
         sigalg = signature = None
@@ -90,7 +90,7 @@ def receive(core, kind: str, binding: str, values) -> Received:
     issuer = parsed.message.issuer.text if parsed.message.issuer is not None else None
     provider = provider_by_entity_id(issuer)
     if provider is None:
-        raise SamlRequestError(_l("the service provider %(entity)s is not registered", entity=str(issuer)[:200]))
+        raise SamlRequestError(N_("the service provider %(entity)s is not registered", entity=str(issuer)[:200]))
     signed = signature is not None if binding == BINDING_HTTP_REDIRECT else parsed.message.signature is not None
     if provider.require_signed_requests or signed:
         parsed = _parse(saml_server(core, strict=True), kind, message, binding, relay_state, sigalg, signature)
@@ -103,15 +103,15 @@ def _check_instant(issue_instant) -> None:
     try:
         issued = time.mktime(str_to_time(issue_instant)) - time.mktime(time.gmtime(0))
     except Exception:  # noqa: BLE001
-        raise SamlRequestError(_l("the request's IssueInstant is not a valid time")) from None
+        raise SamlRequestError(N_("the request's IssueInstant is not a valid time")) from None
     now = time.time()
     if issued < now - REQUEST_MAX_AGE - CLOCK_SKEW or issued > now + CLOCK_SKEW:
-        raise SamlRequestError(_l("the request's IssueInstant is too old or in the future: start again at the site"))
+        raise SamlRequestError(N_("the request's IssueInstant is too old or in the future: start again at the site"))
 
 
 def _check_once(core, provider: SamlServiceProvider, request_id) -> None:
     if not request_id:
-        raise SamlRequestError(_l("the request has no ID"))
+        raise SamlRequestError(N_("the request has no ID"))
     digest = hashlib.sha256(f"{provider.entity_id}\x00{request_id}".encode("utf-8")).hexdigest()
     if not core.store.add(SEEN, digest, {"at": int(time.time())}, REQUEST_MAX_AGE + 2 * CLOCK_SKEW):
-        raise SamlRequestError(_l("this request was already used (replayed request ID)"))
+        raise SamlRequestError(N_("this request was already used (replayed request ID)"))

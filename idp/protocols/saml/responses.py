@@ -8,7 +8,7 @@ import secrets
 import time
 from types import SimpleNamespace
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as N_
 from saml2 import BINDING_HTTP_POST
 from saml2.mdstore import UnknownSystemEntity
 from saml2.s_utils import UnsupportedBinding
@@ -38,23 +38,23 @@ SLO_RECORD = "saml_slo_sent"
 def assertion_consumer_url(server, provider, message) -> str:
     """The ACS URL to post the response to: the one the request names, if the SP's metadata lists it."""
     if message.protocol_binding and message.protocol_binding != BINDING_HTTP_POST:
-        raise SamlRequestError(_l("responses are sent with the HTTP-POST binding only"))
+        raise SamlRequestError(N_("responses are sent with the HTTP-POST binding only"))
     try:
         services = server.metadata.assertion_consumer_service(provider.entity_id, BINDING_HTTP_POST) or []
     except (UnsupportedBinding, UnknownSystemEntity):
         services = []
     if message.assertion_consumer_service_url:
         if message.assertion_consumer_service_url not in [s["location"] for s in services]:
-            raise SamlRequestError(_l("the AssertionConsumerServiceURL is not in the service provider's metadata"))
+            raise SamlRequestError(N_("the AssertionConsumerServiceURL is not in the service provider's metadata"))
         return message.assertion_consumer_service_url
     if message.assertion_consumer_service_index is not None:
         for service in services:
             if str(service.get("index")) == str(message.assertion_consumer_service_index):
                 return service["location"]
-        raise SamlRequestError(_l("the AssertionConsumerServiceIndex is not in the service provider's metadata"))
+        raise SamlRequestError(N_("the AssertionConsumerServiceIndex is not in the service provider's metadata"))
     default = [s for s in services if str(s.get("is_default")).lower() == "true"]
     if not (default or services):
-        raise SamlRequestError(_l("the service provider's metadata has no HTTP-POST assertion consumer service"))
+        raise SamlRequestError(N_("the service provider's metadata has no HTTP-POST assertion consumer service"))
     return (default or services)[0]["location"]
 
 
