@@ -18,6 +18,7 @@ from saml2.config import SPConfig
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT, NAMEID_FORMAT_UNSPECIFIED
 from saml2.samlp import STATUS_INVALID_NAMEID_POLICY, STATUS_NO_PASSIVE
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from idp.protocols.saml.attributes import converters
 
@@ -81,6 +82,8 @@ class ServiceProvider:
 
     def authn_request(self, binding=BINDING_HTTP_REDIRECT, relay_state="back-to-records", **kwargs):
         """(request id, the request as the browser sends it: (method, path, form or None))."""
+        kwargs.setdefault("sigalg", SIG_RSA_SHA256)   # pysaml2 would sign the Redirect binding with SHA-1
+        kwargs.setdefault("digest_alg", DIGEST_SHA256)
         req_id, info = self.client.prepare_for_authenticate(entityid=IDP_ENTITY, relay_state=relay_state,
                                                             binding=binding, **kwargs)
         return req_id, self._as_request(binding, info)
