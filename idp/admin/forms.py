@@ -147,6 +147,8 @@ class SamlProviderForm(FlaskForm):
                                     choices=_choices(*SAML_ATTRIBUTE_LABELS), validate_choice=False)
     require_signed_requests = BooleanField(N_("Require signed authentication requests"))
     single_logout = BooleanField(N_("Send single logout requests when a session ends"), default=True)
+    encrypt_assertions = BooleanField(N_("Encrypt assertions (with the encryption key in its metadata)"))
+    idp_initiated = BooleanField(N_("Allow login started at this server (IdP-initiated)"))
     disabled = BooleanField(N_("Disabled"))
 
     def to_settings(self, *, new: bool) -> dict:
@@ -154,7 +156,9 @@ class SamlProviderForm(FlaskForm):
         settings = {"name": (self.name.data or "").strip() or (None if new else ""),
                     "attributes": list(self.attributes.data or []),
                     "require_signed_requests": bool(self.require_signed_requests.data),
-                    "single_logout": bool(self.single_logout.data), "disabled": bool(self.disabled.data)}
+                    "single_logout": bool(self.single_logout.data), "disabled": bool(self.disabled.data),
+                    "encrypt_assertions": bool(self.encrypt_assertions.data),
+                    "idp_initiated": bool(self.idp_initiated.data)}
         if new:
             xml, url = (self.metadata_xml.data or "").strip(), (self.metadata_url.data or "").strip()
             settings |= {"metadata_xml": xml} if xml or not url else {"metadata_url": url}
@@ -165,4 +169,6 @@ class SamlProviderForm(FlaskForm):
         self.attributes.data = list(provider.attributes or [])
         self.require_signed_requests.data = provider.require_signed_requests
         self.single_logout.data = provider.single_logout
+        self.encrypt_assertions.data = provider.encrypt_assertions
+        self.idp_initiated.data = provider.idp_initiated
         self.disabled.data = provider.disabled

@@ -86,6 +86,12 @@ _SAML_FIELDS = {
                                 "description": "Refuse unsigned AuthnRequests (always on when the metadata "
                                                "sets AuthnRequestsSigned)."},
     "single_logout": {"type": "boolean", "description": "Send SAML logout requests when a session ends."},
+    "encrypt_assertions": {"type": "boolean",
+                           "description": "Encrypt assertions with the encryption key of the SP's metadata "
+                                          "(refused when the metadata has none)."},
+    "idp_initiated": {"type": "boolean",
+                      "description": "Allow IdP-initiated login: /saml/idp-initiated?sp=<entityID> sends the SP "
+                                     "an unsolicited Response."},
     "disabled": {"type": "boolean"},
 }
 SAML_PROVIDER_CHANGES = {"type": "object", "additionalProperties": False, "properties": _SAML_FIELDS}
@@ -102,11 +108,13 @@ NEW_SAML_PROVIDER = {
 }
 SAML_PROVIDER = {
     "type": "object",
-    "required": ["id", "entity_id", "name", "attributes", "require_signed_requests", "single_logout", "disabled"],
+    "required": ["id", "entity_id", "name", "attributes", "require_signed_requests", "single_logout",
+                 "encrypt_assertions", "idp_initiated", "disabled"],
     "properties": {
         "id": {"type": "integer"}, "entity_id": {"type": "string"}, "name": {"type": "string"},
         "metadata_url": {"type": ["string", "null"]}, "attributes": {"type": "array", "items": {"type": "string"}},
         "require_signed_requests": {"type": "boolean"}, "single_logout": {"type": "boolean"},
+        "encrypt_assertions": {"type": "boolean"}, "idp_initiated": {"type": "boolean"},
         "disabled": {"type": "boolean"}, "created_at": {"type": ["string", "null"], "format": "date-time"},
     },
 }

@@ -15,7 +15,7 @@ from .cas import parse_id  # the same rule for an integer id in a URL segment
 from .service import iso_time
 
 _CHANGEABLE = {"name": (str,), "attributes": (list,), "require_signed_requests": (bool,),
-               "single_logout": (bool,), "disabled": (bool,)}
+               "single_logout": (bool,), "encrypt_assertions": (bool,), "idp_initiated": (bool,), "disabled": (bool,)}
 _NEW = {**_CHANGEABLE, "name": (str, type(None)), "metadata_xml": (str,), "metadata_url": (str,)}
 
 __all__ = ["SamlProviderError", "parse", "parse_id", "view", "create", "update", "set_disabled", "delete"]

@@ -92,7 +92,7 @@ def test_console_register_by_metadata_edit_disable_enable_delete(app, console, s
     assert created.headers["Location"] == f"/admin/saml/{stored['id']}"
     assert stored == {"id": stored["id"], "entity_id": sp.entity_id, "name": "档案系统", "metadata_url": None,
                       "attributes": ["name", "email"], "require_signed_requests": False, "single_logout": True,
-                      "disabled": False}
+                      "encrypt_assertions": False, "idp_initiated": False, "disabled": False}
     view_url = f"/admin/saml/{stored['id']}"
     view = page(console, view_url)
     assert "档案系统" in view and sp.entity_id in view and "已注册 SAML 服务提供方" in view
@@ -100,11 +100,14 @@ def test_console_register_by_metadata_edit_disable_enable_delete(app, console, s
 
     edit_url = f"{view_url}/edit"
     edited = post_form(console, edit_url, edit_url, {"name": "档案系统（新）", "attributes": ["name", "id_number"],
-                                                     "require_signed_requests": "y"})
+                                                     "require_signed_requests": "y", "idp_initiated": "y"})
     assert edited.status_code == 302, edited.get_data(as_text=True)
     [stored] = providers(app)
     assert stored["name"] == "档案系统（新）" and stored["attributes"] == ["name", "id_number"]
     assert stored["require_signed_requests"] is True and stored["single_logout"] is False
+    assert stored["idp_initiated"] is True and stored["encrypt_assertions"] is False
+    refused = post_form(console, edit_url, edit_url, {"name": "档案系统（新）", "encrypt_assertions": "y"})
+    assert refused.status_code == 400 and "no encryption key" in refused.get_data(as_text=True)
 
     assert post_form(console, f"{view_url}/disable", view_url, {}).status_code == 302
     assert providers(app)[0]["disabled"] is True and "已停用" in page(console, view_url)

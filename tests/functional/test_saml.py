@@ -51,7 +51,8 @@ def _key_pair(directory):
 class ServiceProvider:
     """A SAML service provider (pysaml2's client) talking to the app through the Flask test client."""
 
-    def __init__(self, app, tmp_path, *, name="sp", sign_requests=False, name_id_format=None, soap_logout=None):
+    def __init__(self, app, tmp_path, *, name="sp", sign_requests=False, name_id_format=None, soap_logout=None,
+                 decrypts=False, allow_unsolicited=False):
         self.app, self.entity_id = app, f"{SP_BASE}/{name}"
         directory = tmp_path / name
         directory.mkdir()
@@ -61,12 +62,14 @@ class ServiceProvider:
                             "single_logout_service": [(f"{SP_BASE}/{name}/slo", BINDING_HTTP_REDIRECT)]
                             + ([(soap_logout, BINDING_SOAP)] if soap_logout else [])},
               "authn_requests_signed": sign_requests, "want_assertions_signed": True,
-              "want_response_signed": True, "allow_unsolicited": False,
+              "want_response_signed": True, "allow_unsolicited": allow_unsolicited,
               "allow_unknown_attributes": True}
         if name_id_format:
             sp["name_id_format"] = [name_id_format]
         self.config = SPConfig()
-        self.config.load({"entityid": self.entity_id, "service": {"sp": sp}, "key_file": key_file,
+        # decrypts: its metadata publishes an encryption key (its own key pair), and it decrypts with it
+        extra = {"encryption_keypairs": [{"key_file": key_file, "cert_file": cert_file}]} if decrypts else {}
+        self.config.load({**extra, "entityid": self.entity_id, "service": {"sp": sp}, "key_file": key_file,
                           "cert_file": cert_file, "xmlsec_binary": "/usr/bin/xmlsec1",
                           "metadata": {"inline": [idp_metadata]},
                           "signing_algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",

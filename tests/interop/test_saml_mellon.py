@@ -129,3 +129,23 @@ def test_mellon_site_then_oidc_portal_one_login_and_logout_everywhere(realm, log
     assert portal.status_code == 302 and portal.headers["Location"].startswith(idp.issuer + "/authorize?")
     saml_site = browser.get(realm["saml"], timeout=15)
     assert saml_site.url.startswith(idp.issuer + "/login?"), (saml_site.url, [r.url for r in saml_site.history])
+
+
+def test_mellon_decrypts_an_encrypted_assertion(realm):
+    """mod_auth_mellon's metadata publishes its key for encryption; with the switch on it reads the
+    encrypted assertion and signs the person in."""
+    import base64
+
+    from idp.protocols.saml.providers import by_id, update_provider
+    idp, person = realm["idp"], realm["idp"].person
+    with idp.app.app_context():
+        provider = by_id(int(realm["saml_key"].split(":")[1]))
+        assert 'use="encryption"' in provider.metadata_xml
+        update_provider(provider, encrypt_assertions=True)
+    browser = requests.Session()
+    browser.trust_env = False
+    posting = _login(browser, _saml_site_login_page(browser, realm), person)
+    fields = dict(re.findall(r'<input type="hidden" name="([A-Za-z]+)" value="([^"]*)">', posting.text))
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert "EncryptedAssertion" in xml and "AttributeStatement" not in xml
+    _signed_in_at_saml_site(_post_saml_form(browser, posting), realm)

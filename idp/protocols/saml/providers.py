@@ -56,8 +56,17 @@ def parse_metadata(xml: str) -> dict:
     organization = descriptor.organization
     if organization is not None and organization.organization_display_name:
         name = organization.organization_display_name[0].text
+    # a key without a use, or for encryption, can encrypt assertions to this SP
+    can_encrypt = any(k.use in (None, "", "encryption") and k.key_info is not None for k in sp.key_descriptor or [])
     return {"entity_id": descriptor.entity_id, "name": name,
-            "signs_requests": str(sp.authn_requests_signed).lower() == "true"}
+            "signs_requests": str(sp.authn_requests_signed).lower() == "true", "can_encrypt": can_encrypt}
+
+
+def _checked_encryption(encrypt: bool, parsed: dict) -> bool:
+    if encrypt and not parsed["can_encrypt"]:
+        raise ValidationError(f"{parsed['entity_id']} publishes no encryption key in its metadata: its "
+                              "assertions cannot be encrypted")
+    return bool(encrypt)
 
 
 def _checked_attributes(attributes) -> list[str]:
@@ -77,7 +86,8 @@ def _checked_name(name: str) -> str:
 
 def register_provider(*, metadata_xml: str | None = None, name: str | None = None, metadata_url: str | None = None,
                       attributes=("name",), require_signed_requests: bool = False,
-                      single_logout: bool = True, disabled: bool = False) -> SamlServiceProvider:
+                      single_logout: bool = True, disabled: bool = False, encrypt_assertions: bool = False,
+                      idp_initiated: bool = False) -> SamlServiceProvider:
     """Register an SP from its metadata: the document given, or else the one fetched from ``metadata_url``."""
     if metadata_xml is None:
         if not metadata_url:
@@ -90,7 +100,8 @@ def register_provider(*, metadata_xml: str | None = None, name: str | None = Non
         entity_id=parsed["entity_id"], name=_checked_name(name or parsed["name"] or parsed["entity_id"][:128]),
         metadata_xml=metadata_xml, metadata_url=metadata_url, attributes=_checked_attributes(attributes),
         require_signed_requests=bool(require_signed_requests or parsed["signs_requests"]),
-        single_logout=bool(single_logout), disabled=bool(disabled))
+        single_logout=bool(single_logout), disabled=bool(disabled),
+        encrypt_assertions=_checked_encryption(encrypt_assertions, parsed), idp_initiated=bool(idp_initiated))
     db.session.add(provider)
     db.session.commit()
     return provider
@@ -100,6 +111,7 @@ def update_metadata(provider: SamlServiceProvider, metadata_xml: str) -> SamlSer
     parsed = parse_metadata(metadata_xml)
     if parsed["entity_id"] != provider.entity_id:
         raise ValidationError(f"the metadata is for {parsed['entity_id']}, not {provider.entity_id}")
+    _checked_encryption(provider.encrypt_assertions, parsed)
     provider.metadata_xml = metadata_xml
     provider.require_signed_requests = provider.require_signed_requests or parsed["signs_requests"]
     db.session.commit()
@@ -108,10 +120,13 @@ def update_metadata(provider: SamlServiceProvider, metadata_xml: str) -> SamlSer
 
 def update_provider(provider: SamlServiceProvider, *, name: str | None = None, attributes=None,
                     require_signed_requests: bool | None = None, single_logout: bool | None = None,
-                    disabled: bool | None = None) -> SamlServiceProvider:
+                    disabled: bool | None = None, encrypt_assertions: bool | None = None,
+                    idp_initiated: bool | None = None) -> SamlServiceProvider:
     """Change the settings given (None: unchanged); nothing changes when one is refused. Signed requests
     stay required when the metadata says the SP signs them."""
-    changes = {"single_logout": single_logout, "disabled": disabled}
+    changes = {"single_logout": single_logout, "disabled": disabled, "idp_initiated": idp_initiated}
+    if encrypt_assertions is not None:
+        changes["encrypt_assertions"] = _checked_encryption(encrypt_assertions, parse_metadata(provider.metadata_xml))
     if name is not None:
         changes["name"] = _checked_name(name)
     if attributes is not None:
@@ -127,7 +142,7 @@ def update_provider(provider: SamlServiceProvider, *, name: str | None = None, a
 
 
 def delete_provider(provider_id: int) -> None:
-    db.session.delete(_by_id(provider_id))
+    db.session.delete(by_id(provider_id))
     db.session.commit()
 
 
@@ -137,14 +152,15 @@ def provider_by_id(provider_id: int) -> SamlServiceProvider | None:
 
 
 def set_attributes(provider_id: int, attributes) -> SamlServiceProvider:
-    return update_provider(_by_id(provider_id), attributes=attributes)
+    return update_provider(by_id(provider_id), attributes=attributes)
 
 
 def set_disabled(provider_id: int, disabled: bool) -> SamlServiceProvider:
-    return update_provider(_by_id(provider_id), disabled=disabled)
+    return update_provider(by_id(provider_id), disabled=disabled)
 
 
-def _by_id(provider_id: int) -> SamlServiceProvider:
+def by_id(provider_id: int) -> SamlServiceProvider:
+    """The SP with this id, disabled or not; NotFound when there is none."""
     provider = db.session.get(SamlServiceProvider, provider_id)
     if provider is None:
         raise NotFound(f"no SAML service provider {provider_id}")

@@ -108,6 +108,17 @@ def attributes_for(core, person, provider, session) -> dict:
     return ava
 
 
+def _encryption(server, provider) -> dict:
+    """pysaml2's arguments for encrypting the assertion to the SP's metadata encryption key (signed
+    first, then encrypted). pysaml2 would quietly send it in the clear when the metadata has no such
+    key: the registry refuses the switch then, and this refuses to answer."""
+    if not provider.encrypt_assertions:
+        return {}
+    if not server.has_encrypt_cert_in_metadata(provider.entity_id):
+        raise RuntimeError(f"SAML SP {provider.entity_id} is to get encrypted assertions but has no encryption key")
+    return {"encrypt_assertion": True, "encrypt_assertion_self_contained": True}
+
+
 def authn_response(core, server, *, provider, person, session, request_id: str, destination: str,
                    fmt: str) -> str:
     """The signed Response (signed assertion inside), as XML; the SP is recorded for single logout."""
@@ -119,7 +130,7 @@ def authn_response(core, server, *, provider, person, session, request_id: str, 
     xml = str(server.create_authn_response(
         attributes_for(core, person, provider, session), request_id, destination, provider.entity_id,
         name_id=name_id, authn=authn, sign_response=True, sign_assertion=True,
-        sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256))
+        sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256, **_encryption(server, provider)))
     session_index = _session_index(xml)
     core.sessions.add_client(session, provider.session_key)
     remaining = max(1, session.expires_at - int(time.time()))
