@@ -378,6 +378,8 @@ def _walk_saml_pages(app, w: Walk) -> None:
     import tempfile
     from pathlib import Path
 
+    from urllib.parse import quote
+
     from test_saml import ServiceProvider
     sp = ServiceProvider(app, Path(tempfile.mkdtemp()), name="walk-" + w.locale)
     sp.register(name="档案系统")
@@ -385,6 +387,8 @@ def _walk_saml_pages(app, w: Walk) -> None:
     w.get("SAML response posted to a site", path)
     w.get("refused SAML request", "/saml/sso?SAMLRequest=AAAA", 400)
     w.get("SAML request without a message", "/saml/sso", 400)
+    w.get("IdP-initiated login to an SP not allowed it", "/saml/idp-initiated?sp=" + quote(sp.entity_id), 400)
+    w.get("IdP-initiated login without an SP", "/saml/idp-initiated", 400)
 
 
 def _walk_device_pages(app, w: Walk) -> None:

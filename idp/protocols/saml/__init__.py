@@ -1,10 +1,12 @@
 """SAML 2.0 identity provider (pysaml2 with xmlsec1) for department systems that speak SAML: Web
-Browser SSO over the HTTP-Redirect and HTTP-POST bindings, single logout, metadata at /saml/metadata."""
+Browser SSO over the HTTP-Redirect and HTTP-POST bindings (and IdP-initiated, for the SPs allowed it),
+single logout, metadata at /saml/metadata."""
 from __future__ import annotations
 
 
 def init_saml(app, core) -> None:
     from ...extensions import csrf
+    from . import idp_initiated  # noqa: F401  (its route, on the SAML blueprint)
     from .single_logout import ANSWER_CHECK, answer_check, saml_logout_listener
     from .views import PROTOCOL, bp, cancelled
 

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 REQUEST_MAX_AGE = 300  # seconds an AuthnRequest or LogoutRequest may take to arrive
 SEEN = "saml_seen_request"
 MAX_MESSAGE = 64 * 1024
+MAX_RELAY_STATE = 2048
 
 
 class SamlRequestError(Exception):
@@ -83,7 +84,7 @@ def receive(core, kind: str, binding: str, values) -> Received:
     if len(message) > MAX_MESSAGE:
         raise SamlRequestError(N_("the request is too large"))
     relay_state = values.get("RelayState")
-    if relay_state is not None and len(relay_state) > 2048:
+    if relay_state is not None and len(relay_state) > MAX_RELAY_STATE:
         raise SamlRequestError(N_("RelayState is too long"))
     sigalg, signature = values.get("SigAlg"), values.get("Signature")
     if binding == BINDING_HTTP_POST:

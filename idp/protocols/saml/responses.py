@@ -35,8 +35,16 @@ SLO_INDEX = "saml_slo"
 SLO_RECORD = "saml_slo_sent"
 
 
+# What a login started at idp asks for: nothing (no request)
+_NOTHING_ASKED = SimpleNamespace(protocol_binding=None, assertion_consumer_service_url=None,
+                                 assertion_consumer_service_index=None, name_id_policy=None)
+
+
 def assertion_consumer_url(server, provider, message) -> str:
-    """The ACS URL to post the response to: the one the request names, if the SP's metadata lists it."""
+    """The ACS URL to post the response to: the one the request names, if the SP's metadata lists it;
+    the SP's default one for a login started at idp (``message`` None)."""
+    if message is None:
+        message = _NOTHING_ASKED
     if message.protocol_binding and message.protocol_binding != BINDING_HTTP_POST:
         raise SamlRequestError(N_("responses are sent with the HTTP-POST binding only"))
     try:
@@ -73,7 +81,8 @@ def requested_acr(message) -> str | None:
 
 
 def name_id_format(server, provider, message) -> str:
-    policy = message.name_id_policy
+    """The NameID format the request asks for, else the first of the SP's metadata we offer."""
+    policy = (message or _NOTHING_ASKED).name_id_policy
     if policy is not None and policy.format:
         if policy.format not in NAME_ID_FORMATS:
             raise ValueError(policy.format)
