@@ -16,10 +16,11 @@ SECURITY_HEADERS = (
 
 # No inline script or style unless it carries this response's nonce, nothing from other origins, no
 # framing, no <base>, no plugins. Forms go to this server only, unless the page lets one continue to a
-# relying party (``allow_form_action``).
+# relying party (``allow_form_action``); frames show nothing unless the page names a site's origin
+# (``allow_frame``: the logged-out page's front-channel logout frames).
 _POLICY = ("default-src 'none'; script-src 'self'{nonce}; style-src 'self'{nonce}; img-src 'self'; "
            "font-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; "
-           "form-action 'self'{targets}")
+           "form-action 'self'{targets}{frames}")
 _HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
 # Documents a browser renders and could run script in (XML too: an XHTML <script> in it runs).
 _MARKUP = ("text/html", "text/xml", "application/xml", "application/xhtml+xml", "image/svg+xml")
@@ -74,10 +75,22 @@ def allow_form_action(url: str | None) -> None:
         targets.append(origin)
 
 
+def allow_frame(url: str | None) -> None:
+    """Let this page show ``url``'s origin in a frame (front-channel logout of a site)."""
+    origin = _origin(url) if url else None
+    if origin is None:
+        return
+    frames = g.setdefault("csp_frame_targets", [])
+    if origin not in frames:
+        frames.append(origin)
+
+
 def content_security_policy() -> str:
     nonce = g.get("csp_nonce")
     targets = g.get("csp_form_targets") or ()
-    return _POLICY.format(nonce=f" 'nonce-{nonce}'" if nonce else "", targets="".join(" " + t for t in targets))
+    frames = g.get("csp_frame_targets") or ()
+    return _POLICY.format(nonce=f" 'nonce-{nonce}'" if nonce else "", targets="".join(" " + t for t in targets),
+                          frames=("; frame-src " + " ".join(frames)) if frames else "")
 
 
 def _origin(url: str) -> str | None:

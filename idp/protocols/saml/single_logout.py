@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import g
-from saml2 import BINDING_SOAP
+from flask import g, has_request_context
+from saml2 import BINDING_HTTP_REDIRECT, BINDING_SOAP
 from saml2.s_utils import UnsupportedBinding
 from saml2.mdstore import UnknownSystemEntity
 from saml2.pack import make_soap_enveloped_saml_thingy
 from saml2.saml import NameID
 from saml2.samlp import STATUS_SUCCESS, logout_request_from_string, logout_response_from_string
 from saml2.soap import parse_soap_enveloped_saml_logout_request, parse_soap_enveloped_saml_logout_response
+from saml2.xmldsig import SIG_RSA_SHA256
+
+from ...sessions.logout import add_front_channel_logout
 
 from .idp_server import entity_id, saml_server
 from .providers import get_provider
@@ -52,7 +55,28 @@ def _status(response, request_id: str) -> str | None:
         return None
 
 
+def _endpoint(server, provider, binding) -> str | None:
+    try:
+        services = server.metadata.single_logout_service(provider.entity_id, binding, "spsso") or []
+    except (UnsupportedBinding, UnknownSystemEntity):
+        services = []
+    return services[0]["location"] if services else None
+
+
+def _logout_request(core, server, provider, entry, url: str, *, sign: bool):
+    name_id = NameID(format=entry["format"], name_qualifier=entity_id(core.settings),
+                     sp_name_qualifier=provider.entity_id, text=entry["name_id"])
+    _request_id, request = server.create_logout_request(
+        url, provider.entity_id, name_id=name_id, reason="urn:oasis:names:tc:SAML:2.0:logout:user",
+        session_indexes=[entry["session_index"]] if entry.get("session_index") else None, sign=sign)
+    return request
+
+
 def saml_logout_listener(core):
+    """SOAP to an SP whose metadata has a SOAP logout endpoint (through the delivery queue); otherwise,
+    when the logout happens in a browser, an HTTP-Redirect LogoutRequest (signed in the query) that the
+    logged-out page loads in a hidden frame. An SP with neither (or only HTTP-POST) is not told: its
+    own session ends when it next asks idp."""
     def notify(ended) -> None:
         entries = issued_in(core, ended.key)
         if not entries:
@@ -63,19 +87,19 @@ def saml_logout_listener(core):
             provider = get_provider(entry["provider_id"])
             if provider is None or not provider.single_logout or provider.id == initiator:
                 continue
-            try:
-                services = server.metadata.single_logout_service(provider.entity_id, BINDING_SOAP, "spsso") or []
-            except (UnsupportedBinding, UnknownSystemEntity):
-                services = []
-            if not services:
-                continue  # the SP offers no back-channel: its own session ends when it next asks
-            url = services[0]["location"]
-            name_id = NameID(format=entry["format"], name_qualifier=entity_id(core.settings),
-                             sp_name_qualifier=provider.entity_id, text=entry["name_id"])
-            _request_id, request = server.create_logout_request(
-                url, provider.entity_id, name_id=name_id, reason="urn:oasis:names:tc:SAML:2.0:logout:user",
-                session_indexes=[entry["session_index"]] if entry.get("session_index") else None, sign=True)
-            envelope = make_soap_enveloped_saml_thingy(str(request))
-            core.notifier.send_raw(provider.session_key, url, envelope, SOAP_CONTENT_TYPE, answer_check=ANSWER_CHECK)
-            core.audit("saml.logout_request", provider=provider.id)
+            url = _endpoint(server, provider, BINDING_SOAP)
+            if url is not None:
+                request = _logout_request(core, server, provider, entry, url, sign=True)
+                envelope = make_soap_enveloped_saml_thingy(str(request))
+                core.notifier.send_raw(provider.session_key, url, envelope, SOAP_CONTENT_TYPE,
+                                       answer_check=ANSWER_CHECK)
+                core.audit("saml.logout_request", provider=provider.id, channel="back")
+                continue
+            url = _endpoint(server, provider, BINDING_HTTP_REDIRECT)
+            if url is not None and has_request_context():
+                request = _logout_request(core, server, provider, entry, url, sign=False)
+                http = server.apply_binding(BINDING_HTTP_REDIRECT, str(request), url, relay_state=None,
+                                            sign=True, sigalg=SIG_RSA_SHA256)
+                add_front_channel_logout(dict(http["headers"])["Location"])
+                core.audit("saml.logout_request", provider=provider.id, channel="front")
     return notify
