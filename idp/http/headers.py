@@ -76,7 +76,8 @@ def allow_form_action(url: str | None) -> None:
 
 
 def allow_frame(url: str | None) -> None:
-    """Let this page show ``url``'s origin in a frame (front-channel logout of a site)."""
+    """Let this page show ``url``'s origin in a frame (front-channel logout of a site); the frame may
+    come back to this server ('self': the site's answer is redirected here)."""
     origin = _origin(url) if url else None
     if origin is None:
         return
@@ -90,7 +91,7 @@ def content_security_policy() -> str:
     targets = g.get("csp_form_targets") or ()
     frames = g.get("csp_frame_targets") or ()
     return _POLICY.format(nonce=f" 'nonce-{nonce}'" if nonce else "", targets="".join(" " + t for t in targets),
-                          frames=("; frame-src " + " ".join(frames)) if frames else "")
+                          frames=("; frame-src 'self' " + " ".join(frames)) if frames else "")
 
 
 def _origin(url: str) -> str | None:

@@ -166,7 +166,7 @@ def test_an_sp_without_soap_is_logged_out_through_a_frame_of_the_logged_out_page
     [src] = re.findall(r'<iframe class="front-channel-logout" src="([^"]+)"', text)
     src = html_lib.unescape(src)
     assert src.startswith("http://localhost:9100/first/slo?SAMLRequest=")
-    assert "frame-src http://localhost:9100" in page.headers["Content-Security-Policy"]
+    assert "frame-src 'self' http://localhost:9100" in page.headers["Content-Security-Policy"]
     params = query_of(src)
     request = first.client.parse_logout_request(params["SAMLRequest"], BINDING_HTTP_REDIRECT,
                                                 sigalg=params["SigAlg"], signature=params["Signature"])
@@ -177,7 +177,7 @@ def test_an_sp_without_soap_is_logged_out_through_a_frame_of_the_logged_out_page
                                                BINDING_HTTP_REDIRECT, sign=True, sigalg=SIG_RSA_SHA256)
     back = urlsplit(dict(reply["headers"])["Location"])
     done = browser.client.get(back.path + "?" + back.query)
-    assert done.status_code == 204
+    assert done.status_code == 204 and "frame-ancestors 'self'" in done.headers["Content-Security-Policy"]
     assert [data.get("channel") for _e, data in audit_events(app, "saml.logout_request")] == ["front"]
     assert [data["status"] for _e, data in audit_events(app, "saml.logout_response")] == [STATUS_SUCCESS]
     assert browser.client.get("/saml/slo?SAMLResponse=AAAA").status_code == 400   # unreadable: the page

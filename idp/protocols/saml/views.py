@@ -218,4 +218,6 @@ def _logout_response(core, binding: str):
         return _refused(_("the logout response cannot be read"))
     provider = provider_by_entity_id(issuer)
     core.audit("saml.logout_response", provider=provider.id if provider else None, status=status)
-    return Response(status=204, headers=NO_STORE)
+    # shown in a frame of idp's own logged-out page: that page may frame it, nothing else may
+    return Response(status=204, headers={**NO_STORE, "X-Frame-Options": "SAMEORIGIN",
+                                         "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'"})
