@@ -185,3 +185,21 @@ def test_front_channel_logout_of_a_mellon_site_in_chromium(realm, csp_page):
     page.goto(realm["saml"])
     page.wait_for_url(idp.issuer + "/login?*")   # mellon's session ended: the site asks idp again
     page.csp.check(page)
+
+
+def test_idp_initiated_login_at_a_mellon_site(realm):
+    """With the switch on, idp's link signs the person in and mod_auth_mellon takes the unsolicited
+    Response, going on to the RelayState page."""
+    from idp.protocols.saml.providers import by_id, update_provider
+    idp, person = realm["idp"], realm["idp"].person
+    with idp.app.app_context():
+        provider = by_id(int(realm["saml_key"].split(":")[1]))
+        entity = provider.entity_id
+        update_provider(provider, idp_initiated=True)
+    browser = requests.Session()
+    browser.trust_env = False
+    page = browser.get(idp.url("/saml/idp-initiated"), params={"sp": entity, "RelayState": realm["saml"]},
+                       timeout=15)
+    assert page.url.startswith(idp.issuer + "/login?"), page.url
+    posting = _login(browser, page, person)
+    _signed_in_at_saml_site(_post_saml_form(browser, posting), realm)
