@@ -201,60 +201,39 @@ def _list_of(key: str, schema_name: str, description: str) -> dict:
             key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}}}}}}}
 
 
-def _saml_paths() -> dict:
+def _registry_paths(path: str, key: str, id_param: dict, kind: str, what: str, what_plural: str,
+                    create_summary: str) -> dict:
+    """List, register, read, change and delete one kind of registered site (``kind``: its schema's name)."""
     return {
-        "/api/admin/saml-providers": {
-            "get": {"operationId": "listSamlProviders", "summary": "List SAML service providers",
-                    "responses": {"200": _list_of("saml_providers", "SamlProvider", "Every SAML service provider"),
-                                  **_errors(401, 403)}},
-            "post": {"operationId": "createSamlProvider",
-                     "summary": "Register a SAML service provider from its metadata (the document, or its URL)",
-                     "requestBody": _body("NewSamlProvider"),
-                     "responses": {"201": _json("SamlProvider", "The new service provider"),
-                                   **_errors(400, 401, 403)}},
+        path: {
+            "get": {"operationId": f"list{kind}s", "summary": f"List {what_plural}",
+                    "responses": {"200": _list_of(key, kind, f"Every {what}"), **_errors(401, 403)}},
+            "post": {"operationId": f"create{kind}", "summary": create_summary,
+                     "requestBody": _body(f"New{kind}"),
+                     "responses": {"201": _json(kind, f"The new {what}"), **_errors(400, 401, 403)}},
         },
-        "/api/admin/saml-providers/{provider_id}": {
-            "parameters": [_PROVIDER_ID],
-            "get": {"operationId": "getSamlProvider", "summary": "A SAML service provider's settings",
-                    "responses": {"200": _json("SamlProvider", "The service provider"), **_errors(401, 403, 404)}},
-            "patch": {"operationId": "updateSamlProvider",
-                      "summary": "Change some of a SAML service provider's settings (disabled: true/false "
-                                 "disables or enables it)",
-                      "requestBody": _body("SamlProviderChanges"),
-                      "responses": {"200": _json("SamlProvider", "The updated service provider"),
-                                    **_errors(400, 401, 403, 404)}},
-            "delete": {"operationId": "deleteSamlProvider", "summary": "Delete a SAML service provider",
+        f"{path}/{{{id_param['name']}}}": {
+            "parameters": [id_param],
+            "get": {"operationId": f"get{kind}", "summary": f"A {what}'s settings",
+                    "responses": {"200": _json(kind, f"The {what}"), **_errors(401, 403, 404)}},
+            "patch": {"operationId": f"update{kind}",
+                      "summary": f"Change some of a {what}'s settings (disabled: true/false disables or enables it)",
+                      "requestBody": _body(f"{kind}Changes"),
+                      "responses": {"200": _json(kind, f"The updated {what}"), **_errors(400, 401, 403, 404)}},
+            "delete": {"operationId": f"delete{kind}", "summary": f"Delete a {what}",
                        "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
         },
     }
 
 
 def _more_paths() -> dict:
-    """CAS services, key retirement and the CA trust status."""
-    service = {"parameters": [_SERVICE_ID]}
+    """CAS services, SAML service providers, key retirement, authorisations and the CA trust status."""
     return {
-        "/api/admin/cas-services": {
-            "get": {"operationId": "listCasServices", "summary": "List CAS services",
-                    "responses": {"200": _list_of("cas_services", "CasService", "Every CAS service"),
-                                  **_errors(401, 403)}},
-            "post": {"operationId": "createCasService", "summary": "Register a CAS service",
-                     "requestBody": _body("NewCasService"),
-                     "responses": {"201": _json("CasService", "The new service"), **_errors(400, 401, 403)}},
-        },
-        "/api/admin/cas-services/{service_id}": {
-            **service,
-            "get": {"operationId": "getCasService", "summary": "A CAS service's settings",
-                    "responses": {"200": _json("CasService", "The service"), **_errors(401, 403, 404)}},
-            "patch": {"operationId": "updateCasService",
-                      "summary": "Change some of a CAS service's settings (disabled: true/false disables or "
-                                 "enables it)",
-                      "requestBody": _body("CasServiceChanges"),
-                      "responses": {"200": _json("CasService", "The updated service"),
-                                    **_errors(400, 401, 403, 404)}},
-            "delete": {"operationId": "deleteCasService", "summary": "Delete a CAS service",
-                       "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
-        },
-        **_saml_paths(),
+        **_registry_paths("/api/admin/cas-services", "cas_services", _SERVICE_ID, "CasService", "CAS service",
+                          "CAS services", "Register a CAS service"),
+        **_registry_paths("/api/admin/saml-providers", "saml_providers", _PROVIDER_ID, "SamlProvider",
+                          "SAML service provider", "SAML service providers",
+                          "Register a SAML service provider from its metadata (the document, or its URL)"),
         "/api/admin/keys/{kid}/retire": {
             "parameters": [_KID],
             "post": {"operationId": "retireKey",

@@ -11,6 +11,7 @@ from flask import current_app
 from ..errors import ValidationError
 from ..protocols.saml import providers
 from ..protocols.saml.models import SamlServiceProvider
+from .api_support import InvalidInput, check_shape
 from .cas import parse_id  # the same rule for an integer id in a URL segment
 from .service import iso_time
 
@@ -21,30 +22,13 @@ _NEW = {**_CHANGEABLE, "name": (str, type(None)), "metadata_xml": (str,), "metad
 __all__ = ["SamlProviderError", "parse", "parse_id", "view", "create", "update", "set_disabled", "delete"]
 
 
-class SamlProviderError(Exception):
-    """Bad input for a service provider; ``description`` says what (RFC-style ``invalid_request``)."""
-
-    def __init__(self, description: str):
-        super().__init__(description)
-        self.error = "invalid_request"
-        self.description = description
-
-
-def _kind(types) -> str:
-    return {(bool,): "true or false", (list,): "an array of strings"}.get(types, "a string")
+class SamlProviderError(InvalidInput):
+    """Bad input for a SAML service provider."""
 
 
 def parse(body, *, partial: bool) -> dict:
     """Settings from an API body: known fields of the right types; metadata_xml or metadata_url when creating."""
-    if not isinstance(body, dict):
-        raise SamlProviderError("the request body must be a JSON object")
-    types = _CHANGEABLE if partial else _NEW
-    unknown = sorted(set(body) - set(types))
-    if unknown:
-        raise SamlProviderError(f"unknown field(s): {', '.join(unknown)}")
-    for name, value in body.items():
-        if not isinstance(value, types[name]) or (name == "attributes" and not all(isinstance(a, str) for a in value)):
-            raise SamlProviderError(f"{name} must be {_kind(types[name])}")
+    body = check_shape(body, _CHANGEABLE if partial else _NEW, SamlProviderError)
     if not partial and ("metadata_xml" in body) == ("metadata_url" in body):
         raise SamlProviderError("give one of metadata_xml and metadata_url")
     return dict(body)

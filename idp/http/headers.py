@@ -67,23 +67,22 @@ def csp_nonce() -> str:
 def allow_form_action(url: str | None) -> None:
     """Let this page's forms lead to ``url``'s origin: a form posted there, or a form whose answer
     redirects there (Chromium checks every redirect of a form submission against form-action)."""
-    origin = _origin(url) if url else None
-    if origin is None:
-        return
-    targets = g.setdefault("csp_form_targets", [])
-    if origin not in targets:
-        targets.append(origin)
+    _allow("csp_form_targets", url)
 
 
 def allow_frame(url: str | None) -> None:
     """Let this page show ``url``'s origin in a frame (front-channel logout of a site); the frame may
     come back to this server ('self': the site's answer is redirected here)."""
+    _allow("csp_frame_targets", url)
+
+
+def _allow(key: str, url: str | None) -> None:
     origin = _origin(url) if url else None
     if origin is None:
         return
-    frames = g.setdefault("csp_frame_targets", [])
-    if origin not in frames:
-        frames.append(origin)
+    origins = g.setdefault(key, [])
+    if origin not in origins:
+        origins.append(origin)
 
 
 def content_security_policy() -> str:

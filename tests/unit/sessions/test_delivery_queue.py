@@ -34,6 +34,15 @@ def _node(app, name, *, claim_seconds=5.0, retries=3):
                                queue=DeliveryQueue(name, claim_seconds=claim_seconds), engine=lambda: engine)
 
 
+def _deliver_due_until_received(node, engine, rp, seconds=10):
+    """Run the retry job on ``node`` until the site got a POST (the claim left behind has lapsed)."""
+    deadline = time.monotonic() + seconds
+    while not rp.received and time.monotonic() < deadline:
+        node.deliver_due(engine)
+        node.wait_idle(5)
+        time.sleep(0.05)
+
+
 def _rows(app):
     from idp.extensions import db
     from idp.sessions.delivery_models import LogoutDelivery
@@ -112,11 +121,7 @@ def test_a_message_whose_node_died_between_retries_is_finished_by_another(app, s
     item = dying.queue.claim(engine, row_id, claim)
     assert dying.queue.retry_at(engine, item, time.time(), "HTTP 503")  # then the process is gone
     other = _node(app, "node-b")
-    deadline = time.monotonic() + 10
-    while not rp.received and time.monotonic() < deadline:
-        other.deliver_due(engine)
-        other.wait_idle(5)
-        time.sleep(0.05)
+    _deliver_due_until_received(other, engine, rp)
     assert [r[1]["logout_token"] for r in rp.received] == [["token-1"]]
     assert [(r.delivered, r.attempts) for r in _rows(app)] == [(True, 2)]
     assert dying.queue.claim(engine, row_id, claim) is None  # finished: the old claim gets nothing
@@ -156,11 +161,7 @@ def test_a_raw_message_left_by_a_dead_node_is_posted_raw_by_another(app, site):
     dying = _node(app, "node-dying", claim_seconds=0.3)
     dying.queue.add(engine, Outgoing.raw("sp-a", rp.url, SOAP.format("x"), "text/xml"), dying.queue.new_claim())
     other = _node(app, "node-b")
-    deadline = time.monotonic() + 10
-    while not rp.bodies and time.monotonic() < deadline:
-        other.deliver_due(engine)
-        other.wait_idle(5)
-        time.sleep(0.05)
+    _deliver_due_until_received(other, engine, rp)
     assert rp.bodies == [("text/xml", SOAP.format("x").encode())]
     assert other.delivered == [("sp-a", rp.url)]
 
