@@ -8,27 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from admin_support import admin_token, bearer, console_login, create_admin
-from helpers import audit_events, csrf_token
+from admin_support import bearer, console, http, page, post_form, token  # noqa: F401  (fixtures)
+from helpers import audit_events
 from test_saml import ServiceProvider, sso
 
 
-@pytest.fixture
-def console(app):
-    create_admin(app)
-    client = app.test_client()
-    assert console_login(client).status_code == 302
-    return client
-
-
-@pytest.fixture
-def http(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def token(app, http):
-    return admin_token(app, http)
 
 
 @pytest.fixture
@@ -58,16 +42,6 @@ def published(sp):
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-def page(client, path):
-    response = client.get(path)
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return response.get_data(as_text=True)
-
-
-def post_form(client, path, form_page, data):
-    return client.post(path, data={"csrf_token": csrf_token(page(client, form_page)), **data})
 
 
 def providers(app):
