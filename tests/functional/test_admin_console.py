@@ -7,7 +7,7 @@ import re
 import pytest
 
 from admin_support import console_login, create_admin, page, post_form
-from helpers import csrf_token, make_settings
+from helpers import make_settings
 
 FORM = {"name": "社保门户", "redirect_uris": "https://si.example.gov.cn/oidc/callback\n",
         "post_logout_redirect_uris": "https://si.example.gov.cn/",
