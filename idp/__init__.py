@@ -105,16 +105,25 @@ def create_app(settings: Settings | None = None, *, store=None) -> Flask:
 def _init_responses(app: Flask) -> None:
     """Every response: the security headers and CSP (with the nonce templates call ``csp_nonce()`` for),
     and the SSO cookie cleared when the request ended the session."""
-    from .http.headers import add_security_headers, csp_nonce
+    from .http.headers import add_security_headers, allow_frame, csp_nonce
     from .sessions.browser import clear_cookie_if_ended
+    from .sessions.logout import front_channel_logouts
 
     def finish(response):
         clear_cookie_if_ended(response)
         add_security_headers(response)
         return response
 
+    def front_channel_frames() -> list[str]:
+        """The front-channel logout URLs of this request, each allowed as a frame by the page's CSP."""
+        urls = front_channel_logouts()
+        for url in urls:
+            allow_frame(url)
+        return urls
+
     app.after_request(finish)
     app.add_template_global(csp_nonce)
+    app.add_template_global(front_channel_frames)
 
 
 def _register_admin(app: Flask) -> None:

@@ -60,6 +60,16 @@ def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+SAML_HASHES = ("sha1", "sha224", "sha256", "sha384", "sha512")
+
+
+def _parse_hashes(raw: str) -> tuple[str, ...]:
+    hashes = _parse_list(raw.lower())
+    if not hashes or any(h not in SAML_HASHES for h in hashes):
+        raise ValueError("must be a comma-separated list of " + ", ".join(SAML_HASHES))
+    return hashes
+
+
 def _parse_networks(raw: str) -> tuple[ipaddress._BaseNetwork, ...]:
     return tuple(ipaddress.ip_network(item, strict=False) for item in _parse_list(raw))
 
@@ -219,6 +229,10 @@ class Settings:
                                             "Administrators need a second-level session (password and a second "
                                             "factor, or a certificate) for admin console actions; the same as "
                                             "IDP_ADMIN_REQUIRED_ACR=urn:idp:loa:2 unless that asks for more.")
+    saml_allowed_hashes: tuple[str, ...] = _setting(
+        "IDP_SAML_ALLOWED_HASHES", ("sha256", "sha384", "sha512"), _parse_hashes,
+        "Hash functions a signed SAML request from a service provider may use, in its signature method "
+        "and its digests (comma-separated: sha1, sha224, sha256, sha384, sha512); others are refused.")
     sms_sender: str = _setting("IDP_SMS_SENDER", "log", _parse_choice("log", "http"),
                                "How SMS one-time codes are sent: log (written to the server log, for the demo) "
                                "or http (posted as JSON {phone, message} to IDP_SMS_HTTP_URL).")

@@ -362,24 +362,31 @@ def dispose_app(app) -> None:
 
 
 class LogoutSite:
-    """A relying party's logout endpoint answering with the statuses queued in ``answers``."""
+    """A relying party's logout endpoint answering with the statuses queued in ``answers``.
 
-    def __init__(self, answers):
+    ``received``: (path, form fields, Cache-Control) of each POST; ``bodies``: (Content-Type, body).
+    ``reply``: what the answers' bodies are made from the request's body (empty without it)."""
+
+    def __init__(self, answers, reply=None):
         self.answers = list(answers)
         self.received = []
+        self.bodies = []
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
-                site.received.append((self.path, parse_qs(self.rfile.read(length).decode()),
-                                      self.headers.get("Cache-Control")))
+                body = self.rfile.read(length)
+                site.received.append((self.path, parse_qs(body.decode()), self.headers.get("Cache-Control")))
+                site.bodies.append((self.headers.get("Content-Type"), body))
                 status = site.answers.pop(0) if site.answers else 200
+                answer = reply(body) if reply else b""
                 self.send_response(status)
                 if 300 <= status < 400:
                     self.send_header("Location", "/after")
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args):
                 pass

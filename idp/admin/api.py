@@ -10,7 +10,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..keys.service import SUPPORTED_ALGS
 from . import metadata, service
-from .api_support import error_response, json_body
+from .api_support import InvalidInput, error_response, json_body
 from .certificates import trust_status
 from .authz import api_guard
 from .metadata import MetadataError
@@ -18,6 +18,12 @@ from .openapi import openapi_document
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 bp.before_request(api_guard)
+
+
+@bp.errorhandler(InvalidInput)
+def _invalid_input_response(exc: InvalidInput):
+    """Bad settings for a CAS service or a SAML service provider."""
+    return error_response(400, exc.error, exc.description)
 
 
 @bp.errorhandler(MetadataError)
@@ -151,5 +157,5 @@ def certificates():
     return jsonify(trust_status())
 
 
-from . import api_cas  # noqa: E402,F401  (CAS service routes on this blueprint)
+from . import api_cas, api_saml  # noqa: E402,F401  (CAS service and SAML SP routes on this blueprint)
 from . import api_authorisations  # noqa: E402,F401  (enterprise authorisations, on this blueprint)

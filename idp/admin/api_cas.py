@@ -10,11 +10,6 @@ from .api_support import error_response, json_body
 from .cas import CasServiceError
 
 
-@bp.errorhandler(CasServiceError)
-def _caserror_response(exc: CasServiceError):
-    return error_response(400, exc.error, exc.description)
-
-
 def _body(*, partial: bool) -> dict:
     body = json_body()
     if body is None:

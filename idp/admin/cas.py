@@ -10,6 +10,7 @@ from flask import current_app
 from ..errors import ValidationError
 from ..protocols.cas import services
 from ..protocols.cas.models import CasService
+from .api_support import InvalidInput, check_shape
 from .service import iso_time
 
 _TYPES = {"name": (str,), "service_url": (str,), "match": (str,), "single_logout": (bool,),
@@ -17,26 +18,13 @@ _TYPES = {"name": (str,), "service_url": (str,), "match": (str,), "single_logout
 MAX_ID = 2**31 - 1
 
 
-class CasServiceError(Exception):
-    """Bad input for a CAS service; ``description`` says what (RFC-style ``invalid_request``)."""
-
-    def __init__(self, description: str):
-        super().__init__(description)
-        self.error = "invalid_request"
-        self.description = description
+class CasServiceError(InvalidInput):
+    """Bad input for a CAS service."""
 
 
 def parse(body, *, partial: bool) -> dict:
     """Settings from an API body: known fields of the right types; name and service_url when creating."""
-    if not isinstance(body, dict):
-        raise CasServiceError("the request body must be a JSON object")
-    unknown = sorted(set(body) - set(_TYPES))
-    if unknown:
-        raise CasServiceError(f"unknown field(s): {', '.join(unknown)}")
-    for name, value in body.items():
-        if not isinstance(value, _TYPES[name]):
-            kind = "true or false" if _TYPES[name] == (bool,) else "a string"
-            raise CasServiceError(f"{name} must be {kind}")
+    body = check_shape(body, _TYPES, CasServiceError)
     if not partial:
         missing = [name for name in ("name", "service_url") if name not in body]
         if missing:

@@ -152,4 +152,4 @@ def retire_key(kid):
     return redirect(url_for(".keys"))
 
 
-from . import authorisations_console, cas_console, certificates_console  # noqa: E402,F401  (routes on this blueprint)
+from . import authorisations_console, cas_console, certificates_console, saml_console  # noqa: E402,F401,I001  (routes on this blueprint)

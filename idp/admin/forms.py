@@ -131,3 +131,44 @@ class CasServiceForm(FlaskForm):
         self.slo_url.data = service.slo_url or ""
         self.release_id_number.data = service.release_id_number
         self.disabled.data = service.disabled
+
+
+SAML_ATTRIBUTE_LABELS = (("name", N_("Name")), ("email", N_("Email")), ("phone", N_("Phone")),
+                         ("id_number", N_("ID number")))
+
+
+class SamlProviderForm(FlaskForm):
+    """A SAML service provider: its metadata (pasted, or fetched from a URL) when registering; then its
+    name, what it may receive and its switches."""
+    metadata_xml = TextAreaField(N_("Metadata XML"), validators=[Optional(), Length(max=512 * 1024)])
+    metadata_url = StringField(N_("or the URL of its metadata"), validators=[Optional(), Length(max=2048)])
+    name = StringField(N_("Name (empty: the metadata's display name)"), validators=[Optional(), Length(max=128)])
+    attributes = MultiCheckboxField(N_("Attributes it may receive"), default=["name"],
+                                    choices=_choices(*SAML_ATTRIBUTE_LABELS), validate_choice=False)
+    require_signed_requests = BooleanField(N_("Require signed authentication requests"))
+    single_logout = BooleanField(N_("Send single logout requests when a session ends"), default=True)
+    encrypt_assertions = BooleanField(N_("Encrypt assertions (with the encryption key in its metadata)"))
+    idp_initiated = BooleanField(N_("Allow login started at this server (IdP-initiated)"))
+    disabled = BooleanField(N_("Disabled"))
+
+    def to_settings(self, *, new: bool) -> dict:
+        """The form as service provider settings (checked by the SAML registry afterwards)."""
+        settings = {"name": (self.name.data or "").strip() or (None if new else ""),
+                    "attributes": list(self.attributes.data or []),
+                    "require_signed_requests": bool(self.require_signed_requests.data),
+                    "single_logout": bool(self.single_logout.data), "disabled": bool(self.disabled.data),
+                    "encrypt_assertions": bool(self.encrypt_assertions.data),
+                    "idp_initiated": bool(self.idp_initiated.data)}
+        if new:
+            xml, url = (self.metadata_xml.data or "").strip(), (self.metadata_url.data or "").strip()
+            settings |= {"metadata_xml": xml} if xml or not url else {"metadata_url": url}
+        return settings
+
+    def fill_from(self, provider) -> None:
+        self.name.data = provider.name
+        self.attributes.data = list(provider.attributes or [])
+        self.require_signed_requests.data = provider.require_signed_requests
+        self.single_logout.data = provider.single_logout
+        self.encrypt_assertions.data = provider.encrypt_assertions
+        self.idp_initiated.data = provider.idp_initiated
+        self.disabled.data = provider.disabled

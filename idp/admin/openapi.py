@@ -7,6 +7,7 @@ from flask import current_app
 
 from ..clients.metadata import ADMIN_SCOPE, json_schema
 from ..keys.service import SUPPORTED_ALGS
+from ..protocols.saml.models import RELEASABLE
 
 CLIENT_METADATA = json_schema()
 
@@ -76,6 +77,48 @@ CAS_SERVICE = {
     },
 }
 
+_SAML_ATTRIBUTES = {"type": "array", "items": {"type": "string", "enum": list(RELEASABLE)}, "uniqueItems": True,
+                    "description": "What the SP may receive besides its NameID (id_number only where allowed)."}
+_SAML_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 128, "description": "Shown on the login page."},
+    "attributes": _SAML_ATTRIBUTES,
+    "require_signed_requests": {"type": "boolean",
+                                "description": "Refuse unsigned AuthnRequests (always on when the metadata "
+                                               "sets AuthnRequestsSigned)."},
+    "single_logout": {"type": "boolean", "description": "Send SAML logout requests when a session ends."},
+    "encrypt_assertions": {"type": "boolean",
+                           "description": "Encrypt assertions with the encryption key of the SP's metadata "
+                                          "(refused when the metadata has none)."},
+    "idp_initiated": {"type": "boolean",
+                      "description": "Allow IdP-initiated login: /saml/idp-initiated?sp=<entityID> sends the SP "
+                                     "an unsolicited Response."},
+    "disabled": {"type": "boolean"},
+}
+SAML_PROVIDER_CHANGES = {"type": "object", "additionalProperties": False, "properties": _SAML_FIELDS}
+NEW_SAML_PROVIDER = {
+    "type": "object", "additionalProperties": False,
+    "description": "The SP's metadata (metadata_xml), or the URL to fetch it from (metadata_url): one of them.",
+    "properties": {**_SAML_FIELDS, "name": {**_SAML_FIELDS["name"], "type": ["string", "null"],
+                                            "description": "Default: the metadata's display name."},
+                   "metadata_xml": {"type": "string", "maxLength": 524288,
+                                    "description": "An md:EntityDescriptor with an SPSSODescriptor."},
+                   "metadata_url": {"type": "string", "format": "uri", "maxLength": 2048,
+                                    "description": "https (http only for loopback hosts)."}},
+    "oneOf": [{"required": ["metadata_xml"]}, {"required": ["metadata_url"]}],
+}
+SAML_PROVIDER = {
+    "type": "object",
+    "required": ["id", "entity_id", "name", "attributes", "require_signed_requests", "single_logout",
+                 "encrypt_assertions", "idp_initiated", "disabled"],
+    "properties": {
+        "id": {"type": "integer"}, "entity_id": {"type": "string"}, "name": {"type": "string"},
+        "metadata_url": {"type": ["string", "null"]}, "attributes": {"type": "array", "items": {"type": "string"}},
+        "require_signed_requests": {"type": "boolean"}, "single_logout": {"type": "boolean"},
+        "encrypt_assertions": {"type": "boolean"}, "idp_initiated": {"type": "boolean"},
+        "disabled": {"type": "boolean"}, "created_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
 _STATE = {"type": "string", "enum": ["ok", "warning", "expired"],
           "description": "warning: fewer than 30 days left"}
 TRUST_STATUS = {
@@ -135,7 +178,7 @@ def _errors(*codes: int) -> dict:
                  "otherwise invalid_request)",
             401: "No valid access token (WWW-Authenticate: Bearer)",
             403: "The token lacks the admin scope, or its person is not an administrator",
-            404: "No such client, CAS service or key"}
+            404: "No such client, CAS service, SAML service provider or key"}
     return {str(code): _json("Error", text[code]) for code in codes}
 
 
@@ -147,6 +190,8 @@ def _body(schema_name: str, required: bool = True) -> dict:
 _CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 _SERVICE_ID = {"name": "service_id", "in": "path", "required": True,
                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+_PROVIDER_ID = {"name": "provider_id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 _KID = {"name": "kid", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
 
 
@@ -156,31 +201,39 @@ def _list_of(key: str, schema_name: str, description: str) -> dict:
             key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}}}}}}}
 
 
-def _more_paths() -> dict:
-    """CAS services, key retirement and the CA trust status."""
-    service = {"parameters": [_SERVICE_ID]}
+def _registry_paths(path: str, key: str, id_param: dict, kind: str, what: str, what_plural: str,
+                    create_summary: str) -> dict:
+    """List, register, read, change and delete one kind of registered site (``kind``: its schema's name)."""
     return {
-        "/api/admin/cas-services": {
-            "get": {"operationId": "listCasServices", "summary": "List CAS services",
-                    "responses": {"200": _list_of("cas_services", "CasService", "Every CAS service"),
-                                  **_errors(401, 403)}},
-            "post": {"operationId": "createCasService", "summary": "Register a CAS service",
-                     "requestBody": _body("NewCasService"),
-                     "responses": {"201": _json("CasService", "The new service"), **_errors(400, 401, 403)}},
+        path: {
+            "get": {"operationId": f"list{kind}s", "summary": f"List {what_plural}",
+                    "responses": {"200": _list_of(key, kind, f"Every {what}"), **_errors(401, 403)}},
+            "post": {"operationId": f"create{kind}", "summary": create_summary,
+                     "requestBody": _body(f"New{kind}"),
+                     "responses": {"201": _json(kind, f"The new {what}"), **_errors(400, 401, 403)}},
         },
-        "/api/admin/cas-services/{service_id}": {
-            **service,
-            "get": {"operationId": "getCasService", "summary": "A CAS service's settings",
-                    "responses": {"200": _json("CasService", "The service"), **_errors(401, 403, 404)}},
-            "patch": {"operationId": "updateCasService",
-                      "summary": "Change some of a CAS service's settings (disabled: true/false disables or "
-                                 "enables it)",
-                      "requestBody": _body("CasServiceChanges"),
-                      "responses": {"200": _json("CasService", "The updated service"),
-                                    **_errors(400, 401, 403, 404)}},
-            "delete": {"operationId": "deleteCasService", "summary": "Delete a CAS service",
+        f"{path}/{{{id_param['name']}}}": {
+            "parameters": [id_param],
+            "get": {"operationId": f"get{kind}", "summary": f"A {what}'s settings",
+                    "responses": {"200": _json(kind, f"The {what}"), **_errors(401, 403, 404)}},
+            "patch": {"operationId": f"update{kind}",
+                      "summary": f"Change some of a {what}'s settings (disabled: true/false disables or enables it)",
+                      "requestBody": _body(f"{kind}Changes"),
+                      "responses": {"200": _json(kind, f"The updated {what}"), **_errors(400, 401, 403, 404)}},
+            "delete": {"operationId": f"delete{kind}", "summary": f"Delete a {what}",
                        "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
         },
+    }
+
+
+def _more_paths() -> dict:
+    """CAS services, SAML service providers, key retirement, authorisations and the CA trust status."""
+    return {
+        **_registry_paths("/api/admin/cas-services", "cas_services", _SERVICE_ID, "CasService", "CAS service",
+                          "CAS services", "Register a CAS service"),
+        **_registry_paths("/api/admin/saml-providers", "saml_providers", _PROVIDER_ID, "SamlProvider",
+                          "SAML service provider", "SAML service providers",
+                          "Register a SAML service provider from its metadata (the document, or its URL)"),
         "/api/admin/keys/{kid}/retire": {
             "parameters": [_KID],
             "post": {"operationId": "retireKey",
@@ -285,7 +338,7 @@ def _document(issuer: str) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "idp admin API", "version": "1.0.0",
-                 "description": "Manage OIDC clients, CAS services and signing keys; read the CA trust "
+                 "description": "Manage OIDC clients, CAS services, SAML service providers and signing keys; read the CA trust "
                                 "status. Authenticate with an access token "
                                 "carrying the 'admin' scope (client_credentials of a client registered with "
                                 "that scope). Every change is written to the audit log."},
@@ -298,7 +351,8 @@ def _document(issuer: str) -> dict:
             "schemas": {"ClientMetadata": CLIENT_METADATA, "NewClient": new_client, "Client": CLIENT,
                         "Key": KEY, "CasService": CAS_SERVICE, "NewCasService": NEW_CAS_SERVICE,
                         "CasServiceChanges": CAS_SERVICE_CHANGES, "TrustStatus": TRUST_STATUS, "Error": ERROR,
-                        "Authorisation": AUTHORISATION},
+                        "Authorisation": AUTHORISATION, "SamlProvider": SAML_PROVIDER,
+                        "NewSamlProvider": NEW_SAML_PROVIDER, "SamlProviderChanges": SAML_PROVIDER_CHANGES},
         },
     }
 

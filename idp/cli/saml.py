@@ -24,13 +24,16 @@ def _attributes(value: str | None) -> list[str]:
 @click.option("--require-signed-requests", is_flag=True,
               help="Refuse unsigned AuthnRequests (implied when the metadata sets AuthnRequestsSigned).")
 @click.option("--no-slo", is_flag=True, help="Do not send single logout requests to this SP.")
+@click.option("--encrypt-assertions", is_flag=True,
+              help="Encrypt its assertions with the encryption key of its metadata.")
+@click.option("--idp-initiated", is_flag=True, help="Allow logins started at idp (/saml/idp-initiated?sp=...).")
 @json_option
-def add_sp(source, name, attributes, require_signed_requests, no_slo, as_json):
+def add_sp(source, name, attributes, require_signed_requests, no_slo, encrypt_assertions, idp_initiated, as_json):
     from ..errors import ValidationError
-    from ..protocols.saml.providers import fetch_metadata, register_provider
-    url = None
+    from ..protocols.saml.providers import register_provider
+    url = xml = None
     if source.startswith(("http://", "https://")):
-        url, xml = source, fetch_metadata(source)
+        url = source
     else:
         try:
             with open(source, encoding="utf-8") as handle:
@@ -40,7 +43,8 @@ def add_sp(source, name, attributes, require_signed_requests, no_slo, as_json):
     with get_app().app_context():
         provider = register_provider(metadata_xml=xml, name=name, metadata_url=url,
                                      attributes=_attributes(attributes),
-                                     require_signed_requests=require_signed_requests, single_logout=not no_slo)
+                                     require_signed_requests=require_signed_requests, single_logout=not no_slo,
+                                     encrypt_assertions=encrypt_assertions, idp_initiated=idp_initiated)
         data = provider.to_public_dict()
         emit(as_json, data, f"SAML service provider {data['id']}: {data['name']} ({data['entity_id']})")
 
@@ -66,6 +70,23 @@ def set_attributes(provider_id, attributes, as_json):
         provider = update(provider_id, _attributes(attributes))
         emit(as_json, provider.to_public_dict(),
              f"{provider.name} may receive: {', '.join(provider.attributes) or 'only its NameID'}")
+
+
+@saml.command("set", help="Turn a service provider's switches on or off.")
+@click.argument("provider_id", type=int)
+@click.option("--encrypt-assertions/--plain-assertions", default=None,
+              help="Encrypt its assertions (its metadata must publish an encryption key), or not.")
+@click.option("--idp-initiated/--no-idp-initiated", default=None, help="Allow logins started at idp, or not.")
+@click.option("--slo/--no-slo", "single_logout", default=None, help="Send it single logout requests, or not.")
+@json_option
+def set_switches(provider_id, encrypt_assertions, idp_initiated, single_logout, as_json):
+    from ..protocols.saml.providers import by_id, update_provider
+    with get_app().app_context():
+        provider = update_provider(by_id(provider_id), encrypt_assertions=encrypt_assertions,
+                                   idp_initiated=idp_initiated, single_logout=single_logout)
+        data = provider.to_public_dict()
+        emit(as_json, data, ", ".join(f"{k}={data[k]}" for k in ("encrypt_assertions", "idp_initiated",
+                                                                   "single_logout")))
 
 
 @saml.command("disable", help="Stop accepting a service provider.")

@@ -16,10 +16,11 @@ SECURITY_HEADERS = (
 
 # No inline script or style unless it carries this response's nonce, nothing from other origins, no
 # framing, no <base>, no plugins. Forms go to this server only, unless the page lets one continue to a
-# relying party (``allow_form_action``).
+# relying party (``allow_form_action``); frames show nothing unless the page names a site's origin
+# (``allow_frame``: the logged-out page's front-channel logout frames).
 _POLICY = ("default-src 'none'; script-src 'self'{nonce}; style-src 'self'{nonce}; img-src 'self'; "
            "font-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; "
-           "form-action 'self'{targets}")
+           "form-action 'self'{targets}{frames}")
 _HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
 # Documents a browser renders and could run script in (XML too: an XHTML <script> in it runs).
 _MARKUP = ("text/html", "text/xml", "application/xml", "application/xhtml+xml", "image/svg+xml")
@@ -66,18 +67,30 @@ def csp_nonce() -> str:
 def allow_form_action(url: str | None) -> None:
     """Let this page's forms lead to ``url``'s origin: a form posted there, or a form whose answer
     redirects there (Chromium checks every redirect of a form submission against form-action)."""
+    _allow("csp_form_targets", url)
+
+
+def allow_frame(url: str | None) -> None:
+    """Let this page show ``url``'s origin in a frame (front-channel logout of a site); the frame may
+    come back to this server ('self': the site's answer is redirected here)."""
+    _allow("csp_frame_targets", url)
+
+
+def _allow(key: str, url: str | None) -> None:
     origin = _origin(url) if url else None
     if origin is None:
         return
-    targets = g.setdefault("csp_form_targets", [])
-    if origin not in targets:
-        targets.append(origin)
+    origins = g.setdefault(key, [])
+    if origin not in origins:
+        origins.append(origin)
 
 
 def content_security_policy() -> str:
     nonce = g.get("csp_nonce")
     targets = g.get("csp_form_targets") or ()
-    return _POLICY.format(nonce=f" 'nonce-{nonce}'" if nonce else "", targets="".join(" " + t for t in targets))
+    frames = g.get("csp_frame_targets") or ()
+    return _POLICY.format(nonce=f" 'nonce-{nonce}'" if nonce else "", targets="".join(" " + t for t in targets),
+                          frames=("; frame-src 'self' " + " ".join(frames)) if frames else "")
 
 
 def _origin(url: str) -> str | None:

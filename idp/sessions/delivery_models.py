@@ -9,7 +9,12 @@ DUE = "ix_logout_deliveries_due"
 
 
 class LogoutDelivery(db.Model):
-    """A logout message (OIDC logout token, CAS logoutRequest) waiting for, or done with, its POST.
+    """A logout message (OIDC logout token, CAS logoutRequest, SAML SOAP LogoutRequest) waiting for, or
+    done with, its POST.
+
+    ``kind`` "form": ``message`` is posted as the form field ``field``; "raw": ``message`` is the whole body,
+    sent as ``content_type``. ``answer_check`` names the check of the site's answer registered with the
+    notifier (NULL when a 2xx is enough).
 
     A node sends it only while it holds the row's claim (``claimed_by`` until ``claimed_until``), so two
     nodes never post the same message; an unfinished row is picked up again when its claim lapses."""
@@ -23,6 +28,9 @@ class LogoutDelivery(db.Model):
     field: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     accept_redirect: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(8), default="form", server_default="form")
+    content_type: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of a raw body
+    answer_check: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[float] = mapped_column(Float)

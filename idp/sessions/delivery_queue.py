@@ -23,15 +23,44 @@ _D = LogoutDelivery.__table__
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """One message for one site: the form field ``field=message`` (kind "form"), or ``message`` as the
+    whole body of type ``content_type`` (kind "raw", e.g. a SOAP envelope). ``answer_check``: the name of
+    a check of the site's answer registered with the notifier ("" when a 2xx status is enough)."""
+    client_id: str
+    uri: str
+    message: str
+    field: str = "logout_token"
+    accept_redirect: bool = False
+    kind: str = "form"
+    content_type: str = ""
+    answer_check: str = ""
+
+    @classmethod
+    def raw(cls, client_id: str, uri: str, body: str, content_type: str, answer_check: str = "") -> "Outgoing":
+        return cls(client_id, uri, body, field="", kind="raw", content_type=content_type, answer_check=answer_check)
+
+
+@dataclass(frozen=True)
 class Claimed:
     id: int
     token: str          # this attempt's claim
-    client_id: str
-    uri: str
-    field: str
-    message: str
-    accept_redirect: bool
     attempts: int
+    outgoing: Outgoing
+
+
+_OUTGOING = tuple(Outgoing.__dataclass_fields__)
+_NULL_WHEN_EMPTY = ("content_type", "answer_check")  # rows of form messages have none
+
+
+def _stored(outgoing: Outgoing) -> dict:
+    values = {name: getattr(outgoing, name) for name in _OUTGOING}
+    return values | {name: values[name] or None for name in _NULL_WHEN_EMPTY}
+
+
+def _outgoing(row) -> Outgoing:
+    values = {name: getattr(row, name) for name in _OUTGOING}
+    return Outgoing(**values | {name: values[name] or "" for name in _NULL_WHEN_EMPTY})
 
 
 class DeliveryQueue:
@@ -42,14 +71,12 @@ class DeliveryQueue:
     def new_claim(self) -> str:
         return f"{self.node}:{secrets.token_hex(4)}"
 
-    def add(self, engine, client_id: str, uri: str, field: str, message: str, accept_redirect: bool,
-            claim: str) -> int:
+    def add(self, engine, outgoing: Outgoing, claim: str) -> int:
         """Store a message, already claimed by ``claim`` (the node that stores it tries it first)."""
         now = time.time()
         with engine.connect() as conn, writes.serialized(conn), conn.begin():
             return conn.execute(insert(_D).values(
-                client_id=client_id, uri=uri, field=field, message=message, accept_redirect=accept_redirect,
-                created_at=now, attempts=0, next_attempt_at=now, claimed_by=claim,
+                **_stored(outgoing), created_at=now, attempts=0, next_attempt_at=now, claimed_by=claim,
                 claimed_until=now + self.claim_seconds, done_at=None, delivered=None, last_error=None)
             ).inserted_primary_key[0]
 
@@ -63,8 +90,7 @@ class DeliveryQueue:
             if not taken:
                 return None
             row = conn.execute(select(_D).where(_D.c.id == delivery_id)).first()
-        return Claimed(row.id, claim, row.client_id, row.uri, row.field, row.message, row.accept_redirect,
-                       row.attempts)
+        return Claimed(row.id, claim, row.attempts, _outgoing(row))
 
     def due(self, engine, limit: int = 100) -> list[int]:
         """Unfinished rows whose next attempt is due and whose claim is free or lapsed."""

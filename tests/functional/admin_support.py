@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from helpers import CITIZEN_ID, CITIZEN_PASSWORD, csrf_token
 
 ADMIN_ID = "110101199003074477"
@@ -54,3 +56,35 @@ def admin_token(app, client) -> str:
 
 def bearer(token: str) -> dict:
     return {"Authorization": "Bearer " + token}
+
+
+def page(client, path):
+    """The HTML of a console page that must answer 200."""
+    response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_data(as_text=True)
+
+
+def post_form(client, path, form_page, data):
+    """Post ``data`` to ``path`` with the CSRF token of the form on ``form_page``."""
+    return client.post(path, data={"csrf_token": csrf_token(page(client, form_page)), **data})
+
+
+# Fixtures of the registry tests (CAS services, SAML service providers): import them by name.
+@pytest.fixture
+def console(app):
+    """A test client logged in to the console as an administrator."""
+    create_admin(app)
+    client = app.test_client()
+    assert console_login(client).status_code == 302
+    return client
+
+
+@pytest.fixture
+def http(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def token(app, http):
+    return admin_token(app, http)

@@ -8,23 +8,14 @@ import re
 import pytest
 from sqlalchemy import select
 
-from admin_support import (admin_token, bearer, client_credentials_token, create_admin, register_api_client)
+from admin_support import (admin_token, bearer, client_credentials_token, create_admin, http,  # noqa: F401
+                           register_api_client, token)
 from helpers import REDIRECT_A, query_of
 
 NEW_CLIENT = {"client_name": "税务门户", "redirect_uris": ["https://tax.example.gov.cn/oidc/callback"],
               "post_logout_redirect_uris": ["https://tax.example.gov.cn/"],
               "backchannel_logout_uri": "https://tax.example.gov.cn/oidc/backchannel-logout",
               "scope": "openid profile idcard"}
-
-
-@pytest.fixture
-def http(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def token(app, http):
-    return admin_token(app, http)
 
 
 def audit_events(app, prefix="admin."):

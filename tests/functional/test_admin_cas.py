@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from admin_support import admin_token, bearer, console_login, create_admin
-from helpers import csrf_token
+from admin_support import bearer, console, http, page, post_form, token  # noqa: F401  (fixtures)
 
 FORM = {"name": "公积金中心", "service_url": "https://gjj.example.gov.cn/cas/login", "match": "exact",
         "single_logout": "y", "slo_url": "", "release_id_number": "y"}
@@ -14,32 +13,6 @@ NEW = {"name": "不动产登记", "service_url": "https://bdc.example.gov.cn/app
        "single_logout": False}
 
 
-@pytest.fixture
-def console(app):
-    create_admin(app)
-    client = app.test_client()
-    assert console_login(client).status_code == 302
-    return client
-
-
-@pytest.fixture
-def http(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def token(app, http):
-    return admin_token(app, http)
-
-
-def page(client, path):
-    response = client.get(path)
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return response.get_data(as_text=True)
-
-
-def post_form(client, path, form_page, data):
-    return client.post(path, data={"csrf_token": csrf_token(page(client, form_page)), **data})
 
 
 def services(app):

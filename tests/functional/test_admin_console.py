@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from admin_support import console_login, create_admin
-from helpers import csrf_token, make_settings
+from admin_support import console_login, create_admin, page, post_form
+from helpers import make_settings
 
 FORM = {"name": "社保门户", "redirect_uris": "https://si.example.gov.cn/oidc/callback\n",
         "post_logout_redirect_uris": "https://si.example.gov.cn/",
@@ -27,16 +27,6 @@ def console(app, admin):
     response = console_login(client)
     assert response.status_code == 302 and response.headers["Location"] == "/admin/"
     return client
-
-
-def page(client, path):
-    response = client.get(path)
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return response.get_data(as_text=True)
-
-
-def post_form(client, path, form_page, data):
-    return client.post(path, data={"csrf_token": csrf_token(page(client, form_page)), **data})
 
 
 def code_text(html, element_id):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
@@ -21,13 +22,27 @@ EXISTING_SERVICE = 1
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
+class _NoNetwork:
+    """Stands for ``requests`` in the SAML registry: generated metadata URLs are never fetched."""
+    RequestException = requests.RequestException
+
+    @staticmethod
+    def get(url, **kwargs):
+        raise requests.ConnectionError(f"not fetched in this test: {url}")
+
+
 @pytest.fixture
-def schema_and_token(app, citizen):
+def schema_and_token(app, citizen, tmp_path, monkeypatch):
     from idp.clients.service import register_client
     from idp.protocols.cas.services import register_service
-    with app.app_context():  # a client and a CAS service at fixed ids, so that generated ids sometimes hit them
+    from idp.protocols.saml import providers
+    from test_saml import ServiceProvider
+    monkeypatch.setattr(providers, "requests", _NoNetwork)
+    sp = ServiceProvider(app, tmp_path, name="existing")
+    with app.app_context():  # a client, a CAS service and a SAML SP at fixed ids, so that generated ids hit them
         register_client(name="Existing", redirect_uris=["https://e.example.gov.cn/cb"], client_id="existing")
         assert register_service(name="Existing", service_url="https://e.example.gov.cn/cas").id == EXISTING_SERVICE
+        assert providers.register_provider(metadata_xml=sp.metadata).id == EXISTING_SERVICE
     token = admin_token(app, app.test_client())
     schema = schemathesis.openapi.from_wsgi("/api/admin/openapi.json", app, headers=bearer(token))
     return schema, token
@@ -48,7 +63,9 @@ def test_document_lists_every_operation(schema_and_token):
             "GET /api/admin/keys", "POST /api/admin/keys/rotate", "POST /api/admin/keys/{kid}/retire",
             "GET /api/admin/cas-services", "POST /api/admin/cas-services", "GET /api/admin/cas-services/{service_id}",
             "PATCH /api/admin/cas-services/{service_id}", "DELETE /api/admin/cas-services/{service_id}",
-            "GET /api/admin/certificates"} <= names
+            "GET /api/admin/certificates", "GET /api/admin/saml-providers", "POST /api/admin/saml-providers",
+            "GET /api/admin/saml-providers/{provider_id}", "PATCH /api/admin/saml-providers/{provider_id}",
+            "DELETE /api/admin/saml-providers/{provider_id}"} <= names
 
 
 def test_no_server_error_for_any_generated_input(schema_and_token):
@@ -65,8 +82,9 @@ def test_no_server_error_for_any_generated_input(schema_and_token):
             calls.append(case)
             if case.path_parameters and "client_id" in case.path_parameters and len(calls) % 2:
                 case.path_parameters["client_id"] = "existing"  # half the cases reach a real client
-            if case.path_parameters and "service_id" in case.path_parameters and len(calls) % 2:
-                case.path_parameters["service_id"] = EXISTING_SERVICE
+            for name in ("service_id", "provider_id"):
+                if case.path_parameters and name in case.path_parameters and len(calls) % 2:
+                    case.path_parameters[name] = EXISTING_SERVICE
             response = case.call_and_validate(headers=bearer(token), checks=CHECKS)
             seen.add(response.status_code)
 
@@ -78,3 +96,5 @@ def test_no_server_error_for_any_generated_input(schema_and_token):
     assert 201 in statuses["POST /api/admin/cas-services"], statuses
     assert 400 in statuses["POST /api/admin/cas-services"], statuses
     assert 204 in statuses["DELETE /api/admin/cas-services/{service_id}"], statuses
+    assert 400 in statuses["POST /api/admin/saml-providers"], statuses
+    assert 204 in statuses["DELETE /api/admin/saml-providers/{provider_id}"], statuses

@@ -36,7 +36,7 @@ TECHNICAL = {"USB", "Key", "PIN", "ID", "IP", "CA", "CRL", "CRLs", "CAS", "URL",
              "OpenID", "Connect", "OIDC", "OAuth", "JWKS", "JSON", "PKCE", "SM2", "RSA", "ECDSA", "kid",
              "client_id", "client_secret", "sub", "private_key_jwt", "client_secret_basic",
              "client_secret_post", "none", "openid", "profile", "email", "phone", "idcard", "entity",
-             "admin", "scope", "pairwise", "public", "English", "SAML", "XML", "DTD"}
+             "admin", "scope", "pairwise", "public", "English", "SAML", "XML", "DTD", "NameID"}
 SKIP_TAGS = {"script", "style", "code", "pre", "small", "kbd", "samp", "textarea"}  # textarea: typed data
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
              "wbr"}
@@ -282,6 +282,7 @@ def _walk(app, locale: str) -> Walk:
     admin.get("CAS service", saved.headers["Location"])
     admin.get("edit CAS service", saved.headers["Location"].rstrip("/") + "/edit")
     _walk_authorisation_pages(app, admin)
+    _walk_admin_saml_pages(app, admin)
     w.pages.extend(admin.pages)
     return w
 
@@ -401,9 +402,28 @@ def _walk_qr_pages(w: Walk) -> None:
     w.get("unknown QR code", "/login/qr/" + "A" * 43, 404)
 
 
+def _walk_admin_saml_pages(app, admin: Walk) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from test_saml import ServiceProvider
+    sp = ServiceProvider(app, Path(tempfile.mkdtemp()), name="admin-walk-" + admin.locale)
+    admin.get("SAML service providers", "/admin/saml/")
+    admin.get("new SAML service provider", "/admin/saml/new")
+    admin.post("new SAML service provider, refused metadata", "/admin/saml/new", 400, {
+        "csrf_token": admin.form_token("/admin/saml/new"), "metadata_xml": "<x/>"})
+    saved = admin.post("new SAML service provider", "/admin/saml/new", 302, {
+        "csrf_token": admin.form_token("/admin/saml/new"), "metadata_xml": sp.metadata, "name": "档案系统"})
+    admin.get("SAML service provider", saved.headers["Location"])
+    admin.get("edit SAML service provider", saved.headers["Location"] + "/edit")
+    admin.get("no such SAML service provider", "/admin/saml/999999", 404)
+
+
 def _walk_saml_pages(app, w: Walk) -> None:
     import tempfile
     from pathlib import Path
+
+    from urllib.parse import quote
 
     from test_saml import ServiceProvider
     sp = ServiceProvider(app, Path(tempfile.mkdtemp()), name="walk-" + w.locale)
@@ -412,6 +432,8 @@ def _walk_saml_pages(app, w: Walk) -> None:
     w.get("SAML response posted to a site", path)
     w.get("refused SAML request", "/saml/sso?SAMLRequest=AAAA", 400)
     w.get("SAML request without a message", "/saml/sso", 400)
+    w.get("IdP-initiated login to an SP not allowed it", "/saml/idp-initiated?sp=" + quote(sp.entity_id), 400)
+    w.get("IdP-initiated login without an SP", "/saml/idp-initiated", 400)
 
 
 def _walk_device_pages(app, w: Walk) -> None:

@@ -18,6 +18,7 @@ from saml2.config import SPConfig
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT, NAMEID_FORMAT_UNSPECIFIED
 from saml2.samlp import STATUS_INVALID_NAMEID_POLICY, STATUS_NO_PASSIVE
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from idp.protocols.saml.attributes import converters
 
@@ -50,7 +51,8 @@ def _key_pair(directory):
 class ServiceProvider:
     """A SAML service provider (pysaml2's client) talking to the app through the Flask test client."""
 
-    def __init__(self, app, tmp_path, *, name="sp", sign_requests=False, name_id_format=None, soap_logout=None):
+    def __init__(self, app, tmp_path, *, name="sp", sign_requests=False, name_id_format=None, soap_logout=None,
+                 decrypts=False, allow_unsolicited=False):
         self.app, self.entity_id = app, f"{SP_BASE}/{name}"
         directory = tmp_path / name
         directory.mkdir()
@@ -60,12 +62,14 @@ class ServiceProvider:
                             "single_logout_service": [(f"{SP_BASE}/{name}/slo", BINDING_HTTP_REDIRECT)]
                             + ([(soap_logout, BINDING_SOAP)] if soap_logout else [])},
               "authn_requests_signed": sign_requests, "want_assertions_signed": True,
-              "want_response_signed": True, "allow_unsolicited": False,
+              "want_response_signed": True, "allow_unsolicited": allow_unsolicited,
               "allow_unknown_attributes": True}
         if name_id_format:
             sp["name_id_format"] = [name_id_format]
         self.config = SPConfig()
-        self.config.load({"entityid": self.entity_id, "service": {"sp": sp}, "key_file": key_file,
+        # decrypts: its metadata publishes an encryption key (its own key pair), and it decrypts with it
+        extra = {"encryption_keypairs": [{"key_file": key_file, "cert_file": cert_file}]} if decrypts else {}
+        self.config.load({**extra, "entityid": self.entity_id, "service": {"sp": sp}, "key_file": key_file,
                           "cert_file": cert_file, "xmlsec_binary": "/usr/bin/xmlsec1",
                           "metadata": {"inline": [idp_metadata]},
                           "signing_algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
@@ -81,6 +85,8 @@ class ServiceProvider:
 
     def authn_request(self, binding=BINDING_HTTP_REDIRECT, relay_state="back-to-records", **kwargs):
         """(request id, the request as the browser sends it: (method, path, form or None))."""
+        kwargs.setdefault("sigalg", SIG_RSA_SHA256)   # pysaml2 would sign the Redirect binding with SHA-1
+        kwargs.setdefault("digest_alg", DIGEST_SHA256)
         req_id, info = self.client.prepare_for_authenticate(entityid=IDP_ENTITY, relay_state=relay_state,
                                                             binding=binding, **kwargs)
         return req_id, self._as_request(binding, info)

@@ -96,7 +96,7 @@ def test_sp_initiated_logout_ends_the_session_everywhere(app, browser, sps, soap
     assert logout_response.response.status.status_code.value == STATUS_SUCCESS
 
     # the other SAML SP hears of it over SOAP, for the NameID and session it was given
-    sender = app.extensions["saml_logout"]
+    sender = app.extensions["idp"].notifier
     assert sender.wait_idle(10)
     assert not sender.failed, sender.failed
     assert [m.name_id.text for m in soap_endpoint.received] == [at_second.name_id.text]
@@ -122,10 +122,18 @@ def test_logout_elsewhere_sends_soap_logout_to_saml_sps(app, browser, sps, soap_
     logged_in(browser, first)                          # an SP without a SOAP endpoint does not stop the others
     answer = logged_in(browser, second, login=False)
     assert browser.client.get("/cas/logout").status_code == 200      # any logout ends the SSO session
-    sender = app.extensions["saml_logout"]
+    sender = app.extensions["idp"].notifier
     assert sender.wait_idle(10)
     assert sender.delivered and not sender.failed, (sender.delivered, sender.failed)
     assert [m.name_id.text for m in soap_endpoint.received] == [answer.name_id.text]
+    # it went through the database queue, as a raw SOAP body whose answer SAML checks
+    from idp.extensions import db
+    from idp.sessions.delivery_models import LogoutDelivery
+    with app.app_context():
+        rows = db.session.execute(db.select(LogoutDelivery.kind, LogoutDelivery.content_type,
+                                            LogoutDelivery.answer_check, LogoutDelivery.delivered)
+                                  .where(LogoutDelivery.kind == "raw")).all()
+    assert [tuple(r) for r in rows] == [("raw", "text/xml; charset=utf-8", "saml-logout", True)]
 
 
 def test_unsigned_logout_request_from_a_signing_sp_is_refused(app, browser, tmp_path, citizen):
@@ -140,3 +148,44 @@ def test_unsigned_logout_request_from_a_signing_sp_is_refused(app, browser, tmp_
     assert page.status_code == 400
     req_id, request = signing.authn_request()
     assert sso(browser, request, login=False).status_code == 200     # still logged in
+
+
+def test_an_sp_without_soap_is_logged_out_through_a_frame_of_the_logged_out_page(app, browser, sps):
+    """The first SP has only an HTTP-Redirect logout endpoint: the logged-out page loads its signed
+    LogoutRequest in a hidden frame (allowed by the page's CSP); its LogoutResponse comes back to
+    /saml/slo in that frame and gets an empty 204."""
+    import html as html_lib
+    import re
+
+    from helpers import audit_events
+    first, _second = sps
+    answer = logged_in(browser, first)
+    page = browser.client.get("/cas/logout")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    [src] = re.findall(r'<iframe class="front-channel-logout" src="([^"]+)"', text)
+    src = html_lib.unescape(src)
+    assert src.startswith("http://localhost:9100/first/slo?SAMLRequest=")
+    assert "frame-src 'self' http://localhost:9100" in page.headers["Content-Security-Policy"]
+    params = query_of(src)
+    request = first.client.parse_logout_request(params["SAMLRequest"], BINDING_HTTP_REDIRECT,
+                                                sigalg=params["SigAlg"], signature=params["Signature"])
+    assert request.message.name_id.text == answer.name_id.text
+    assert params["SigAlg"] == SIG_RSA_SHA256
+    # the SP answers in the frame
+    reply = first.client.handle_logout_request(params["SAMLRequest"], request.message.name_id,
+                                               BINDING_HTTP_REDIRECT, sign=True, sigalg=SIG_RSA_SHA256)
+    back = urlsplit(dict(reply["headers"])["Location"])
+    done = browser.client.get(back.path + "?" + back.query)
+    assert done.status_code == 204 and "frame-ancestors 'self'" in done.headers["Content-Security-Policy"]
+    assert [data.get("channel") for _e, data in audit_events(app, "saml.logout_request")] == ["front"]
+    assert [data["status"] for _e, data in audit_events(app, "saml.logout_response")] == [STATUS_SUCCESS]
+    assert browser.client.get("/saml/slo?SAMLResponse=AAAA").status_code == 400   # unreadable: the page
+
+
+def test_a_logout_without_front_channel_sites_shows_no_frames(app, browser, sps):
+    _first, second = sps
+    logged_in(browser, second)                          # SOAP: told in the background
+    page = browser.client.get("/cas/logout")
+    assert "<iframe" not in page.get_data(as_text=True)
+    assert "frame-src" not in page.headers["Content-Security-Policy"]

@@ -3,6 +3,7 @@ and an OIDC portal (the demo portal on the idp-rp adapter) share one login; logg
 both. A scripted browser (a cookie jar) posts idp's forms and the auto-submitting SAML forms."""
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 
 import pytest
@@ -27,13 +28,16 @@ def realm(live_idp, tmp_path):
     idp = live_idp
     with ExitStack() as stack:
         portal = start_portal(stack, idp)
-        apache = stack.enter_context(ApacheServer(modules=["auth_mellon"]))
+        apache = stack.enter_context(ApacheServer(modules=["auth_mellon", "setenvif"]))
         mellon = apache.writable_dir("mellon")
         make_key_pair(mellon / "sp.key", mellon / "sp.crt")
         (mellon / "idp-metadata.xml").write_text(requests.get(idp.url("/saml/metadata"), timeout=10).text)
         give_to_apache(apache, mellon)
-        apache.start(render("dept-site-mellon.conf.template", SITE_NAME="127.0.0.1",
-                            DOCUMENT_ROOT=str(apache.docroot), MELLON_DIR=str(mellon), MELLON_SECURE_COOKIE="Off"))
+        site = render("dept-site-mellon.conf.template", SITE_NAME="127.0.0.1", DOCUMENT_ROOT=str(apache.docroot),
+                      MELLON_DIR=str(mellon), MELLON_SECURE_COOKIE="Off")
+        # On plain http Chromium drops mellon's cookies (SameSite=None without Secure); the loopback
+        # sites here are one site, so cookies without SameSite do (an https site keeps the defaults).
+        apache.start(site.replace("<VirtualHost *:*>", '<VirtualHost *:*>\n    SetEnvIf Request_URI "." MELLON_DISABLE_SAMESITE=1'))
         # registered as an operator would: `idp saml add-sp --metadata <the site's /mellon/metadata>`
         with idp.app.app_context():
             provider = register_provider(metadata_xml=fetch_metadata(apache.url("/mellon/metadata")),
@@ -69,7 +73,7 @@ def test_mellon_site_then_oidc_portal_one_login_and_logout_everywhere(realm, log
     else:
         done = browser.get(realm["portal_base"] + "/oidc/logout", timeout=15)
         assert done.status_code == 200
-        sender = idp.app.extensions["saml_logout"]
+        sender = idp.app.extensions["idp"].notifier
         assert sender.wait_idle(20)
         assert (realm["saml_key"], realm["apache"].url("/mellon/logout")) in sender.delivered, \
             (sender.delivered, sender.failed, realm["apache"].error_log[-2000:])
@@ -79,3 +83,72 @@ def test_mellon_site_then_oidc_portal_one_login_and_logout_everywhere(realm, log
     if logout_at == "saml":
         assert realm["client"] in {client for client, _uri in notifier.delivered}, notifier.failed
     signed_out_everywhere(browser, realm)
+
+
+def test_mellon_decrypts_an_encrypted_assertion(realm):
+    """mod_auth_mellon's metadata publishes its key for encryption; with the switch on it reads the
+    encrypted assertion and signs the person in."""
+    import base64
+
+    from idp.protocols.saml.providers import by_id, update_provider
+    idp, person = realm["idp"], realm["idp"].person
+    with idp.app.app_context():
+        provider = by_id(int(realm["saml_key"].split(":")[1]))
+        assert 'use="encryption"' in provider.metadata_xml
+        update_provider(provider, encrypt_assertions=True)
+    browser = new_browser()
+    posting = login(browser, browser.get(realm["saml"], timeout=15), person)
+    fields = dict(re.findall(r'<input type="hidden" name="([A-Za-z]+)" value="([^"]*)">', posting.text))
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert "EncryptedAssertion" in xml and "AttributeStatement" not in xml
+    signed_in_at_saml_site(post_saml_form(browser, posting), realm["saml"], idp)
+
+
+def test_front_channel_logout_of_a_mellon_site_in_chromium(realm, csp_page):
+    """mod_auth_mellon registered without its SOAP endpoint (metadata with only the HTTP-Redirect
+    logout service): a person signs in at the site in Chromium, logs out at idp, and the logged-out
+    page's hidden frame carries the LogoutRequest to mellon, whose LogoutResponse comes back to idp.
+    The site then asks idp to log in again; no CSP violation on the way."""
+    from idp.protocols.saml.providers import by_id, update_metadata
+    idp, person, page = realm["idp"], realm["idp"].person, csp_page
+    with idp.app.app_context():
+        provider = by_id(int(realm["saml_key"].split(":")[1]))
+        without_soap = re.sub(r"<(\w+:)?SingleLogoutService[^>]*SOAP[^>]*/>", "", provider.metadata_xml)
+        assert "SOAP" not in without_soap and "HTTP-Redirect" in without_soap
+        update_metadata(provider, without_soap)
+
+    page.goto(realm["saml"])
+    page.wait_for_url(idp.issuer + "/login?*")
+    page.fill("#username", person.id_number)
+    page.fill("#password", person.password)
+    page.click("form[action$='/login'] button[type=submit]")
+    page.wait_for_url(realm["saml"])
+    assert page.inner_text("#name") == person.name
+
+    with page.expect_response(lambda r: "/saml/slo?SAMLResponse=" in r.url, timeout=20_000) as answered:
+        page.goto(idp.url("/cas/logout"))
+        assert page.locator("#front-channel-logout").is_visible()
+    assert answered.value.status == 204
+    assert [data.get("channel") for _e, data in audit_events(idp.app, "saml.logout_request")] == ["front"]
+    assert [data["status"] for _e, data in audit_events(idp.app, "saml.logout_response")] == \
+        ["urn:oasis:names:tc:SAML:2.0:status:Success"]
+    page.goto(realm["saml"])
+    page.wait_for_url(idp.issuer + "/login?*")   # mellon's session ended: the site asks idp again
+    page.csp.check(page)
+
+
+def test_idp_initiated_login_at_a_mellon_site(realm):
+    """With the switch on, idp's link signs the person in and mod_auth_mellon takes the unsolicited
+    Response, going on to the RelayState page."""
+    from idp.protocols.saml.providers import by_id, update_provider
+    idp, person = realm["idp"], realm["idp"].person
+    with idp.app.app_context():
+        provider = by_id(int(realm["saml_key"].split(":")[1]))
+        entity = provider.entity_id
+        update_provider(provider, idp_initiated=True)
+    browser = new_browser()
+    page = browser.get(idp.url("/saml/idp-initiated"), params={"sp": entity, "RelayState": realm["saml"]},
+                       timeout=15)
+    assert page.url.startswith(idp.issuer + "/login?"), page.url
+    posting = login(browser, page, person)
+    signed_in_at_saml_site(post_saml_form(browser, posting), realm["saml"], idp)

@@ -105,3 +105,15 @@ def test_rotate_key_keeps_the_former_certificate_published(run, upgraded):
         from idp.protocols.saml.signing_keys import list_keys
         statuses = [k.status for k in list_keys()]
     assert statuses == ["retired", "previous", "active"]
+
+
+def test_switches_encryption_needs_a_key_in_the_metadata(run, upgraded, tmp_path):
+    path = tmp_path / "sp.xml"
+    path.write_text(SP_METADATA, encoding="utf-8")        # no KeyDescriptor at all
+    assert_one_line_error(run("saml", "add-sp", "--metadata", str(path), "--encrypt-assertions"), "no encryption key")
+    data = json.loads(run("saml", "add-sp", "--metadata", str(path), "--idp-initiated", "--json").out)
+    assert data["idp_initiated"] is True and data["encrypt_assertions"] is False
+    assert_one_line_error(run("saml", "set", str(data["id"]), "--encrypt-assertions"), "no encryption key")
+    changed = json.loads(run("saml", "set", str(data["id"]), "--no-idp-initiated", "--no-slo", "--json").out)
+    assert changed["idp_initiated"] is False and changed["single_logout"] is False
+    assert_one_line_error(run("saml", "set", "999", "--idp-initiated"), "no SAML service provider 999")

@@ -163,3 +163,10 @@ def test_sms_http_sender_needs_a_url_and_templates_a_code():
     settings = Settings.from_env(env(IDP_SMS_SENDER="http", IDP_SMS_HTTP_URL="https://sms.example.gov.cn/send",
                                      IDP_REQUIRE_MFA_FOR_ADMINS="1"))
     assert settings.sms_sender == "http" and settings.require_mfa_for_admins is True
+
+
+def test_saml_allowed_hashes_are_a_list_of_known_hash_functions():
+    assert Settings.from_env(env()).saml_allowed_hashes == ("sha256", "sha384", "sha512")
+    assert Settings.from_env(env(IDP_SAML_ALLOWED_HASHES="SHA1, sha256")).saml_allowed_hashes == ("sha1", "sha256")
+    for bad in ("md5", " , ", "sha256,ripemd160"):
+        assert any("IDP_SAML_ALLOWED_HASHES" in p for p in problems_of(env(IDP_SAML_ALLOWED_HASHES=bad))), bad

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...extensions import db
@@ -28,6 +28,10 @@ class SamlServiceProvider(db.Model):
     require_signed_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     single_logout: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # assertions encrypted with the encryption certificate of the SP's metadata
+    encrypt_assertions: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # may be sent an unsolicited Response (IdP-initiated login, /saml/idp-initiated)
+    idp_initiated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -39,7 +43,8 @@ class SamlServiceProvider(db.Model):
     def to_public_dict(self) -> dict:
         return {"id": self.id, "entity_id": self.entity_id, "name": self.name, "metadata_url": self.metadata_url,
                 "attributes": list(self.attributes or []), "require_signed_requests": self.require_signed_requests,
-                "single_logout": self.single_logout, "disabled": self.disabled}
+                "single_logout": self.single_logout, "encrypt_assertions": self.encrypt_assertions,
+                "idp_initiated": self.idp_initiated, "disabled": self.disabled}
 
 
 class SamlSigningKey(db.Model):

@@ -56,8 +56,17 @@ def parse_metadata(xml: str) -> dict:
     organization = descriptor.organization
     if organization is not None and organization.organization_display_name:
         name = organization.organization_display_name[0].text
+    # a key without a use, or for encryption, can encrypt assertions to this SP
+    can_encrypt = any(k.use in (None, "", "encryption") and k.key_info is not None for k in sp.key_descriptor or [])
     return {"entity_id": descriptor.entity_id, "name": name,
-            "signs_requests": str(sp.authn_requests_signed).lower() == "true"}
+            "signs_requests": str(sp.authn_requests_signed).lower() == "true", "can_encrypt": can_encrypt}
+
+
+def _checked_encryption(encrypt: bool, parsed: dict) -> bool:
+    if encrypt and not parsed["can_encrypt"]:
+        raise ValidationError(f"{parsed['entity_id']} publishes no encryption key in its metadata: its "
+                              "assertions cannot be encrypted")
+    return bool(encrypt)
 
 
 def _checked_attributes(attributes) -> list[str]:
@@ -75,9 +84,15 @@ def _checked_name(name: str) -> str:
     return name
 
 
-def register_provider(*, metadata_xml: str, name: str | None = None, metadata_url: str | None = None,
+def register_provider(*, metadata_xml: str | None = None, name: str | None = None, metadata_url: str | None = None,
                       attributes=("name",), require_signed_requests: bool = False,
-                      single_logout: bool = True) -> SamlServiceProvider:
+                      single_logout: bool = True, disabled: bool = False, encrypt_assertions: bool = False,
+                      idp_initiated: bool = False) -> SamlServiceProvider:
+    """Register an SP from its metadata: the document given, or else the one fetched from ``metadata_url``."""
+    if metadata_xml is None:
+        if not metadata_url:
+            raise ValidationError("give the service provider's metadata, or the URL it is published at")
+        metadata_xml = fetch_metadata(metadata_url)
     parsed = parse_metadata(metadata_xml)
     if provider_by_entity_id(parsed["entity_id"], include_disabled=True) is not None:
         raise ValidationError(f"service provider {parsed['entity_id']} is already registered")
@@ -85,7 +100,8 @@ def register_provider(*, metadata_xml: str, name: str | None = None, metadata_ur
         entity_id=parsed["entity_id"], name=_checked_name(name or parsed["name"] or parsed["entity_id"][:128]),
         metadata_xml=metadata_xml, metadata_url=metadata_url, attributes=_checked_attributes(attributes),
         require_signed_requests=bool(require_signed_requests or parsed["signs_requests"]),
-        single_logout=bool(single_logout), disabled=False)
+        single_logout=bool(single_logout), disabled=bool(disabled),
+        encrypt_assertions=_checked_encryption(encrypt_assertions, parsed), idp_initiated=bool(idp_initiated))
     db.session.add(provider)
     db.session.commit()
     return provider
@@ -95,27 +111,56 @@ def update_metadata(provider: SamlServiceProvider, metadata_xml: str) -> SamlSer
     parsed = parse_metadata(metadata_xml)
     if parsed["entity_id"] != provider.entity_id:
         raise ValidationError(f"the metadata is for {parsed['entity_id']}, not {provider.entity_id}")
+    _checked_encryption(provider.encrypt_assertions, parsed)
     provider.metadata_xml = metadata_xml
     provider.require_signed_requests = provider.require_signed_requests or parsed["signs_requests"]
     db.session.commit()
     return provider
 
 
-def set_attributes(provider_id: int, attributes) -> SamlServiceProvider:
-    provider = _by_id(provider_id)
-    provider.attributes = _checked_attributes(attributes)
+def update_provider(provider: SamlServiceProvider, *, name: str | None = None, attributes=None,
+                    require_signed_requests: bool | None = None, single_logout: bool | None = None,
+                    disabled: bool | None = None, encrypt_assertions: bool | None = None,
+                    idp_initiated: bool | None = None) -> SamlServiceProvider:
+    """Change the settings given (None: unchanged); nothing changes when one is refused. Signed requests
+    stay required when the metadata says the SP signs them."""
+    changes = {"single_logout": single_logout, "disabled": disabled, "idp_initiated": idp_initiated}
+    if encrypt_assertions is not None:
+        changes["encrypt_assertions"] = _checked_encryption(encrypt_assertions, parse_metadata(provider.metadata_xml))
+    if name is not None:
+        changes["name"] = _checked_name(name)
+    if attributes is not None:
+        changes["attributes"] = _checked_attributes(attributes)
+    if require_signed_requests is not None:
+        changes["require_signed_requests"] = bool(require_signed_requests) or \
+            parse_metadata(provider.metadata_xml)["signs_requests"]
+    for field, value in changes.items():
+        if value is not None:
+            setattr(provider, field, value if field in ("name", "attributes") else bool(value))
     db.session.commit()
     return provider
+
+
+def delete_provider(provider_id: int) -> None:
+    db.session.delete(by_id(provider_id))
+    db.session.commit()
+
+
+def provider_by_id(provider_id: int) -> SamlServiceProvider | None:
+    """The SP with this id, disabled or not."""
+    return db.session.get(SamlServiceProvider, provider_id)
+
+
+def set_attributes(provider_id: int, attributes) -> SamlServiceProvider:
+    return update_provider(by_id(provider_id), attributes=attributes)
 
 
 def set_disabled(provider_id: int, disabled: bool) -> SamlServiceProvider:
-    provider = _by_id(provider_id)
-    provider.disabled = bool(disabled)
-    db.session.commit()
-    return provider
+    return update_provider(by_id(provider_id), disabled=disabled)
 
 
-def _by_id(provider_id: int) -> SamlServiceProvider:
+def by_id(provider_id: int) -> SamlServiceProvider:
+    """The SP with this id, disabled or not; NotFound when there is none."""
     provider = db.session.get(SamlServiceProvider, provider_id)
     if provider is None:
         raise NotFound(f"no SAML service provider {provider_id}")

@@ -1,6 +1,7 @@
 """Accepting a SAML request from a service provider: parsed and signature-checked by pysaml2 (on
 defusedxml), then the checks this server adds: a registered SP, a signature where the SP requires one,
-a fresh IssueInstant, a request ID seen once, an assertion consumer URL from the SP's metadata."""
+a fresh IssueInstant, a request ID seen once, an assertion consumer URL from the SP's metadata, and
+the XML checks of ``xml_checks`` (signature wrapping, comments, allowed hash functions)."""
 from __future__ import annotations
 
 import hashlib
@@ -12,6 +13,7 @@ from flask_babel import lazy_gettext as N_
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.time_util import str_to_time
 
+from . import xml_checks
 from .idp_server import CLOCK_SKEW, saml_server
 from .models import SamlServiceProvider
 from .providers import provider_by_entity_id
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 REQUEST_MAX_AGE = 300  # seconds an AuthnRequest or LogoutRequest may take to arrive
 SEEN = "saml_seen_request"
 MAX_MESSAGE = 64 * 1024
+MAX_RELAY_STATE = 2048
 
 
 class SamlRequestError(Exception):
@@ -81,11 +84,17 @@ def receive(core, kind: str, binding: str, values) -> Received:
     if len(message) > MAX_MESSAGE:
         raise SamlRequestError(N_("the request is too large"))
     relay_state = values.get("RelayState")
-    if relay_state is not None and len(relay_state) > 2048:
+    if relay_state is not None and len(relay_state) > MAX_RELAY_STATE:
         raise SamlRequestError(N_("RelayState is too long"))
     sigalg, signature = values.get("SigAlg"), values.get("Signature")
     if binding == BINDING_HTTP_POST:
         sigalg = signature = None
+    try:  # before pysaml2 reads it: wrapping, comments and weak hashes get their own reasons
+        xml_checks.check(xml_checks.decoded(message, binding), sigalg=sigalg if signature else None,
+                         allowed_hashes=core.settings.saml_allowed_hashes)
+    except xml_checks.XmlRefused as exc:
+        log.info("SAML %s request refused: %s", kind, exc)
+        raise SamlRequestError(exc.reason) from None
     parsed = _parse(saml_server(core), kind, message, binding, relay_state, sigalg, signature)
     issuer = parsed.message.issuer.text if parsed.message.issuer is not None else None
     provider = provider_by_entity_id(issuer)

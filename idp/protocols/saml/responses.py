@@ -35,8 +35,16 @@ SLO_INDEX = "saml_slo"
 SLO_RECORD = "saml_slo_sent"
 
 
+# What a login started at idp asks for: nothing (no request)
+_NOTHING_ASKED = SimpleNamespace(protocol_binding=None, assertion_consumer_service_url=None,
+                                 assertion_consumer_service_index=None, name_id_policy=None)
+
+
 def assertion_consumer_url(server, provider, message) -> str:
-    """The ACS URL to post the response to: the one the request names, if the SP's metadata lists it."""
+    """The ACS URL to post the response to: the one the request names, if the SP's metadata lists it;
+    the SP's default one for a login started at idp (``message`` None)."""
+    if message is None:
+        message = _NOTHING_ASKED
     if message.protocol_binding and message.protocol_binding != BINDING_HTTP_POST:
         raise SamlRequestError(N_("responses are sent with the HTTP-POST binding only"))
     try:
@@ -73,7 +81,8 @@ def requested_acr(message) -> str | None:
 
 
 def name_id_format(server, provider, message) -> str:
-    policy = message.name_id_policy
+    """The NameID format the request asks for, else the first of the SP's metadata we offer."""
+    policy = (message or _NOTHING_ASKED).name_id_policy
     if policy is not None and policy.format:
         if policy.format not in NAME_ID_FORMATS:
             raise ValueError(policy.format)
@@ -108,6 +117,17 @@ def attributes_for(core, person, provider, session) -> dict:
     return ava
 
 
+def _encryption(server, provider) -> dict:
+    """pysaml2's arguments for encrypting the assertion to the SP's metadata encryption key (signed
+    first, then encrypted). pysaml2 would quietly send it in the clear when the metadata has no such
+    key: the registry refuses the switch then, and this refuses to answer."""
+    if not provider.encrypt_assertions:
+        return {}
+    if not server.has_encrypt_cert_in_metadata(provider.entity_id):
+        raise RuntimeError(f"SAML SP {provider.entity_id} is to get encrypted assertions but has no encryption key")
+    return {"encrypt_assertion": True, "encrypt_assertion_self_contained": True}
+
+
 def authn_response(core, server, *, provider, person, session, request_id: str, destination: str,
                    fmt: str) -> str:
     """The signed Response (signed assertion inside), as XML; the SP is recorded for single logout."""
@@ -119,7 +139,7 @@ def authn_response(core, server, *, provider, person, session, request_id: str, 
     xml = str(server.create_authn_response(
         attributes_for(core, person, provider, session), request_id, destination, provider.entity_id,
         name_id=name_id, authn=authn, sign_response=True, sign_assertion=True,
-        sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256))
+        sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256, **_encryption(server, provider)))
     session_index = _session_index(xml)
     core.sessions.add_client(session, provider.session_key)
     remaining = max(1, session.expires_at - int(time.time()))

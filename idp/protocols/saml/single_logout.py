@@ -1,23 +1,23 @@
 """SAML single logout towards service providers: when an SSO session ends (logout at any site, OIDC,
 CAS or SAML), each SP that received an assertion in it gets a signed LogoutRequest for that NameID
-and SessionIndex over the SOAP back-channel (what mod_auth_mellon and Shibboleth SP accept), posted in
-the background with retries. The SP that started the logout itself gets its LogoutResponse instead."""
+and SessionIndex over the SOAP back-channel (what mod_auth_mellon and Shibboleth SP accept), posted
+through the server's logout delivery queue (stored, sent by one node, retried by the ``backchannel.retry``
+job like OIDC and CAS logout messages). The SP that started the logout itself gets its LogoutResponse instead."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
 
-import requests
-from flask import g
-from saml2 import BINDING_SOAP
+from flask import g, has_request_context
+from saml2 import BINDING_HTTP_REDIRECT, BINDING_SOAP
 from saml2.s_utils import UnsupportedBinding
 from saml2.mdstore import UnknownSystemEntity
 from saml2.pack import make_soap_enveloped_saml_thingy
 from saml2.saml import NameID
-from saml2.samlp import STATUS_SUCCESS, logout_response_from_string
-from saml2.soap import parse_soap_enveloped_saml_logout_response
+from saml2.samlp import STATUS_SUCCESS, logout_request_from_string, logout_response_from_string
+from saml2.soap import parse_soap_enveloped_saml_logout_request, parse_soap_enveloped_saml_logout_response
+from saml2.xmldsig import SIG_RSA_SHA256
+
+from ...sessions.logout import add_front_channel_logout
 
 from .idp_server import entity_id, saml_server
 from .providers import get_provider
@@ -26,59 +26,15 @@ from .responses import issued_in
 log = logging.getLogger(__name__)
 
 
-class SoapLogoutSender:
-    """Posts SOAP LogoutRequests in a small thread pool; records what was delivered or given up."""
+ANSWER_CHECK = "saml-logout"
+SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
 
-    def __init__(self, *, timeout: float, retries: int, backoff: float = 0.5):
-        self.timeout, self.retries, self.backoff = timeout, max(1, retries), backoff
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="saml-logout")
-        self._pending: set[Future] = set()
-        self._lock = threading.Lock()
-        self.delivered: list[tuple[str, str]] = []  # (session key of the SP, url)
-        self.failed: list[tuple[str, str, str]] = []
 
-    def send(self, key: str, url: str, envelope: str, request_id: str) -> Future:
-        future = self._pool.submit(self._deliver, key, url, envelope, request_id)
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, future: Future) -> None:
-        with self._lock:
-            self._pending.discard(future)
-
-    def _deliver(self, key: str, url: str, envelope: str, request_id: str) -> bool:
-        error = ""
-        for attempt in range(self.retries):
-            try:
-                response = requests.post(url, data=envelope.encode("utf-8"), timeout=self.timeout,
-                                         allow_redirects=False,
-                                         headers={"Content-Type": "text/xml; charset=utf-8",
-                                                  "SOAPAction": "http://www.oasis-open.org/committees/security"})
-            except requests.RequestException as exc:
-                error = type(exc).__name__
-            else:
-                status = _status(response, request_id)
-                if status == STATUS_SUCCESS:
-                    self.delivered.append((key, url))
-                    return True
-                error = f"HTTP {response.status_code}, status {status}"
-                if 400 <= response.status_code < 500 or response.status_code == 200:
-                    break  # the SP answered; asking again gets the same answer
-            time.sleep(self.backoff * (2 ** attempt))
-        log.warning("SAML logout request to %s (%s) failed: %s", key, url, error)
-        self.failed.append((key, url, error))
-        return False
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._pending:
-                    return True
-            time.sleep(0.02)
-        return False
+def answer_check(outgoing, response) -> str | None:
+    """The check of an SP's answer to a queued SOAP LogoutRequest: None when it says Success to it."""
+    request_id = logout_request_from_string(parse_soap_enveloped_saml_logout_request(outgoing.message)).id
+    status = _status(response, request_id)
+    return None if status == STATUS_SUCCESS else f"HTTP {response.status_code}, status {status}"
 
 
 def _status(response, request_id: str) -> str | None:
@@ -99,7 +55,28 @@ def _status(response, request_id: str) -> str | None:
         return None
 
 
-def saml_logout_listener(core, sender: SoapLogoutSender):
+def _endpoint(server, provider, binding) -> str | None:
+    try:
+        services = server.metadata.single_logout_service(provider.entity_id, binding, "spsso") or []
+    except (UnsupportedBinding, UnknownSystemEntity):
+        services = []
+    return services[0]["location"] if services else None
+
+
+def _logout_request(core, server, provider, entry, url: str, *, sign: bool):
+    name_id = NameID(format=entry["format"], name_qualifier=entity_id(core.settings),
+                     sp_name_qualifier=provider.entity_id, text=entry["name_id"])
+    _request_id, request = server.create_logout_request(
+        url, provider.entity_id, name_id=name_id, reason="urn:oasis:names:tc:SAML:2.0:logout:user",
+        session_indexes=[entry["session_index"]] if entry.get("session_index") else None, sign=sign)
+    return request
+
+
+def saml_logout_listener(core):
+    """SOAP to an SP whose metadata has a SOAP logout endpoint (through the delivery queue); otherwise,
+    when the logout happens in a browser, an HTTP-Redirect LogoutRequest (signed in the query) that the
+    logged-out page loads in a hidden frame. An SP with neither (or only HTTP-POST) is not told: its
+    own session ends when it next asks idp."""
     def notify(ended) -> None:
         entries = issued_in(core, ended.key)
         if not entries:
@@ -110,19 +87,19 @@ def saml_logout_listener(core, sender: SoapLogoutSender):
             provider = get_provider(entry["provider_id"])
             if provider is None or not provider.single_logout or provider.id == initiator:
                 continue
-            try:
-                services = server.metadata.single_logout_service(provider.entity_id, BINDING_SOAP, "spsso") or []
-            except (UnsupportedBinding, UnknownSystemEntity):
-                services = []
-            if not services:
-                continue  # the SP offers no back-channel: its own session ends when it next asks
-            url = services[0]["location"]
-            name_id = NameID(format=entry["format"], name_qualifier=entity_id(core.settings),
-                             sp_name_qualifier=provider.entity_id, text=entry["name_id"])
-            request_id, request = server.create_logout_request(
-                url, provider.entity_id, name_id=name_id, reason="urn:oasis:names:tc:SAML:2.0:logout:user",
-                session_indexes=[entry["session_index"]] if entry.get("session_index") else None, sign=True)
-            envelope = make_soap_enveloped_saml_thingy(str(request))
-            sender.send(provider.session_key, url, envelope, request_id)
-            core.audit("saml.logout_request", provider=provider.id)
+            url = _endpoint(server, provider, BINDING_SOAP)
+            if url is not None:
+                request = _logout_request(core, server, provider, entry, url, sign=True)
+                envelope = make_soap_enveloped_saml_thingy(str(request))
+                core.notifier.send_raw(provider.session_key, url, envelope, SOAP_CONTENT_TYPE,
+                                       answer_check=ANSWER_CHECK)
+                core.audit("saml.logout_request", provider=provider.id, channel="back")
+                continue
+            url = _endpoint(server, provider, BINDING_HTTP_REDIRECT)
+            if url is not None and has_request_context():
+                request = _logout_request(core, server, provider, entry, url, sign=False)
+                http = server.apply_binding(BINDING_HTTP_REDIRECT, str(request), url, relay_state=None,
+                                            sign=True, sigalg=SIG_RSA_SHA256)
+                add_front_channel_logout(dict(http["headers"])["Location"])
+                core.audit("saml.logout_request", provider=provider.id, channel="front")
     return notify

@@ -178,6 +178,8 @@ def slo():
     browser returns to the SP with its LogoutResponse."""
     core = _core()
     binding = _binding()
+    if "SAMLResponse" in _values() and "SAMLRequest" not in _values():
+        return _logout_response(core, binding)
     try:
         received = receive(core, "logout", binding, _values())
     except SamlRequestError as error:
@@ -201,3 +203,21 @@ def slo():
         return response
     answer = server.create_logout_response(received.message, [BINDING_HTTP_POST], sign=True)
     return _post_form(destination, "SAMLResponse", str(answer), received.relay_state)
+
+
+def _logout_response(core, binding: str):
+    """An SP's answer to a front-channel LogoutRequest, arriving in the logged-out page's hidden frame:
+    recorded, and answered with an empty 204 (nothing to show in the frame). An unreadable or badly
+    signed one gets the refusal page."""
+    try:
+        answer = saml_server(core).parse_logout_request_response(_values()["SAMLResponse"], binding)
+        issuer = answer.response.issuer.text if answer.response.issuer is not None else None
+        status = answer.response.status.status_code.value
+    except Exception as exc:  # noqa: BLE001 - pysaml2 raises many kinds for a bad message
+        core.audit("saml.request_refused", reason=f"logout response: {type(exc).__name__}")
+        return _refused(_("the logout response cannot be read"))
+    provider = provider_by_entity_id(issuer)
+    core.audit("saml.logout_response", provider=provider.id if provider else None, status=status)
+    # shown in a frame of idp's own logged-out page: that page may frame it, nothing else may
+    return Response(status=204, headers={**NO_STORE, "X-Frame-Options": "SAMEORIGIN",
+                                         "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'"})

@@ -21,11 +21,11 @@ def clock():
 
 @pytest.fixture
 def site():
-    """``site(*statuses)``: a logout endpoint answering with those statuses, closed after the test."""
+    """``site(*statuses, reply=None)``: a logout endpoint answering with those statuses, closed after the test."""
     made = []
 
-    def make(*answers):
-        made.append(LogoutSite(answers))
+    def make(*answers, reply=None):
+        made.append(LogoutSite(answers, reply))
         return made[-1]
     yield make
     for s in made:
