@@ -110,7 +110,7 @@ def test_shibboleth_site_then_oidc_portal_one_login_and_logout_everywhere(realm,
         # idp's LogoutRequest to the SP's SOAP endpoint (back channel), answered with success
         done = browser.get(realm["portal_base"] + "/oidc/logout", timeout=15)
         assert done.status_code == 200
-        sender = idp.app.extensions["saml_logout"]
+        sender = idp.app.extensions["idp"].notifier   # SAML SOAP logouts go through the one delivery queue
         assert sender.wait_idle(20)
         assert (realm["saml_key"], apache.url("/Shibboleth.sso/SLO/SOAP")) in sender.delivered, \
             (sender.delivered, sender.failed, realm["shibd"].log[-2000:], apache.error_log[-2000:])
