@@ -9,7 +9,7 @@ from admin_support import (bearer, client_credentials_token, create_admin, login
 from helpers import csrf_token, make_settings
 
 SAMPLE_VALUES = {"client_id": "some-client", "service_id": "1", "kid": "some-kid",
-                 "authorisation_id": "some-authorisation"}
+                 "authorisation_id": "some-authorisation", "provider_id": "1"}
 
 
 def admin_routes(app):
