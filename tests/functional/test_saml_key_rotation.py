@@ -148,3 +148,34 @@ def test_the_key_transitions_job_promotes_the_saml_key_with_no_request(app):
     with app.app_context():
         job.run()
     assert {kid: state for kid, (state, _) in _keys(app).items()} == {old_kid: "previous", new_kid: "active"}
+
+
+def test_keys_stored_before_the_life_cycle_keep_signing(tmp_path):
+    from idp import create_app
+    from idp.extensions import db
+    from idp.keys.sealing import load_master_key, seal
+    from idp.migrate import upgrade
+    from idp.protocols.saml.signing_keys import _context, _new_key, active_key
+    from helpers import make_settings
+    app = create_app(make_settings(tmp_path))
+    settings = app.extensions["idp"].settings
+    upgrade(app, "0011_raw_deliveries_saml_options")
+    kid, pem, cert = _new_key("idp")
+    with app.app_context():
+        insert = db.text("INSERT INTO saml_signing_keys (kid, status, private_key, certificate, created_at) "
+                         "VALUES (:kid, :status, :key, :cert, '2026-01-01 00:00:00')")
+        db.session.execute(insert, {"kid": "before", "status": "previous", "key": "x", "cert": "y"})
+        db.session.execute(insert, {"kid": kid, "status": "active", "cert": cert,
+                                    "key": seal(load_master_key(settings), pem, _context(kid))})
+        db.session.commit()
+    upgrade(app)
+    with app.app_context():
+        key = active_key(settings)
+        assert key.kid == kid and key.published == (cert, "y")
+    new_kid, new_cert = _rotate(app)
+    assert {k: state for k, (state, _) in _keys(app).items()} == {"before": "retired", kid: "active",
+                                                                   new_kid: "pending"}
+    _end_prepublication(app, new_kid)
+    assert _signing_kid(app) == new_kid
+    assert {k: state for k, (state, _) in _keys(app).items()} == {"before": "retired", kid: "previous",
+                                                                   new_kid: "active"}
