@@ -180,8 +180,8 @@ class Settings:
     access_token_alg: str = _setting("IDP_ACCESS_TOKEN_ALG", "ES256", _parse_choice("ES256", "RS256"),
                                      "Signature algorithm of JWT access tokens (RFC 9068).")
     key_prepublish_seconds: int = _setting("IDP_KEY_PREPUBLISH_SECONDS", 600, _parse_non_negative_int,
-                                           "How long a new signing key is published in JWKS before it signs "
-                                           "(longer than relying parties cache the JWKS); 0 = at once "
+                                           "How long a new signing key is published in JWKS (or the SAML metadata) "
+                                           "before it signs (longer than relying parties cache them); 0 = at once "
                                            "(a single worker only).")
     key_retire_leeway_seconds: int = _setting("IDP_KEY_RETIRE_LEEWAY_SECONDS", 300, _parse_non_negative_int,
                                               "Extra time a replaced key stays published after the longest "

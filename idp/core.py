@@ -45,6 +45,8 @@ class IdpCore:
         self.shared_crls = None  # CRL copies fetched once for the deployment (pki.crl_copies), set by create_app
         self.runner = None  # the background job runner, when this process runs one (jobs.schedule)
         self.logout_listeners: list = []  # each protocol's single logout, called with every ended SsoSession
+        # Other signing keys on the same life cycle (the SAML key): callables the keys.transitions job runs.
+        self.key_transitions: list = []
         # Each protocol names the sites a session was handed to (key -> display name, or None if not its own).
         self.site_name_resolvers: list = [_client_name]
         # Sections of the account page each feature adds (second factors, passkeys, authorisations…):

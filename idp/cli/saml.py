@@ -99,12 +99,19 @@ def disable(provider_id, as_json):
         emit(as_json, provider.to_public_dict(), f"disabled SAML service provider {provider.id} ({provider.name})")
 
 
-@saml.command("rotate-key", help="Make a new SAML signing key; the former one stays in the metadata until the next rotation.")
+@saml.command("rotate-key", help="Create the next SAML signing key: published in the metadata now, signing after "
+                                "IDP_KEY_PREPUBLISH_SECONDS; the current key then stays published until the next rotation.")
+@click.option("--now", "immediate", is_flag=True,
+              help="Sign with the new key at once (compromised key); service providers must refetch the metadata.")
 @json_option
-def rotate_key(as_json):
-    from ..protocols.saml.signing_keys import rotate
+def rotate_key(immediate, as_json):
+    from ..protocols.saml.signing_keys import activates_at, rotate
     with get_app().app_context():
-        app = get_app()
-        row = rotate(app.extensions["idp"].settings)
-        emit(as_json, {"kid": row.kid, "status": row.status},
-             f"new SAML signing key {row.kid}; service providers should fetch /saml/metadata again")
+        settings = get_app().extensions["idp"].settings
+        row = rotate(settings, immediate=immediate)
+        when = activates_at(settings, row)
+        data = {"kid": row.kid, "status": row.status, "activates_at": when.isoformat() if when else None}
+        emit(as_json, data,
+             f"new SAML signing key {row.kid}, published in /saml/metadata now, signing from {data['activates_at']}"
+             if when else f"new SAML signing key {row.kid}, signing now; service providers should fetch "
+                          "/saml/metadata again")

@@ -30,12 +30,19 @@ def seal_audit(core) -> int:
     return total
 
 
+def apply_key_transitions(core) -> None:
+    """Promote and retire the OIDC keys whose time has come, then those of the other key sets."""
+    core.keys.apply_due_transitions()
+    for transitions in core.key_transitions:
+        transitions()
+
+
 def server_jobs(core) -> list[Job]:
     settings = core.settings
     jobs = [
         Job("audit.seal", settings.audit_seal_seconds, lambda: seal_audit(core)),
         Job("backchannel.retry", BACKCHANNEL_RETRY_SECONDS, lambda: core.notifier.deliver_due(db.engine)),
-        Job("keys.transitions", KEY_TRANSITION_SECONDS, core.keys.apply_due_transitions),
+        Job("keys.transitions", KEY_TRANSITION_SECONDS, lambda: apply_key_transitions(core)),
         Job("authorisations.expire", AUTHORISATION_EXPIRY_SECONDS, lambda: end_expired(core)),
     ]
     if core.shared_crls is not None:  # IDP_CRL_REFRESH_SECONDS > 0

@@ -107,6 +107,23 @@ def test_rotate_key_keeps_the_former_certificate_published(run, upgraded):
     assert statuses == ["retired", "previous", "active"]
 
 
+def test_rotate_key_prepublishes_unless_now(run, upgraded, monkeypatch):
+    import idp.cli.context
+    monkeypatch.setenv("IDP_KEY_PREPUBLISH_SECONDS", "600")
+    monkeypatch.setattr(idp.cli.context, "_app", None)
+    first = run("saml", "rotate-key", "--json")                     # no key yet: it signs at once
+    assert first.code == 0 and first.json()["status"] == "active" and first.json()["activates_at"] is None
+    second = run("saml", "rotate-key")
+    assert second.code == 0 and "published in /saml/metadata now, signing from 20" in second.out
+    assert_one_line_error(run("saml", "rotate-key"), "already waiting to sign from", "--now")
+    third = run("saml", "rotate-key", "--now", "--json")
+    assert third.code == 0 and third.json()["status"] == "active"
+    with idp.cli.context.get_app().app_context():
+        from idp.protocols.saml.signing_keys import list_keys
+        statuses = [k.status for k in list_keys()]
+    assert statuses == ["previous", "retired", "active"]          # the key that never signed is retired
+
+
 def test_switches_encryption_needs_a_key_in_the_metadata(run, upgraded, tmp_path):
     path = tmp_path / "sp.xml"
     path.write_text(SP_METADATA, encoding="utf-8")        # no KeyDescriptor at all

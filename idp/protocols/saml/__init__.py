@@ -7,6 +7,7 @@ from __future__ import annotations
 def init_saml(app, core) -> None:
     from ...extensions import csrf
     from . import idp_initiated  # noqa: F401  (its route, on the SAML blueprint)
+    from .signing_keys import apply_transitions
     from .single_logout import ANSWER_CHECK, answer_check, saml_logout_listener
     from .views import PROTOCOL, bp, cancelled
 
@@ -16,6 +17,7 @@ def init_saml(app, core) -> None:
     core.logout_listeners.append(saml_logout_listener(core))
     core.site_name_resolvers.append(_provider_name)
     core.logins.on_cancel(PROTOCOL, cancelled)
+    core.key_transitions.append(lambda: apply_transitions(core.settings))
 
 
 def _provider_name(key: str) -> str | None:

@@ -11,6 +11,7 @@ from ...identity.models import utcnow
 
 # The attributes a service provider may be allowed to receive (besides its NameID).
 RELEASABLE = ("name", "email", "phone", "id_number")
+KEY_PENDING = "pending"    # published in the metadata ("next"), signing once the pre-publication period is over
 KEY_ACTIVE = "active"      # signs responses and logout requests; published
 KEY_PREVIOUS = "previous"  # signed until the last rotation; still published so SPs with old metadata verify
 KEY_RETIRED = "retired"    # neither signs nor is published
@@ -56,3 +57,5 @@ class SamlSigningKey(db.Model):
     private_key: Mapped[str] = mapped_column(Text)  # PKCS#8 PEM sealed with the master key
     certificate: Mapped[str] = mapped_column(Text)  # self-signed X.509 certificate, PEM
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

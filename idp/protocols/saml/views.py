@@ -82,7 +82,7 @@ def metadata():
     descriptor = entity_descriptor(server.config)
     descriptor.extensions = None  # pysaml2 lists every algorithm xmlsec1 knows, MD5 and SHA-1 included
     idp = descriptor.idpsso_descriptor
-    for certificate in key.published[1:]:  # the key before the last rotation still verifies
+    for certificate in key.published[1:]:  # the next key (published before it signs) and the previous one
         idp.key_descriptor.extend(do_key_descriptor(_pem_body(certificate), use="signing"))
     body = str(descriptor).encode("utf-8")
     tag = entity_tag(body)
