@@ -34,6 +34,15 @@ def serialized(conn):
     return _lock_for(conn.engine.url.database or "")
 
 
+def _engine_without_session(session):
+    """The default engine of a Flask-SQLAlchemy scoped session with no session in the current scope;
+    None when there is one (or the session is of another kind)."""
+    if not isinstance(session, scoped_session) or session.registry.has():
+        return None
+    db = session.session_factory.kw.get("db")
+    return db.engine if db is not None else None
+
+
 @contextmanager
 def session_write(session):
     """A connection for a write, queued as above; commits at the end of the block, rolls back (before
@@ -43,10 +52,16 @@ def session_write(session):
     client_credentials token request), the write runs on a connection of its own from the session's
     engine: the same statements and commit without the ORM session's transaction bookkeeping, which
     cost four times a plain connection's begin and commit (bench/README.md). Otherwise it joins the
-    session's transaction, so what the session did before commits with it."""
-    current = session() if isinstance(session, scoped_session) else session
-    if not current.in_transaction():
-        with current.get_bind().connect() as conn, serialized(conn), conn.begin():
+    session's transaction, so what the session did before commits with it. A scoped session that has
+    not been made in this scope yet is not made for it (making it and removing it at the request's
+    end cost more than the write's own begin and commit)."""
+    engine = _engine_without_session(session)
+    if engine is None:
+        current = session() if isinstance(session, scoped_session) else session
+        if not current.in_transaction():
+            engine = current.get_bind()
+    if engine is not None:
+        with engine.connect() as conn, serialized(conn), conn.begin():
             yield conn
         return
     conn = session.connection()
