@@ -23,8 +23,12 @@ class _SQLAlchemy(SQLAlchemy):
         """Ending a request's session rolls back what it left open. When the database dropped the
         connection meanwhile (a restart terminates every session), that ROLLBACK fails: the connection
         is discarded and the answer the request made stands, instead of a 500 after the fact."""
+        from .storage.writes import release_held
         try:
-            super()._teardown_session(exc)
+            try:
+                release_held(self.session)
+            finally:
+                super()._teardown_session(exc)
         except DBAPIError as error:
             from .storage.transient import is_transient
             if not is_transient(error):
