@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
+from .storage.writes import release_held
+
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,6 @@ class _SQLAlchemy(SQLAlchemy):
         """Ending a request's session rolls back what it left open. When the database dropped the
         connection meanwhile (a restart terminates every session), that ROLLBACK fails: the connection
         is discarded and the answer the request made stands, instead of a 500 after the fact."""
-        from .storage.writes import release_held
         try:
             try:
                 release_held(self.session)

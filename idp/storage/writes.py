@@ -72,6 +72,8 @@ def read_connection(session):
 
 def release_held(session) -> None:
     """Close this scope's held connection, if any (rolling back what it left open)."""
+    if not _held:  # the common case (no token read in this process right now): no scope lookup
+        return
     key = _scope_key(session) if isinstance(session, scoped_session) else None
     conn = _held.pop(key, None) if key is not None else None
     if conn is not None:
