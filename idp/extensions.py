@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
+from .storage.writes import release_held
+
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,10 @@ class _SQLAlchemy(SQLAlchemy):
         connection meanwhile (a restart terminates every session), that ROLLBACK fails: the connection
         is discarded and the answer the request made stands, instead of a 500 after the fact."""
         try:
-            super()._teardown_session(exc)
+            try:
+                release_held(self.session)
+            finally:
+                super()._teardown_session(exc)
         except DBAPIError as error:
             from .storage.transient import is_transient
             if not is_transient(error):

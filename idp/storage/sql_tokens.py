@@ -98,7 +98,7 @@ class SqlTokenStore:
             conn.execute(insert(_C).values(used_at=None, **values))
 
     def find_code(self, code: str, client_id: str) -> StoredCode | None:
-        row = _FIND_CODE.first(self._session.connection(), {"b_hash": token_hash(code), "b_client": client_id})
+        row = _FIND_CODE.first(writes.read_connection(self._session), {"b_hash": token_hash(code), "b_client": client_id})
         if row is None:
             return None
         code_fields, person_fields = row[:len(_CODE_FIELDS)], row[len(_CODE_FIELDS):]
@@ -114,7 +114,7 @@ class SqlTokenStore:
 
     # --- tokens --------------------------------------------------------------------------
     def find_token(self, value: str, kind: TokenKind) -> StoredToken | None:
-        row = _FIND_TOKEN[kind].first(self._session.connection(), {"b_hash": token_hash(value)})
+        row = _FIND_TOKEN[kind].first(writes.read_connection(self._session), {"b_hash": token_hash(value)})
         if row is None:
             return None
         token_fields, person_fields = row[:len(_TOKEN_FIELDS)], row[len(_TOKEN_FIELDS):]

@@ -48,6 +48,7 @@ class TokenRequest(FlaskOAuth2Request):
     as an IRI on every request, so the URL is put together from its parts instead."""
 
     def __init__(self, request):
+        request = getattr(request, "_get_current_object", lambda: request)()  # one context lookup, not five
         OAuth2Request.__init__(self, request.method, f"{request.scheme}://{request.host}{request.path}",
                                headers=request.headers)
         self._request = request
