@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import socket
 import string
 import subprocess
@@ -17,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers import free_port
+from helpers import free_port, stop_process
 
 APACHE = shutil.which("apache2") or shutil.which("httpd") or "/usr/sbin/apache2"
 MODULES_DIR = Path("/usr/lib/apache2/modules")
@@ -122,13 +121,8 @@ class ApacheServer:
         raise RuntimeError("apache did not start listening within 15 s\n" + self.error_log)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        if self.process is not None:
+            stop_process(self.process)
         if self.process is not None and self.process.stderr is not None:
             self.process.stderr.close()
         self.process = None

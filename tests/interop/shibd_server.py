@@ -4,11 +4,12 @@ reads the same shibboleth2.xml (ShibConfig) and talks to this shibd over the soc
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+from helpers import stop_process
 
 SHIBD = shutil.which("shibd") or "/usr/sbin/shibd"
 
@@ -53,13 +54,8 @@ class Shibd:
         raise RuntimeError(f"shibd did not listen on {self.socket_path} within {timeout} s:\n{self.log}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def __enter__(self) -> "Shibd":
