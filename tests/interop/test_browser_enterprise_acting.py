@@ -7,9 +7,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from live_server import ServerThread
-
-from .test_browser_login import authlib_site
+from .test_browser_login import authlib_portal
 from .test_browser_second_factor import clock, password, totp_code  # noqa: F401 (clock: a fixture)
 
 pytestmark = pytest.mark.interop
@@ -23,15 +21,8 @@ def enterprise_portal(live_idp):
         entity = create_entity(uscc=USCC, name=NAME)
         link_representative(uscc=USCC, id_number=live_idp.person.id_number, role="legal_representative")
         live_idp.entity = entity.public_id
-    server = ServerThread()
-    client = live_idp.register_client(name="企业服务网", redirect_uris=[server.base_url + "/callback"],
-                                      scopes=["openid", "profile", "entity"])
-    server.app = authlib_site(live_idp, server, client, "企业服务网", scope="openid profile entity")
-    server.start()
-    try:
+    with authlib_portal(live_idp, "企业服务网", scopes=("openid", "profile", "entity")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_password_session_steps_up_to_act_for_her_enterprise(csp_page, live_idp, enterprise_portal, clock,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import secrets
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,20 @@ def authlib_site(idp, server: ServerThread, client, title: str, scope: str = "op
         return redirect("/")
 
     return app
+
+
+
+@contextmanager
+def authlib_portal(idp, title: str, scopes: tuple[str, ...] = ("openid", "profile")):
+    """An Authlib site registered at ``idp`` as a client with ``scopes``, started on a loopback port."""
+    server = ServerThread()
+    client = idp.register_client(name=title, redirect_uris=[server.base_url + "/callback"], scopes=list(scopes))
+    server.app = authlib_site(idp, server, client, title, scope=" ".join(scopes))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class Site:

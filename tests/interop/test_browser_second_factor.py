@@ -12,11 +12,9 @@ import time
 import pyotp
 import pytest
 
-from live_server import ServerThread
-
 from idp.authn import totp as totp_module
 
-from .test_browser_login import authlib_site
+from .test_browser_login import authlib_portal
 
 pytestmark = pytest.mark.interop
 
@@ -30,15 +28,8 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def portal(live_idp):
-    server = ServerThread()
-    client = live_idp.register_client(name="社保网站", redirect_uris=[server.base_url + "/callback"],
-                                      scopes=["openid", "profile"])
-    server.app = authlib_site(live_idp, server, client, "社保网站")
-    server.start()
-    try:
+    with authlib_portal(live_idp, "社保网站") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def password(page, live_idp):

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from helpers import audit_events
-from live_server import LiveServer, ServerThread
+from live_server import LiveServer
 
 from .browser import TIMEOUT_MS, CspViolations
-from .test_browser_login import authlib_site
+from .test_browser_login import authlib_portal
 
 pytestmark = pytest.mark.interop
 
@@ -36,15 +36,8 @@ def localhost_idp(tmp_path):
 
 @pytest.fixture
 def portal(localhost_idp):
-    server = ServerThread()
-    client = localhost_idp.register_client(name="部门网站", redirect_uris=[server.base_url + "/callback"],
-                                           scopes=["openid", "profile"])
-    server.app = authlib_site(localhost_idp, server, client, "部门网站")
-    server.start()
-    try:
+    with authlib_portal(localhost_idp, "部门网站") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def b64(data: bytes) -> str:
