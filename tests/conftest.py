@@ -14,11 +14,17 @@ import os
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from backends import (empty_postgres_schema, empty_postgres_tables, fresh_postgres_database, fresh_redis_prefix,
                       redis_url_or_skip)
 from helpers import *  # noqa: F401,F403  (re-exported for tests that import them from here)
 from helpers import CITIZEN_ID, CITIZEN_PASSWORD, Browser, create_app, make_settings, register, upgrade
+
+# Property tests assert outcomes, never speed: a per-example deadline or the "too slow" health check only
+# measures how busy the machine is (the suite shares two cores with servers and browsers it starts).
+settings.register_profile("idp", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("idp")
 
 # IDP_REQUIRE_BACKENDS=1 (CI) turns skipped PostgreSQL/Redis tests into failures.
 pytest_plugins = ["backend_requirements"]
