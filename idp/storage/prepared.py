@@ -66,7 +66,7 @@ class Prepared:
     def _result_processors(self, dialect, description) -> tuple:
         processors = self._results.get(dialect)
         if processors is None:
-            columns = self.statement.selected_columns
+            columns = self.statement.exported_columns  # a SELECT's columns, or what a DML statement RETURNs
             processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, described[1])
                                for column, described in zip(columns, description))
             self._results[dialect] = processors
@@ -115,3 +115,18 @@ class Prepared:
         finally:
             cursor.close()
         return tuple(value if process is None else process(value) for process, value in zip(processors, row))
+
+    def all(self, conn: Connection, params: dict | None = None) -> list[tuple]:
+        """Every row of a SELECT, converted by the columns' types."""
+        _, cursor = self._run(conn, params or {})
+        try:
+            rows = cursor.fetchall()
+            if not rows:
+                return []
+            processors = self._result_processors(conn.dialect, cursor.description)
+        finally:
+            cursor.close()
+        if not any(processors):
+            return [tuple(row) for row in rows]
+        return [tuple(value if process is None else process(value) for process, value in zip(processors, row))
+                for row in rows]
