@@ -4,10 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import AuthnError
-from ..extensions import db
 from ..identity.identifiers import MalformedIdNumber, parse_login_identifier
 from ..identity.passwords import burn_time, verify_password
-from ..identity.service import find_person
+from ..identity.service import find_login_candidate, replace_password_hash
 from .authenticator import LoginContext
 from .result import ACR_PASSWORD, AuthResult
 from .throttle import LoginThrottle
@@ -49,7 +48,7 @@ def password_login(username: str, password: str, ip: str, throttle: LoginThrottl
         raise AuthnError(INVALID_ID_NUMBER, str(exc)) from None
     if identifier is None or not password or len(password) > 1024:
         raise AuthnError(INVALID, "wrong username or password")
-    person = find_person(identifier)
+    person = find_login_candidate(identifier)
     # Throttle the account, not the string typed: every spelling of every identifier of one person
     # counts against that person. Unknown identifiers are throttled by their canonical form.
     account = f"person:{person.id}" if person is not None else identifier.key
@@ -63,8 +62,7 @@ def password_login(username: str, password: str, ip: str, throttle: LoginThrottl
         throttle.failure(account, ip)
         raise AuthnError(INVALID, "wrong username or password")
     if new_hash:
-        person.password_hash = new_hash
-        db.session.commit()
+        replace_password_hash(person.id, new_hash)
     throttle.success(account)
     return AuthResult(person_id=person.id, method=METHOD, acr=ACR_PASSWORD, amr=("pwd",),
                       details={"person": person.public_id})

@@ -8,11 +8,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..errors import AuthnError
 from ..extensions import db
 from ..identity.second_factors import SecondFactor
+from ..storage.prepared import Prepared
 from .result import ACR_MFA, AuthResult
 
 # Refusal codes shared by the second-factor methods.
@@ -47,6 +48,16 @@ def with_second_factor(first: AuthResult, method: str, factor_amr: str) -> AuthR
     amr = tuple(dict.fromkeys((*first.amr, factor_amr, "mfa")))
     return replace(first, method=method, acr=ACR_MFA, amr=amr, auth_time=int(time.time()),
                    details={**first.details, "second_factor": method})
+
+
+_KINDS_OF = Prepared(select(SecondFactor.__table__.c.kind).where(SecondFactor.__table__.c.person_id == bindparam("b_person")))
+
+
+def enrolled_kinds(person_id: int) -> set[str]:
+    """The kinds of the person's second factors (``enrolled_factors`` without loading them): every
+    password login asks, and most people have none."""
+    with db.engine.connect() as conn:
+        return {row[0] for row in _KINDS_OF.all(conn, {"b_person": person_id})}
 
 
 def enrolled_factors(person_id: int) -> dict[str, SecondFactor]:

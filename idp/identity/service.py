@@ -1,13 +1,14 @@
 """Creating and finding people and legal entities."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import AlreadyExists, NotFound, ValidationError
 from ..extensions import db
+from ..storage.prepared import Prepared
 from .identifiers import (EMAIL, ID_NUMBER, PHONE, LoginIdentifier, MalformedIdNumber, normalize_email,
                           normalize_phone, parse_login_identifier)
 from .models import Entity, Person, Representation, RepresentationRole
@@ -71,6 +72,37 @@ def find_person(identifier: LoginIdentifier) -> Person | None:
     if column is None:
         return None
     return db.session.scalar(select(Person).where(column == identifier.value))
+
+
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What a password login needs of the person an identifier names, read without the ORM."""
+    id: int
+    public_id: str
+    disabled: bool
+    password_hash: str | None = field(repr=False)
+
+
+_CANDIDATE_FIELDS = [f.name for f in fields(LoginCandidate)]
+_CANDIDATE_BY = {kind: Prepared(select(*(Person.__table__.c[name] for name in _CANDIDATE_FIELDS))
+                                .where(column == bindparam("b_value")))
+                 for kind, column in _COLUMN_OF.items()}
+
+
+def find_login_candidate(identifier: LoginIdentifier) -> LoginCandidate | None:
+    """``find_person`` for a login: the person's id, public id, state and password hash, or None."""
+    statement = _CANDIDATE_BY.get(identifier.kind)
+    if statement is None:
+        return None
+    with db.engine.connect() as conn:
+        row = statement.first(conn, {"b_value": identifier.value})
+    return LoginCandidate(*row) if row is not None else None
+
+
+def replace_password_hash(person_id: int, new_hash: str) -> None:
+    """Store a password's hash made again with the current parameters (after a successful login)."""
+    db.session.execute(update(Person).where(Person.id == person_id).values(password_hash=new_hash))
+    db.session.commit()
 
 
 def find_person_by_id_number(id_number: str) -> Person | None:

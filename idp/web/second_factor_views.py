@@ -22,7 +22,7 @@ from ..authn import AuthnError, LoginContext
 from ..authn.recovery import RecoveryCodeAuthenticator, new_recovery_codes, remove_recovery_codes, unused_count
 from ..authn.result import ACR_MFA, AuthResult, acr_level
 from ..authn.second_factor import (MALFORMED_CODE, WRONG_CODE, CodeCredentials, SecondFactorRefused,
-                                   enrolled_factors)
+                                   enrolled_factors, enrolled_kinds)
 from ..authn.sms import SmsAuthenticator, SmsDeliveryError, masked_phone
 from ..authn.totp import TotpAuthenticator, check_code, new_secret, provisioning_uri, seal_secret
 from ..errors import ValidationError
@@ -53,7 +53,7 @@ def _core():
 
 def second_factor_after_password(auth: AuthResult, tx, next_path: str | None):
     """After a correct password: the second-factor page when the person has a second factor, else None."""
-    factors = enrolled_factors(auth.person_id)
+    factors = enrolled_kinds(auth.person_id)
     if not factors:
         return None
     key = secrets.token_urlsafe(24)
@@ -78,7 +78,7 @@ def second_factor_step_up(tx, next_path: str | None, wanted_acr: str | None):
         return None  # only a certificate on a USB key will do
     if not next_path and acr_level(wanted_acr) > acr_level(ACR_MFA):
         return None
-    factors = enrolled_factors(session.person_id)
+    factors = enrolled_kinds(session.person_id)
     if not factors:
         return None
     return redirect(url_for("second_factor.login", tx=tx.id if tx else None, next=next_path,

@@ -83,3 +83,24 @@ def test_a_valid_unknown_id_number_gets_the_usual_message(browser, citizen):
     for lang, message in (("en", "Wrong username or password."), ("zh", "账号或密码错误。")):
         response = _post_login(browser, "44030419900307123X", CITIZEN_PASSWORD, lang=lang)
         assert response.status_code == 401 and message in response.get_data(as_text=True)
+
+
+def test_a_password_hashed_with_older_parameters_is_hashed_again_at_login(app, browser, citizen):
+    from argon2 import PasswordHasher, Type
+    from sqlalchemy import update
+
+    from idp.extensions import db
+    from idp.identity.models import Person
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1, type=Type.ID).hash(CITIZEN_PASSWORD)
+    with app.app_context():
+        db.session.execute(update(Person).where(Person.public_id == citizen).values(password_hash=weak))
+        db.session.commit()
+    response = _post_login(browser, CITIZEN_ID, CITIZEN_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account")
+    with app.app_context():
+        stored = db.session.scalar(db.select(Person.password_hash).where(Person.public_id == citizen))
+    assert stored != weak and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    # the new hash is the one that logs in now, in another browser
+    other = type(browser)(app.test_client())
+    assert _post_login(other, "13800138000", CITIZEN_PASSWORD).status_code == 302
+    assert _post_login(other, "13800138000", "not the password").status_code == 401
