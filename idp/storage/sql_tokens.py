@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import fields
 
-from sqlalchemy import bindparam, cast, exists, insert, literal, select, update
+from sqlalchemy import bindparam, cast, insert, literal, select, update
 
 from ..audit import log as audit_log
 from ..identity.models import Person
@@ -48,6 +48,8 @@ _FIND_CODE = Prepared(
     .where(_C.c.code_hash == bindparam("b_hash"), _C.c.client_id == bindparam("b_client")))
 _CLAIM_CODE = Prepared(update(_C).where(_C.c.id == bindparam("b_id"), _C.c.used_at.is_(None))
                        .values(used_at=bindparam("b_now")))
+_NONCE_USED = Prepared(select(_C.c.id).where(_C.c.client_id == bindparam("b_client"), _C.c.nonce == bindparam("b_nonce"))
+                       .limit(1))
 # A token and, when enabled, its person: a refresh needs both, one statement instead of two.
 _FIND_TOKEN = {
     kind: Prepared(select(*(_T.c[name] for name in _TOKEN_FIELDS), *(_P.c[name] for name in _PERSON_FIELDS))
@@ -105,8 +107,7 @@ class SqlTokenStore:
         return StoredCode(*code_fields, PersonClaims(*person_fields) if person_fields[0] is not None else None)
 
     def nonce_used(self, client_id: str, nonce: str) -> bool:
-        return bool(self._session.connection().scalar(
-            select(exists().where(_C.c.client_id == client_id, _C.c.nonce == nonce))))
+        return _NONCE_USED.first(self._session.connection(), {"b_client": client_id, "b_nonce": nonce}) is not None
 
     def consume_code(self, code_id: int) -> bool:
         with writes.session_write(self._session) as conn:

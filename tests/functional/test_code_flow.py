@@ -275,6 +275,19 @@ def test_nonce_and_state_round_trip(app, rp):
     assert decode_jwt(app, tokens["id_token"]).claims["nonce"] == "n-0123456789"
 
 
+def test_a_nonce_is_accepted_once_per_client(app, browser, rp):
+    rp.login_tokens(nonce="n-once")
+    params, _ = rp.auth_params(nonce="n-once", prompt="none")  # the same browser, its session still on
+    replayed = query_of(rp.browser.authorize(**params).headers["Location"])
+    assert replayed["error"] == "invalid_request" and "code" not in replayed
+    # another nonce on the same session is answered with a code; another client may use the same nonce
+    params, _ = rp.auth_params(nonce="n-twice", prompt="none")
+    assert "code" in query_of(rp.browser.authorize(**params).headers["Location"])
+    other = register(app, browser, name="Other", redirect_uri="http://localhost:9002/cb")
+    params, _ = other.auth_params(nonce="n-once", prompt="none")
+    assert "code" in query_of(other.browser.authorize(**params).headers["Location"])
+
+
 def test_prompt_none_without_session_returns_login_required(rp):
     params, _ = rp.auth_params(prompt="none")
     response = rp.browser.authorize(**params)

@@ -194,7 +194,14 @@ class OpenIDConnectCode(OpenIDCode):
         self.core = core
 
     def exists_nonce(self, nonce, request):
-        return self.core.tokens.nonce_used(request.payload.client_id, nonce)
+        # Authlib validates an authorization request twice (the consent check, then the response): the
+        # database is asked once per request; no code of this request is saved between the two.
+        checked = getattr(request, "_idp_nonce_checked", None)
+        if checked is not None and checked[0] == nonce:
+            return checked[1]
+        used = self.core.tokens.nonce_used(request.payload.client_id, nonce)
+        request._idp_nonce_checked = (nonce, used)
+        return used
 
     def resolve_client_private_key(self, client):
         return KeySet([self.core.keys.signing_key(self.get_client_algorithm(client))])
