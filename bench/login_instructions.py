@@ -1,5 +1,6 @@
 """Instructions of a successful password login (``POST /login``) besides its argon2id verification,
-counted by callgrind: the part of a login the server's own code decides.
+and of an SSO hop (``/authorize`` with a session), counted by callgrind: what the server's own code
+decides of a person's way in.
 
     .venv/bin/python bench/login_instructions.py [--count 20] [--root DIR] [--keep DIR]
 
@@ -8,7 +9,9 @@ count, each login is prepared through Werkzeug's test client: ``/authorize``, th
 token and cookies). Only the ``POST /login`` itself is counted, as a WSGI call of the application with
 the environ a server would hand it; it must answer 302 back to ``/authorize``. The argon2id
 verification is the inclusive count of ``argon2_verify`` (the C library's entry point); "the rest" is
-everything else the request executed. Instructions are not seconds (argon2id is memory-bound and takes
+everything else the request executed. The SSO hop is ``GET /authorize?prompt=none`` from a browser
+that has logged in, answered with a code (session read, consent and nonce checks, the code saved with
+its audit record). Instructions are not seconds (argon2id is memory-bound and takes
 longer per instruction than Python does), so the script also prints a time split measured in the same
 process without valgrind, logins and verifications alone taking turns: the medians of each.
 """
@@ -29,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from callgrind import measure, run_kinds  # noqa: E402
 
 KIND = "POST /login (password, success)"
+HOP = "GET /authorize prompt=none (SSO hop, code issued)"
 
 
 def inclusive(dump: Path, symbol: str) -> int:
@@ -59,6 +63,22 @@ def prepared_logins(app, bench, client_id: str, count: int) -> list[tuple[dict, 
         environ = builder.get_environ()
         logins.append((environ, environ["wsgi.input"].read()))
     return logins
+
+
+def prepared_hops(app, bench, client_id: str, count: int) -> list[dict]:
+    """``count`` authorization requests (prompt=none, each its own state, nonce and PKCE challenge) of one
+    browser that has logged in: the hop to another portal of the same person, answered with a code."""
+    from werkzeug.test import EnvironBuilder
+    client = app.test_client()
+    bench.login_in_process(client, client_id)
+    cookies = "; ".join(f"{cookie.key}={cookie.value}" for cookie in client._cookies.values())
+    hops = []
+    for _ in range(count):
+        params, _ = bench.auth_params(client_id, prompt="none")
+        hops.append(EnvironBuilder(path="/authorize", query_string=params, base_url="http://127.0.0.1:8000",
+                                   headers={"Cookie": cookies, "User-Agent": "bench", "Accept": "text/html"},
+                                   environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ())
+    return hops
 
 
 def child(root: str, count: int, timing: bool) -> None:
@@ -107,10 +127,22 @@ def child(root: str, count: int, timing: bool) -> None:
             login_ms, verify_ms = statistics.median(logins) * 1e3, statistics.median(verifies) * 1e3
             print(f"TIMING {login_ms:.2f} {verify_ms:.2f}", flush=True)
             return
+        def hop(environ) -> None:
+            response = app(environ, start_response)
+            b"".join(response)
+            if hasattr(response, "close"):
+                response.close()
+            status, headers = answers[-1]
+            if not status.startswith("302") or "code=" not in headers.get("Location", ""):
+                raise SystemExit(f"GET /authorize: {status} to {headers.get('Location')}")
+
+        for environ in prepared_hops(app, bench, client_id, 3):
+            hop(environ)
         logins = prepared_logins(app, bench, client_id, count)
+        hops = prepared_hops(app, bench, client_id, count)
         gc.collect()
         gc.freeze()
-        run_kinds([(KIND, lambda i: post(logins[i]))], count)
+        run_kinds([(KIND, lambda i: post(logins[i])), (HOP, lambda i: hop(hops[i]))], count)
         app.extensions["idp"].notifier.wait_idle(5)
 
 
@@ -118,8 +150,11 @@ def driver(args) -> None:
     timing = subprocess.run([sys.executable, __file__, "--child", "--timing", "--root", args.root,
                              "--count", str(max(args.count, 30))], capture_output=True, text=True, check=True)
     login_ms, verify_ms = map(float, re.search(r"^TIMING (\S+) (\S+)$", timing.stdout, re.M).groups())
-    for kind, total, _, dump in measure(__file__, ["--root", args.root, "--count", str(args.count)], [KIND],
+    for kind, total, _, dump in measure(__file__, ["--root", args.root, "--count", str(args.count)], [KIND, HOP],
                                         args.keep):
+        if kind == HOP:
+            print(f"{kind}: {total / args.count / 1e6:.3f} M instructions per request")
+            continue
         argon2 = inclusive(dump, "argon2_verify")
         rest = total - argon2
         print(f"{kind}: {total / args.count / 1e6:.2f} M instructions per login, argon2id verification "
