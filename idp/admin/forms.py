@@ -134,7 +134,7 @@ class CasServiceForm(FlaskForm):
 
 
 SAML_ATTRIBUTE_LABELS = (("name", N_("Name")), ("email", N_("Email")), ("phone", N_("Phone")),
-                         ("id_number", N_("ID number")))
+                         ("id_number", N_("ID number")), ("entity", N_("Enterprise acted for")))
 
 
 class SamlProviderForm(FlaskForm):

@@ -20,7 +20,8 @@ def _attributes(value: str | None) -> list[str]:
 @click.option("--metadata", "source", required=True, help="The SP's metadata: a file path or a URL.")
 @click.option("--name", help="Shown on the login and account pages (default: the metadata's display name).")
 @click.option("--attributes", default="name", show_default=True,
-              help="Comma-separated attributes it may receive: name, email, phone, id_number.")
+              help="Comma-separated attributes it may receive: name, email, phone, id_number, entity "
+                   "(the enterprise the person acts for).")
 @click.option("--require-signed-requests", is_flag=True,
               help="Refuse unsigned AuthnRequests (implied when the metadata sets AuthnRequestsSigned).")
 @click.option("--no-slo", is_flag=True, help="Do not send single logout requests to this SP.")

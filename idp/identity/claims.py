@@ -61,6 +61,19 @@ def claims_for(person: "Person | PersonClaims", scope: str, client, salt: str, e
     return claims
 
 
+def acting_attributes(acting: ActingContext) -> dict:
+    """The enterprise context as flat attributes, for protocols that carry no JSON objects (CAS, SAML):
+    what the ``entity`` claim tells, less whoever acts (each protocol names its subject its own way).
+    ``entity_roles`` (a list) and ``authorisation_id`` only when acting under an authorisation."""
+    attributes: dict = {"entity_uscc": acting.entity.uscc, "entity_name": acting.entity.name,
+                        "entity_role": acting.role}
+    if acting.roles:
+        attributes["entity_roles"] = list(acting.roles)
+    if acting.authorisation_id:
+        attributes["authorisation_id"] = acting.authorisation_id
+    return attributes
+
+
 def describe_scopes(scope: str) -> list[tuple[str, tuple[str, ...]]]:
     """(scope, claims) pairs shown on the consent page."""
     return [(s, SCOPE_CLAIMS.get(s, ())) for s in scope_to_list(scope) or [] if s != "openid"]

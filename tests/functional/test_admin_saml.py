@@ -73,11 +73,14 @@ def test_console_register_by_metadata_edit_disable_enable_delete(app, console, s
     assert "档案系统" in page(console, "/admin/saml/")
 
     edit_url = f"{view_url}/edit"
-    edited = post_form(console, edit_url, edit_url, {"name": "档案系统（新）", "attributes": ["name", "id_number"],
+    assert "所代表的企业" in page(console, edit_url)   # the enterprise context is one of the choices
+    edited = post_form(console, edit_url, edit_url, {"name": "档案系统（新）",
+                                                     "attributes": ["name", "id_number", "entity"],
                                                      "require_signed_requests": "y", "idp_initiated": "y"})
     assert edited.status_code == 302, edited.get_data(as_text=True)
     [stored] = providers(app)
-    assert stored["name"] == "档案系统（新）" and stored["attributes"] == ["name", "id_number"]
+    assert stored["name"] == "档案系统（新）" and stored["attributes"] == ["name", "id_number", "entity"]
+    assert "身份证号码, 所代表的企业" in page(console, view_url)
     assert stored["require_signed_requests"] is True and stored["single_logout"] is False
     assert stored["idp_initiated"] is True and stored["encrypt_assertions"] is False
     refused = post_form(console, edit_url, edit_url, {"name": "档案系统（新）", "encrypt_assertions": "y"})

@@ -152,3 +152,41 @@ def test_idp_initiated_login_at_a_mellon_site(realm):
     assert page.url.startswith(idp.issuer + "/login?"), page.url
     posting = login(browser, page, person)
     signed_in_at_saml_site(post_saml_form(browser, posting), realm["saml"], idp)
+
+
+def test_mellon_site_learns_the_enterprise_an_agent_acts_for(realm):
+    """The site registered with the ``entity`` attribute: an agent the legal representative authorised
+    logs in, chooses the enterprise on idp's chooser, and mod_auth_mellon hands the site the enterprise's
+    credit code, name and her role (MELLON_entity_*)."""
+    from datetime import datetime, timedelta, timezone
+
+    from idp.authn.result import ACR_CERTIFICATE
+    from idp.identity import authorisations
+    from idp.identity.service import create_entity, create_person, find_person_by_id_number, link_representative
+    from idp.protocols.saml.providers import by_id, update_provider
+    uscc, name = "91110000100000000R", "示例科技有限公司"
+    agent = type("Agent", (), {"id_number": "110105198503151230", "password": "agent pass phrase 1", "name": "李四"})
+    idp = realm["idp"]
+    with idp.app.app_context():
+        update_provider(by_id(int(realm["saml_key"].split(":")[1])), attributes=["name", "entity"])
+        entity = create_entity(uscc=uscc, name=name)
+        link_representative(uscc=uscc, id_number=idp.person.id_number, role="legal_representative")
+        person = create_person(id_number=agent.id_number, name=agent.name, password=agent.password)
+        granted = authorisations.grant(
+            granter_id=find_person_by_id_number(idp.person.id_number).id, acr=ACR_CERTIFICATE, entity_id=entity.id,
+            agent_id_number=agent.id_number, agent_name=agent.name, roles=["declarant"], portals=None,
+            valid_until=datetime.now(timezone.utc) + timedelta(days=5))
+        authorisations.accept(person_id=person.id, public_id=granted.public_id)
+        entity_choice, authorisation_id = entity.public_id, granted.public_id
+    browser = new_browser()
+    chooser = login(browser, browser.get(realm["saml"], timeout=15), agent)
+    assert chooser.url.startswith(idp.issuer + "/account/acting-for?tx="), chooser.url
+    assert name in chooser.text
+    fields = dict(re.findall(r'name="(csrf_token|tx)" value="([^"]+)"', chooser.text))
+    posting = browser.post(idp.url("/account/acting-for"), data={**fields, "acting_for": entity_choice}, timeout=15)
+    site = post_saml_form(browser, posting)
+    assert site.status_code == 200 and site.url == realm["saml"], (site.url, site.text[:300])
+    assert f'<span id="name">{agent.name}</span>' in site.text
+    assert f'<span id="entity">{uscc} {name} authorised_agent</span>' in site.text, site.text[-600:]
+    asserted = [(data.get("entity"), data.get("authorisation")) for _e, data in audit_events(idp.app, "saml.assertion")]
+    assert asserted == [(uscc, authorisation_id)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ...identity.claims import acting_attributes as enterprise_attributes
 from ...identity.claims import claims_for
 from .tickets import ValidatedTicket
 
@@ -38,11 +39,5 @@ ACTING_ATTRIBUTES = ("entity_uscc", "entity_name", "entity_role", "entity_roles"
 
 def acting_attributes(acting, claims: dict) -> dict:
     """The enterprise the person acts for, as the OpenID provider's ``entity`` claim tells it, flattened
-    into CAS attributes (a list value is one attribute element per item)."""
-    attributes = {"entity_uscc": acting.entity.uscc, "entity_name": acting.entity.name,
-                  "entity_role": acting.role, "acting_person": claims["sub"], "acting_person_name": claims["name"]}
-    if acting.roles:
-        attributes["entity_roles"] = list(acting.roles)
-    if acting.authorisation_id:
-        attributes["authorisation_id"] = acting.authorisation_id
-    return attributes
+    into CAS attributes (a list value is one attribute element per item), with who acts."""
+    return {**enterprise_attributes(acting), "acting_person": claims["sub"], "acting_person_name": claims["name"]}

@@ -12,6 +12,12 @@ NAMES = {
     "id_number": "urn:idp:attribute:id_number",
     "id_type": "urn:idp:attribute:id_type",
     "acr": "urn:idp:attribute:acr",
+    # the enterprise the person acts for (released to SPs allowed "entity"; the words of the CAS attributes)
+    "entity_uscc": "urn:idp:attribute:entity_uscc",
+    "entity_name": "urn:idp:attribute:entity_name",
+    "entity_role": "urn:idp:attribute:entity_role",
+    "entity_roles": "urn:idp:attribute:entity_roles",
+    "authorisation_id": "urn:idp:attribute:authorisation_id",
 }
 MAP = {"identifier": NAME_FORMAT_URI, "to": dict(NAMES), "fro": {uri: local for local, uri in NAMES.items()}}
 

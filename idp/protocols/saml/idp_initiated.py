@@ -12,7 +12,7 @@ from .idp_server import saml_server
 from .providers import provider_by_entity_id
 from .requests_in import MAX_RELAY_STATE, SamlRequestError
 from .responses import assertion_consumer_url, name_id_format
-from .views import PROTOCOL, _answer, _core, _refused, _signed_in, bp
+from .views import PROTOCOL, _answer_or_choose, _core, _refused, _signed_in, bp
 
 
 @bp.get("/idp-initiated")
@@ -34,12 +34,12 @@ def idp_initiated():
     except SamlRequestError as error:
         return _refused(error.reason)
     state = {"entity_id": provider.entity_id, "request_id": None, "acs": acs, "relay_state": relay_state,
-             "force": False, "acr": None, "session_before": None,
+             "force": False, "acr": None, "session_before": None, "passive": False,
              "format": name_id_format(server, provider, None)}
     core.audit("saml.idp_initiated", provider=provider.id)
     session = _signed_in()
     if session is not None:
-        return _answer(session, state)
+        return _answer_or_choose(session, state, provider)
     tx = core.logins.start(protocol=PROTOCOL, reason=LOGIN, resume_endpoint="saml.sso_resume",
                            client_name=provider.name, client_id=provider.session_key, return_to=acs,
                            acr_values=[], state=state)

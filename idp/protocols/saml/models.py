@@ -9,8 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ...extensions import db
 from ...identity.models import utcnow
 
-# The attributes a service provider may be allowed to receive (besides its NameID).
-RELEASABLE = ("name", "email", "phone", "id_number")
+# The attributes a service provider may be allowed to receive (besides its NameID). ``entity``: the
+# enterprise the person acts for, if she does (entity_uscc, entity_name, entity_role, entity_roles,
+# authorisation_id).
+ENTITY = "entity"
+RELEASABLE = ("name", "email", "phone", "id_number", ENTITY)
 KEY_PENDING = "pending"    # published in the metadata ("next"), signing once the pre-publication period is over
 KEY_ACTIVE = "active"      # signs responses and logout requests; published
 KEY_PREVIOUS = "previous"  # signed until the last rotation; still published so SPs with old metadata verify

@@ -1,6 +1,7 @@
 """The SAML Response sent to a service provider's assertion consumer service: who the person is to
 that SP (its NameID), what it may know (the attributes it was allowed) and how she logged in
-(AuthnContextClassRef from the session's acr). Built and signed (response and assertion) by pysaml2."""
+(AuthnContextClassRef from the session's acr), with the enterprise she acts for when the SP may know
+it. Built and signed (response and assertion) by pysaml2."""
 from __future__ import annotations
 
 import json
@@ -17,8 +18,10 @@ from saml2.samlp import response_from_string
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from ...authn.result import ACR_CERTIFICATE, ACR_HARDWARE_CERTIFICATE, ACR_LEVELS, ACR_PASSWORD
-from ...identity.claims import claims_for, subject_for
+from ...identity.authorisations import ActingContext
+from ...identity.claims import acting_attributes, claims_for, subject_for
 from ...storage.token_hash import token_hash
+from .acting import releases_entity
 from .idp_server import NAME_ID_FORMATS, entity_id
 from .requests_in import SamlRequestError
 
@@ -105,7 +108,9 @@ def name_id_value(core, person, provider, fmt: str) -> str:
     return person.public_id
 
 
-def attributes_for(core, person, provider, session) -> dict:
+def attributes_for(core, person, provider, session, acting: ActingContext | None = None) -> dict:
+    """The attributes the SP may receive; ``acting``: the enterprise context the person holds at this
+    SP now (released to an SP allowed ``entity``, every value a list of strings)."""
     allowed = [a for a in provider.attributes or [] if a in SCOPE_OF_ATTRIBUTE]
     claims = claims_for(person, " ".join(SCOPE_OF_ATTRIBUTE[a] for a in allowed), None, core.pairwise_salt)
     values = {"name": claims.get("name"), "email": claims.get("email"), "phone": claims.get("phone_number"),
@@ -114,6 +119,9 @@ def attributes_for(core, person, provider, session) -> dict:
     if "id_number" in ava and claims.get("id_type"):
         ava["id_type"] = [claims["id_type"]]
     ava["acr"] = [session.acr]
+    if acting is not None and releases_entity(provider):
+        ava.update({name: value if isinstance(value, list) else [value]
+                    for name, value in acting_attributes(acting).items()})
     return ava
 
 
@@ -129,15 +137,16 @@ def _encryption(server, provider) -> dict:
 
 
 def authn_response(core, server, *, provider, person, session, request_id: str, destination: str,
-                   fmt: str) -> str:
-    """The signed Response (signed assertion inside), as XML; the SP is recorded for single logout."""
+                   fmt: str, acting: ActingContext | None) -> str:
+    """The signed Response (signed assertion inside), as XML; the SP is recorded for single logout.
+    ``acting``: the enterprise context the person holds at this SP now (``acting.held_context``)."""
     value = name_id_value(core, person, provider, fmt)
     name_id = NameID(format=fmt, name_qualifier=entity_id(core.settings), sp_name_qualifier=provider.entity_id,
                      text=value)
     authn = {"class_ref": CLASS_OF_ACR.get(session.acr, PASSWORD_CLASS), "authn_instant": session.auth_time,
              "authn_auth": entity_id(core.settings)}
     xml = str(server.create_authn_response(
-        attributes_for(core, person, provider, session), request_id, destination, provider.entity_id,
+        attributes_for(core, person, provider, session, acting), request_id, destination, provider.entity_id,
         name_id=name_id, authn=authn, sign_response=True, sign_assertion=True,
         sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256, **_encryption(server, provider)))
     session_index = _session_index(xml)

@@ -17,7 +17,8 @@ from ...http.headers import allow_form_action
 from ...identity.models import Person
 from ...keys.service import entity_tag
 from ...sessions.browser import current_session, end_current_session
-from ...sessions.login_transaction import LOGIN, STEP_UP, LoginTransaction
+from ...sessions.login_transaction import CHOOSE_CONTEXT, LOGIN, STEP_UP, LoginTransaction
+from .acting import chooser_needed, held_context, releases_entity
 from .idp_server import saml_server
 from .providers import provider_by_entity_id
 from .requests_in import SamlRequestError, receive
@@ -109,15 +110,16 @@ def sso():
     message, provider = received.message, received.provider
     state = {"entity_id": provider.entity_id, "request_id": message.id, "acs": acs,
              "relay_state": received.relay_state, "force": str(message.force_authn).lower() == "true",
-             "acr": requested_acr(message), "session_before": None}
+             "acr": requested_acr(message), "session_before": None,
+             "passive": str(message.is_passive).lower() == "true"}
     try:
         state["format"] = name_id_format(server, provider, message)
     except ValueError:
         return _error_answer(state, STATUS_INVALID_NAMEID_POLICY, "this NameID format is not offered")
     session = _signed_in()
     if session is not None and not state["force"] and acr_level(session.acr) >= acr_level(state["acr"]):
-        return _answer(session, state)
-    if str(message.is_passive).lower() == "true":
+        return _answer_or_choose(session, state, provider)
+    if state["passive"]:
         return _error_answer(state, STATUS_NO_PASSIVE, "a login is needed")
     if session is not None:
         state["session_before"] = [session.key, session.auth_time]
@@ -141,8 +143,22 @@ def sso_resume():
     if (session is None or (state["force"] and not new_login)
             or acr_level(session.acr) < acr_level(state["acr"])):
         return redirect(url_for("web.login", tx=tx.id))
+    provider = provider_by_entity_id(state["entity_id"])
+    if provider is not None and chooser_needed(session, provider, state):
+        return redirect(url_for("agents.choose", tx=tx.id))
     core.logins.delete(tx.id)
     return _answer(session, state)
+
+
+def _answer_or_choose(session, state: dict, provider):
+    """The answer, or first the page where the person chooses whom she acts for (an SP allowed the
+    enterprise context, and something to choose), which comes back to ``sso_resume``."""
+    if not chooser_needed(session, provider, state):
+        return _answer(session, state)
+    tx = _core().logins.start(protocol=PROTOCOL, reason=CHOOSE_CONTEXT, resume_endpoint="saml.sso_resume",
+                              client_name=provider.name, client_id=provider.session_key, return_to=state["acs"],
+                              acr_values=[state["acr"]] if state["acr"] else [], state=state)
+    return redirect(url_for("agents.choose", tx=tx.id))
 
 
 def _answer(session, state: dict):
@@ -152,9 +168,14 @@ def _answer(session, state: dict):
         return _refused(_("the service provider is no longer registered"))
     person = db.session.get(Person, session.person_id)
     server = saml_server(core)
+    # only an enterprise context the person holds at this SP now is asserted
+    acting = held_context(session, provider) if releases_entity(provider) else None
     xml = authn_response(core, server, provider=provider, person=person, session=session,
-                         request_id=state["request_id"], destination=state["acs"], fmt=state["format"])
-    core.audit("saml.assertion", provider=provider.id, person=person.public_id, name_id_format=state["format"])
+                         request_id=state["request_id"], destination=state["acs"], fmt=state["format"],
+                         acting=acting)
+    acting_for = {"entity": acting.entity.uscc, "authorisation": acting.authorisation_id} if acting else {}
+    core.audit("saml.assertion", provider=provider.id, person=person.public_id, name_id_format=state["format"],
+               **acting_for)
     return _post_form(state["acs"], "SAMLResponse", xml, state["relay_state"])
 
 
