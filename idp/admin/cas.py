@@ -1,80 +1,56 @@
-"""Admin operations on CAS services, shared by the console and the API; each is audited.
+"""Admin operations on CAS services, shared by the console and the API; each is audited
+(``registry_admin``).
 
 Validation lives in ``protocols.cas.services``; this module checks the shape of API input (types,
-known fields) and turns the service layer's ``ValidationError`` into ``CasServiceError``.
+known fields) and names the service layer's calls; its ``ValidationError`` becomes ``CasServiceError``.
 """
 from __future__ import annotations
 
-from flask import current_app
-
-from ..errors import ValidationError
 from ..protocols.cas import services
 from ..protocols.cas.models import CasService
 from .api_support import InvalidInput, check_shape
-from .service import iso_time
+from .registry_admin import RegistryAdmin
 
 _TYPES = {"name": (str,), "service_url": (str,), "match": (str,), "single_logout": (bool,),
           "slo_url": (str, type(None)), "release_id_number": (bool,), "disabled": (bool,)}
-MAX_ID = 2**31 - 1
 
 
 class CasServiceError(InvalidInput):
     """Bad input for a CAS service."""
 
 
-def parse(body, *, partial: bool) -> dict:
-    """Settings from an API body: known fields of the right types; name and service_url when creating."""
-    body = check_shape(body, _TYPES, CasServiceError)
-    if not partial:
-        missing = [name for name in ("name", "service_url") if name not in body]
-        if missing:
-            raise CasServiceError(f"missing field(s): {', '.join(missing)}")
-    return dict(body)
+class CasServices(RegistryAdmin):
+    kind, noun, what, address, error = "cas_service", "service", "CAS service", "service_url", CasServiceError
 
+    def parse(self, body, *, partial: bool) -> dict:
+        """Known fields of the right types; name and service_url when creating."""
+        body = check_shape(body, _TYPES, CasServiceError)
+        if not partial:
+            missing = [name for name in ("name", "service_url") if name not in body]
+            if missing:
+                raise CasServiceError(f"missing field(s): {', '.join(missing)}")
+        return dict(body)
 
-def parse_id(raw: str) -> int | None:
-    """A service id from a URL segment; None when it cannot name a service."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or not 0 < int(raw) <= MAX_ID:
-        return None
-    return int(raw)
+    def find(self, service_id: int) -> CasService | None:
+        return services.service_by_id(service_id)
 
+    def all(self) -> list[CasService]:
+        return services.list_services()
 
-def view(service: CasService) -> dict:
-    return {**service.to_public_dict(), "created_at": iso_time(service.created_at)}
+    def _register(self, settings: dict) -> CasService:
+        return services.register_service(**settings)
 
-
-def _audit(event: str, actor: str, service: CasService, **data) -> None:
-    current_app.extensions["idp"].audit(event, actor=actor, service_id=service.id, name=service.name,
-                                        service_url=service.service_url, **data)
-
-
-def create(settings: dict, actor: str) -> CasService:
-    try:
-        service = services.register_service(**settings)
-    except ValidationError as exc:
-        raise CasServiceError(str(exc)) from None
-    _audit("admin.cas_service.created", actor, service, match=service.match,
-           release_id_number=service.release_id_number)
-    return service
-
-
-def update(service: CasService, changes: dict, actor: str) -> CasService:
-    try:
+    def _change(self, service: CasService, changes: dict) -> None:
         services.update_service(service, **changes)
-    except ValidationError as exc:
-        raise CasServiceError(str(exc)) from None
-    _audit("admin.cas_service.updated", actor, service, fields=sorted(changes))
-    return service
+
+    def _set_disabled(self, service: CasService, disabled: bool) -> None:
+        services.set_service_disabled(service.id, disabled)
+
+    def _remove(self, service_id: int) -> None:
+        services.delete_service(service_id)
+
+    def _created_data(self, service: CasService) -> dict:
+        return {"match": service.match, "release_id_number": service.release_id_number}
 
 
-def set_disabled(service: CasService, disabled: bool, actor: str) -> CasService:
-    services.set_service_disabled(service.id, disabled)
-    _audit("admin.cas_service.disabled" if disabled else "admin.cas_service.enabled", actor, service)
-    return service
-
-
-def delete(service: CasService, actor: str) -> None:
-    service_id, name, url = service.id, service.name, service.service_url
-    services.delete_service(service_id)
-    current_app.extensions["idp"].audit("admin.cas_service.deleted", actor=actor, service_id=service_id,
-                                        name=name, service_url=url)
+registry = CasServices()

@@ -8,11 +8,12 @@ from ..protocols.cas.services import list_services, service_by_id
 from . import cas
 from .cas import CasServiceError
 from .console import bp
+from .registry_admin import parse_id
 from .forms import CasServiceForm
 
 
 def _service(service_id: str):
-    number = cas.parse_id(service_id)
+    number = parse_id(service_id)
     service = service_by_id(number) if number is not None else None
     if service is None:
         abort(404, _("There is no CAS service with this id."))
@@ -33,7 +34,7 @@ def new_cas_service():
     form = CasServiceForm()
     if form.validate_on_submit():
         try:
-            service = cas.create(form.to_settings(), g.admin_actor)
+            service = cas.registry.create(form.to_settings(), g.admin_actor)
         except CasServiceError as exc:
             return _form_page(form, None, exc.description, 400)
         flash(_("CAS service %(name)s registered.", name=service.name))
@@ -52,7 +53,7 @@ def edit_cas_service(service_id):
     form = CasServiceForm()
     if form.validate_on_submit():
         try:
-            cas.update(service, form.to_settings(), g.admin_actor)
+            cas.registry.update(service, form.to_settings(), g.admin_actor)
         except CasServiceError as exc:
             return _form_page(form, service, exc.description, 400)
         flash(_("Settings saved."))
@@ -66,7 +67,7 @@ def edit_cas_service(service_id):
 @bp.post("/cas/<service_id>/disable")
 def disable_cas_service(service_id):
     service = _service(service_id)
-    cas.set_disabled(service, True, g.admin_actor)
+    cas.registry.set_disabled(service, True, g.admin_actor)
     flash(_("CAS service disabled: its tickets are no longer issued or validated."))
     return redirect(url_for(".cas_service", service_id=service.id))
 
@@ -74,7 +75,7 @@ def disable_cas_service(service_id):
 @bp.post("/cas/<service_id>/enable")
 def enable_cas_service(service_id):
     service = _service(service_id)
-    cas.set_disabled(service, False, g.admin_actor)
+    cas.registry.set_disabled(service, False, g.admin_actor)
     flash(_("CAS service enabled."))
     return redirect(url_for(".cas_service", service_id=service.id))
 
@@ -83,6 +84,6 @@ def enable_cas_service(service_id):
 def delete_cas_service(service_id):
     service = _service(service_id)
     name = service.name
-    cas.delete(service, g.admin_actor)
+    cas.registry.delete(service, g.admin_actor)
     flash(_("CAS service %(name)s deleted.", name=name))
     return redirect(url_for(".cas_services"))

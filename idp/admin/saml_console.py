@@ -5,14 +5,15 @@ from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from ..protocols.saml.providers import list_providers, provider_by_id
-from . import saml
 from .console import bp
+from .registry_admin import parse_id
 from .forms import SAML_ATTRIBUTE_LABELS, SamlProviderForm
+from . import saml
 from .saml import SamlProviderError
 
 
 def _provider(provider_id: str):
-    number = saml.parse_id(provider_id)
+    number = parse_id(provider_id)
     provider = provider_by_id(number) if number is not None else None
     if provider is None:
         abort(404, _("There is no SAML service provider with this id."))
@@ -33,7 +34,7 @@ def new_saml_provider():
     form = SamlProviderForm()
     if form.validate_on_submit():
         try:
-            provider = saml.create(form.to_settings(new=True), g.admin_actor)
+            provider = saml.registry.create(form.to_settings(new=True), g.admin_actor)
         except SamlProviderError as exc:
             return _form_page(form, None, exc.description, 400)
         flash(_("SAML service provider %(name)s registered.", name=provider.name))
@@ -53,7 +54,7 @@ def edit_saml_provider(provider_id):
     form = SamlProviderForm()
     if form.validate_on_submit():
         try:
-            saml.update(provider, form.to_settings(new=False), g.admin_actor)
+            saml.registry.update(provider, form.to_settings(new=False), g.admin_actor)
         except SamlProviderError as exc:
             return _form_page(form, provider, exc.description, 400)
         flash(_("Settings saved."))
@@ -67,7 +68,7 @@ def edit_saml_provider(provider_id):
 @bp.post("/saml/<provider_id>/disable")
 def disable_saml_provider(provider_id):
     provider = _provider(provider_id)
-    saml.set_disabled(provider, True, g.admin_actor)
+    saml.registry.set_disabled(provider, True, g.admin_actor)
     flash(_("SAML service provider disabled: its requests are refused."))
     return redirect(url_for(".saml_provider", provider_id=provider.id))
 
@@ -75,7 +76,7 @@ def disable_saml_provider(provider_id):
 @bp.post("/saml/<provider_id>/enable")
 def enable_saml_provider(provider_id):
     provider = _provider(provider_id)
-    saml.set_disabled(provider, False, g.admin_actor)
+    saml.registry.set_disabled(provider, False, g.admin_actor)
     flash(_("SAML service provider enabled."))
     return redirect(url_for(".saml_provider", provider_id=provider.id))
 
@@ -84,6 +85,6 @@ def enable_saml_provider(provider_id):
 def delete_saml_provider(provider_id):
     provider = _provider(provider_id)
     name = provider.name
-    saml.delete(provider, g.admin_actor)
+    saml.registry.delete(provider, g.admin_actor)
     flash(_("SAML service provider %(name)s deleted.", name=name))
     return redirect(url_for(".saml_providers"))
