@@ -25,7 +25,7 @@ def add_registry_routes(bp: Blueprint, registry: RegistryAdmin, path: str) -> No
         return error_response(404, "not_found", f"no {registry.what} with this id")
 
     def list_records():
-        return jsonify({f"{kind}s": [registry.view(r) for r in registry.all()]})
+        return jsonify({f"{kind}s": [registry.view(r) for r in registry.list_all()]})
 
     def create_record():
         record = registry.create(body(partial=False), g.admin_actor)

@@ -7,7 +7,6 @@ known fields) and names the service layer's calls; its ``ValidationError`` becom
 from __future__ import annotations
 
 from ..protocols.cas import services
-from ..protocols.cas.models import CasService
 from .api_support import InvalidInput, check_shape
 from .registry_admin import RegistryAdmin
 
@@ -19,38 +18,19 @@ class CasServiceError(InvalidInput):
     """Bad input for a CAS service."""
 
 
-class CasServices(RegistryAdmin):
-    kind, noun, what, address, error = "cas_service", "service", "CAS service", "service_url", CasServiceError
-
-    def parse(self, body, *, partial: bool) -> dict:
-        """Known fields of the right types; name and service_url when creating."""
-        body = check_shape(body, _TYPES, CasServiceError)
-        if not partial:
-            missing = [name for name in ("name", "service_url") if name not in body]
-            if missing:
-                raise CasServiceError(f"missing field(s): {', '.join(missing)}")
-        return dict(body)
-
-    def find(self, service_id: int) -> CasService | None:
-        return services.service_by_id(service_id)
-
-    def all(self) -> list[CasService]:
-        return services.list_services()
-
-    def _register(self, settings: dict) -> CasService:
-        return services.register_service(**settings)
-
-    def _change(self, service: CasService, changes: dict) -> None:
-        services.update_service(service, **changes)
-
-    def _set_disabled(self, service: CasService, disabled: bool) -> None:
-        services.set_service_disabled(service.id, disabled)
-
-    def _remove(self, service_id: int) -> None:
-        services.delete_service(service_id)
-
-    def _created_data(self, service: CasService) -> dict:
-        return {"match": service.match, "release_id_number": service.release_id_number}
+def parse(body, *, partial: bool) -> dict:
+    """Settings from an API body: known fields of the right types; name and service_url when creating."""
+    body = check_shape(body, _TYPES, CasServiceError)
+    if not partial:
+        missing = [name for name in ("name", "service_url") if name not in body]
+        if missing:
+            raise CasServiceError(f"missing field(s): {', '.join(missing)}")
+    return dict(body)
 
 
-registry = CasServices()
+registry = RegistryAdmin(
+    kind="cas_service", noun="service", what="CAS service", address="service_url", error=CasServiceError,
+    parse=parse, find=services.service_by_id, list_all=services.list_services,
+    register=services.register_service, change=services.update_service,
+    set_disabled_by_id=services.set_service_disabled, delete_by_id=services.delete_service,
+    created_data=lambda service: {"match": service.match, "release_id_number": service.release_id_number})

@@ -2,11 +2,15 @@
 the console and the API: find a record by the id in a URL, show it as JSON, and register, change, disable
 or enable and delete one, each audited.
 
-A registry subclasses ``RegistryAdmin``: its names (class constants), the shape check of API input
-(``parse``) and the calls into its protocol's registry (the hooks). The registry raises
-``ValidationError`` on bad settings; the admin turns it into the registry's ``InvalidInput`` subclass.
+A registry is described by a ``RegistryAdmin``: its names, the shape check of API input and the calls into
+its protocol's registry, which raise ``ValidationError`` on bad settings; the admin turns that into the
+registry's ``InvalidInput`` subclass.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 
@@ -24,53 +28,32 @@ def parse_id(raw: str) -> int | None:
     return int(raw)
 
 
-class RegistryAdmin:
-    """Admin operations on one registry. Records have ``id``, ``name``, ``disabled``, ``created_at`` and
-    ``to_public_dict()``; audit records name a record by its id, name and ``address``."""
+def _nothing(_record) -> dict:
+    return {}
 
-    kind: str              # "cas_service": audit events admin.<kind>.*, route endpoints, template names
-    noun: str              # "service": the record's name in templates; its id is <noun>_id in URLs and audit
-    what: str              # "CAS service": in the API's messages
-    address: str           # "service_url": the attribute that says where the site is
+
+@dataclass(frozen=True)
+class RegistryAdmin:
+    """Admin operations on one registry. Its records have ``id``, ``name``, ``disabled``, ``created_at`` and
+    ``to_public_dict()``; audit records name a record by its id, its name and its ``address``."""
+    kind: str                # "cas_service": audit events admin.<kind>.*, route endpoints, template names
+    noun: str                # "service": a record in templates; its id is <noun>_id in URLs and audit records
+    what: str                # "CAS service": in the API's messages
+    address: str             # "service_url": the attribute that says where the site is
     error: type[InvalidInput]
+    parse: Callable[..., dict]                  # (body, *, partial) -> settings from an API body
+    find: Callable[[int], Any]                  # id -> the record, disabled or not, or None
+    list_all: Callable[[], list]
+    register: Callable[..., Any]                # (**settings) -> the new record
+    change: Callable[..., Any]                  # (record, **changes)
+    set_disabled_by_id: Callable[[int, bool], Any]
+    delete_by_id: Callable[[int], None]
+    created_data: Callable[[Any], dict] = _nothing  # what the audit records of a registration and of a
+    updated_data: Callable[[Any], dict] = _nothing  # change carry beside the id, name and address
 
     @property
     def id_key(self) -> str:
         return f"{self.noun}_id"
-
-    # -- hooks -------------------------------------------------------------------------------------
-
-    def parse(self, body, *, partial: bool) -> dict:
-        """Settings from an API body (known fields of the right types); ``partial``: a change."""
-        raise NotImplementedError
-
-    def find(self, record_id: int):
-        raise NotImplementedError
-
-    def all(self) -> list:
-        raise NotImplementedError
-
-    def _register(self, settings: dict):
-        raise NotImplementedError
-
-    def _change(self, record, changes: dict) -> None:
-        raise NotImplementedError
-
-    def _set_disabled(self, record, disabled: bool) -> None:
-        raise NotImplementedError
-
-    def _remove(self, record_id: int) -> None:
-        raise NotImplementedError
-
-    def _created_data(self, record) -> dict:
-        """What the audit record of a registration carries beside the id, name and address."""
-        return {}
-
-    def _updated_data(self, record) -> dict:
-        """What the audit record of a change carries beside the id, name, address and changed fields."""
-        return {}
-
-    # -- operations --------------------------------------------------------------------------------
 
     def by_url_id(self, raw: str):
         """The record a URL segment names, or None."""
@@ -82,28 +65,28 @@ class RegistryAdmin:
 
     def create(self, settings: dict, actor: str):
         try:
-            record = self._register(settings)
+            record = self.register(**settings)
         except ValidationError as exc:
             raise self.error(str(exc)) from None
-        self._audit("created", actor, self._names(record), **self._created_data(record))
+        self._audit("created", actor, self._names(record), **self.created_data(record))
         return record
 
     def update(self, record, changes: dict, actor: str):
         try:
-            self._change(record, changes)
+            self.change(record, **changes)
         except ValidationError as exc:
             raise self.error(str(exc)) from None
-        self._audit("updated", actor, self._names(record), fields=sorted(changes), **self._updated_data(record))
+        self._audit("updated", actor, self._names(record), fields=sorted(changes), **self.updated_data(record))
         return record
 
     def set_disabled(self, record, disabled: bool, actor: str):
-        self._set_disabled(record, disabled)
+        self.set_disabled_by_id(record.id, disabled)
         self._audit("disabled" if disabled else "enabled", actor, self._names(record))
         return record
 
     def delete(self, record, actor: str) -> None:
         names = self._names(record)  # read before the record is gone
-        self._remove(record.id)
+        self.delete_by_id(record.id)
         self._audit("deleted", actor, names)
 
     def _names(self, record) -> dict:

@@ -49,7 +49,7 @@ def add_registry_pages(bp: Blueprint, registry: RegistryAdmin, path: str, form_c
         return redirect(url_for(f".{kind}", **{id_key: record.id}))
 
     def list_page():
-        return render_template(f"admin/{kind}s.html", **{f"{noun}s": registry.all()}, **page_context())
+        return render_template(f"admin/{kind}s.html", **{f"{noun}s": registry.list_all()}, **page_context())
 
     def new_page():
         form = form_class()

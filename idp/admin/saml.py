@@ -8,7 +8,6 @@ the registry's calls; its ``ValidationError`` becomes ``SamlProviderError``.
 from __future__ import annotations
 
 from ..protocols.saml import providers
-from ..protocols.saml.models import SamlServiceProvider
 from .api_support import InvalidInput, check_shape
 from .registry_admin import RegistryAdmin
 
@@ -21,40 +20,18 @@ class SamlProviderError(InvalidInput):
     """Bad input for a SAML service provider."""
 
 
-class SamlProviders(RegistryAdmin):
-    kind, noun, what, address, error = ("saml_provider", "provider", "SAML service provider", "entity_id",
-                                        SamlProviderError)
-
-    def parse(self, body, *, partial: bool) -> dict:
-        """Known fields of the right types; metadata_xml or metadata_url when creating."""
-        body = check_shape(body, _CHANGEABLE if partial else _NEW, SamlProviderError)
-        if not partial and ("metadata_xml" in body) == ("metadata_url" in body):
-            raise SamlProviderError("give one of metadata_xml and metadata_url")
-        return dict(body)
-
-    def find(self, provider_id: int) -> SamlServiceProvider | None:
-        return providers.provider_by_id(provider_id)
-
-    def all(self) -> list[SamlServiceProvider]:
-        return providers.list_providers()
-
-    def _register(self, settings: dict) -> SamlServiceProvider:
-        return providers.register_provider(**settings)
-
-    def _change(self, provider: SamlServiceProvider, changes: dict) -> None:
-        providers.update_provider(provider, **changes)
-
-    def _set_disabled(self, provider: SamlServiceProvider, disabled: bool) -> None:
-        providers.update_provider(provider, disabled=disabled)
-
-    def _remove(self, provider_id: int) -> None:
-        providers.delete_provider(provider_id)
-
-    def _created_data(self, provider: SamlServiceProvider) -> dict:
-        return {"attributes": list(provider.attributes), "metadata_url": provider.metadata_url}
-
-    def _updated_data(self, provider: SamlServiceProvider) -> dict:
-        return {"attributes": list(provider.attributes)}
+def parse(body, *, partial: bool) -> dict:
+    """Settings from an API body: known fields of the right types; metadata_xml or metadata_url when creating."""
+    body = check_shape(body, _CHANGEABLE if partial else _NEW, SamlProviderError)
+    if not partial and ("metadata_xml" in body) == ("metadata_url" in body):
+        raise SamlProviderError("give one of metadata_xml and metadata_url")
+    return dict(body)
 
 
-registry = SamlProviders()
+registry = RegistryAdmin(
+    kind="saml_provider", noun="provider", what="SAML service provider", address="entity_id",
+    error=SamlProviderError, parse=parse, find=providers.provider_by_id, list_all=providers.list_providers,
+    register=providers.register_provider, change=providers.update_provider,
+    set_disabled_by_id=providers.set_disabled, delete_by_id=providers.delete_provider,
+    created_data=lambda provider: {"attributes": list(provider.attributes), "metadata_url": provider.metadata_url},
+    updated_data=lambda provider: {"attributes": list(provider.attributes)})
