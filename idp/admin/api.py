@@ -1,5 +1,6 @@
-"""REST admin API under /api/admin/: clients, signing keys, CAS services and CA trust status, as JSON, for
-admin-scoped bearer tokens. CAS routes are in ``api_cas`` (registered on this blueprint)."""
+"""REST admin API under /api/admin/: clients, signing keys, CAS services, SAML service providers,
+enterprise authorisations and CA trust status, as JSON, for admin-scoped bearer tokens. The registries'
+routes are made by ``api_registry``; those of authorisations are in ``api_authorisations``."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, url_for
@@ -9,7 +10,8 @@ from ..clients.models import Client
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..keys.service import SUPPORTED_ALGS
-from . import metadata, service
+from . import cas, metadata, saml, service
+from .api_registry import add_registry_routes
 from .api_support import InvalidInput, error_response, json_body
 from .certificates import trust_status
 from .authz import api_guard
@@ -157,5 +159,7 @@ def certificates():
     return jsonify(trust_status())
 
 
-from . import api_cas, api_saml  # noqa: E402,F401  (CAS service and SAML SP routes on this blueprint)
+add_registry_routes(bp, cas.registry, "cas-services")
+add_registry_routes(bp, saml.registry, "saml-providers")
+
 from . import api_authorisations  # noqa: E402,F401  (enterprise authorisations, on this blueprint)

@@ -1,5 +1,6 @@
-"""The admin console: server-rendered pages under /admin/ for clients and signing keys; CAS services and the
-CA trust status are in ``cas_console`` and ``certificates_console`` (on this blueprint)."""
+"""The admin console: server-rendered pages under /admin/ for clients and signing keys; CAS services, SAML
+service providers, enterprise authorisations and the CA trust status are in ``cas_console``,
+``saml_console``, ``authorisations_console`` and ``certificates_console`` (on this blueprint)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, url_for

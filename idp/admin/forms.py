@@ -116,8 +116,9 @@ class CasServiceForm(FlaskForm):
     release_id_number = BooleanField(N_("Release the ID number"))
     disabled = BooleanField(N_("Disabled"))
 
-    def to_settings(self) -> dict:
-        """The form as CAS service settings (checked by the CAS service layer afterwards)."""
+    def to_settings(self, *, new: bool) -> dict:
+        """The form as CAS service settings (checked by the CAS service layer afterwards); the same for a
+        new service (``new``) and a change."""
         return {"name": self.name.data or "", "service_url": (self.service_url.data or "").strip(),
                 "match": self.match.data, "single_logout": bool(self.single_logout.data),
                 "slo_url": (self.slo_url.data or "").strip() or None,
