@@ -100,27 +100,27 @@ def _redis(request):
 
 @pytest.fixture(scope="session")
 def redis_sentinel(tmp_path_factory):
-    """A primary, a replica and three sentinels started for this test session."""
-    from redis_topology import sentinel_topology
-    with sentinel_topology(tmp_path_factory.mktemp("sentinel"), ready_to_fail_over=False) as topology:
+    """A primary, a replica and three sentinels started for this test session, failing over only after
+    a long silence (see redis_topology.patient_store)."""
+    from redis_topology import PATIENT_NODE_TIMEOUT_MS, sentinel_topology
+    with sentinel_topology(tmp_path_factory.mktemp("sentinel"), ready_to_fail_over=False,
+                           node_timeout_ms=PATIENT_NODE_TIMEOUT_MS) as topology:
         yield topology
 
 
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory):
-    """Three primaries and three replicas started for this test session."""
-    from redis_topology import cluster_topology
-    with cluster_topology(tmp_path_factory.mktemp("cluster")) as topology:
+    """Three primaries and three replicas started for this test session, failing over only after a
+    long silence (see redis_topology.patient_store)."""
+    from redis_topology import PATIENT_NODE_TIMEOUT_MS, cluster_topology
+    with cluster_topology(tmp_path_factory.mktemp("cluster"), node_timeout_ms=PATIENT_NODE_TIMEOUT_MS) as topology:
         yield topology
 
 
 def _redis_topology(fixture):
     def factory(request):
-        from idp.storage.redis import RedisStore
-        topology = request.getfixturevalue(fixture)
-        # a prefix per test keeps tests apart; the store waits for one replica on every write (default)
-        store = RedisStore.from_url(topology.url, prefix="idptest:" + secrets.token_hex(6))
-        assert store.wait_replicas == 1
+        from redis_topology import patient_store
+        store = patient_store(request.getfixturevalue(fixture))
         request.addfinalizer(store.close)
         return store, RealClock()
     return factory
