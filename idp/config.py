@@ -42,15 +42,22 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError("expected true/false")
 
 
+def _whole_number(raw: str, expected: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError(expected) from None
+
+
 def _parse_positive_int(raw: str) -> int:
-    value = int(raw)
+    value = _whole_number(raw, "must be a positive integer")
     if value <= 0:
         raise ValueError("must be a positive integer")
     return value
 
 
 def _parse_non_negative_int(raw: str) -> int:
-    value = int(raw)
+    value = _whole_number(raw, "must be zero or a positive integer")
     if value < 0:
         raise ValueError("must be zero or a positive integer")
     return value
@@ -212,6 +219,14 @@ class Settings:
                                        "How long an account or IP stays locked.")
     login_slowdown: bool = _setting("IDP_LOGIN_SLOWDOWN", True, _parse_bool,
                                     "Delay responses after repeated failures before locking.")
+    device_codes_per_ip: int = _setting("IDP_DEVICE_CODES_PER_IP", 60, _parse_positive_int,
+                                        "Device codes (POST /device_authorization, RFC 8628) one client IP "
+                                        "address may ask for per 10 minutes; more are answered 429 slow_down "
+                                        "with Retry-After. Leave room for a hall of kiosks behind one NAT.")
+    device_codes_per_client: int = _setting("IDP_DEVICE_CODES_PER_CLIENT", 600, _parse_positive_int,
+                                            "Device codes one client may ask for per 10 minutes, from all "
+                                            "addresses together (a fleet of devices shares one client); more "
+                                            "are answered 429 slow_down with Retry-After.")
     trusted_proxies: tuple = _setting("IDP_TRUSTED_PROXIES", (), _parse_networks,
                                       "Comma-separated proxy addresses/CIDRs whose forwarding headers "
                                       "(X-Forwarded-For, X-SSL-Client-Cert) are believed.")

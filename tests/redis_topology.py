@@ -7,12 +7,17 @@ primary, replicas, three sentinels) and Cluster (three primaries, three replicas
 
 Every process is started here and stopped when the block ends. ``redis_server_or_skip()`` skips the
 calling test, saying why, when redis-server is not installed.
+
+Failure detection takes ``node_timeout_ms`` (default NODE_TIMEOUT_MS, 1 s, so that failover tests are
+quick). Topologies that serve tests of what the store does pass PATIENT_NODE_TIMEOUT_MS instead, and
+those tests use ``patient_store(topo)``; see there why.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -27,6 +32,10 @@ from redis.retry import Retry
 
 SERVICE = "idp"
 NODE_TIMEOUT_MS = 1000  # Sentinel's down-after-milliseconds and Cluster's cluster-node-timeout
+# Topologies and stores for tests of what the store does (not of failures): see patient_store.
+PATIENT_NODE_TIMEOUT_MS = 60_000
+PATIENT_WAIT_MS = 20_000
+PATIENT_SOCKET_TIMEOUT_S = 30
 
 
 def redis_server_or_skip() -> str:
@@ -178,14 +187,40 @@ class ClusterTopology(Topology):
                 return next(n for n in self.nodes if n.port == int(primary[1]))
         raise LookupError(f"slot {slot} not served")
 
+    def replica_of(self, primary: RedisProcess) -> RedisProcess:
+        """The process replicating ``primary``."""
+        port = int(primary.client().info("replication")["slave0"]["port"])
+        return next(n for n in self.nodes if n.port == port)
+
+
+def patient_store(topo: Topology, prefix: str | None = None):
+    """A store on ``topo`` whose writes wait for one replica (the default there) for PATIENT_WAIT_MS,
+    with PATIENT_SOCKET_TIMEOUT_S for every reply, under a prefix of its own unless one is given.
+
+    On one shared test machine the primary, its replica and the tests compete for the same cores, and a
+    node can stall for longer than production's timeouts (a replica confirming a write within 500 ms,
+    a reply within 2 s, a primary answering its watchers within 1 s). A stall would then turn a correct
+    answer into NotReplicated, a socket timeout or a failover. With these limits, and a topology made
+    with PATIENT_NODE_TIMEOUT_MS, a stall delays a test and never changes its outcome. What the store
+    does when production's limits run out is tested on purpose (tests/unit/storage/test_redis_failover.py).
+    """
+    from idp.storage.redis import RedisStore
+
+    store = RedisStore.from_url(f"{topo.url}?socket_timeout={PATIENT_SOCKET_TIMEOUT_S}",
+                                prefix=prefix or "idptest:" + secrets.token_hex(6), wait_timeout_ms=PATIENT_WAIT_MS)
+    assert store.wait_replicas == 1
+    return store
+
 
 def _replication_up(replica: RedisProcess) -> bool:
     return replica.client().info("replication").get("master_link_status") == "up"
 
 
 @contextlib.contextmanager
-def sentinel_topology(directory: Path, replicas: int = 1, ready_to_fail_over: bool = True):
-    """A primary, ``replicas`` replicas and three sentinels (quorum 2) watching service ``idp``.
+def sentinel_topology(directory: Path, replicas: int = 1, ready_to_fail_over: bool = True,
+                      node_timeout_ms: int = NODE_TIMEOUT_MS):
+    """A primary, ``replicas`` replicas and three sentinels (quorum 2) watching service ``idp``; a primary
+    silent for ``node_timeout_ms`` is failed over.
     ``ready_to_fail_over``: wait until the sentinels know each other and the replicas (their hello
     messages go every 2 s), which a failover needs and serving clients does not."""
     topo = SentinelTopology(url="")
@@ -206,7 +241,7 @@ def sentinel_topology(directory: Path, replicas: int = 1, ready_to_fail_over: bo
             conf.write_text(
                 f"port {port}\nbind 127.0.0.1\ndir {sentinel_dir}\n"
                 f"sentinel monitor {SERVICE} 127.0.0.1 {topo.primary.port} 2\n"
-                f"sentinel down-after-milliseconds {SERVICE} {NODE_TIMEOUT_MS}\n"
+                f"sentinel down-after-milliseconds {SERVICE} {node_timeout_ms}\n"
                 f"sentinel failover-timeout {SERVICE} 5000\n"
                 f"sentinel parallel-syncs {SERVICE} 1\n")
             sentinel = RedisProcess(port, sentinel_dir, [redis_server_or_skip(), str(conf), "--sentinel"]).start()
@@ -232,14 +267,14 @@ def sentinel_topology(directory: Path, replicas: int = 1, ready_to_fail_over: bo
 
 
 @contextlib.contextmanager
-def cluster_topology(directory: Path):
-    """Three primaries with one replica each; a primary is failed over after NODE_TIMEOUT_MS."""
+def cluster_topology(directory: Path, node_timeout_ms: int = NODE_TIMEOUT_MS):
+    """Three primaries with one replica each; a primary silent for ``node_timeout_ms`` is failed over."""
     topo = ClusterTopology(url="")
     try:
         for _ in range(6):
             port_dir = directory / f"cluster-{len(topo.nodes)}"
             node = server(port_dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                          "--cluster-node-timeout", str(NODE_TIMEOUT_MS))
+                          "--cluster-node-timeout", str(node_timeout_ms))
             topo.nodes.append(node)
             topo.processes.append(node)
         subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in topo.nodes],

@@ -1,6 +1,6 @@
-"""POST /device_authorization is limited per IP address and per client: past a limit the answer is
-RFC 8628 3.2 / RFC 6749 5.2 JSON (``slow_down``) with HTTP 429 and Retry-After, audited, and no code
-is issued."""
+"""POST /device_authorization is limited per IP address and per client (IDP_DEVICE_CODES_PER_IP and
+IDP_DEVICE_CODES_PER_CLIENT, lowered here): past a limit the answer is RFC 8628 3.2 / RFC 6749 5.2
+JSON (``slow_down``) with HTTP 429 and Retry-After, audited, and no code is issued."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -10,13 +10,22 @@ import pytest
 from helpers import audit_events
 from test_device_flow import http, kiosk, start  # noqa: F401 (fixtures)
 
+PER_IP, PER_CLIENT = 3, 5
+
 
 @pytest.fixture
-def limits(monkeypatch):
+def app_backend(app_backend):
+    """The app of these tests, with its device code limits lowered by its settings."""
+    app_backend.overrides.update(device_codes_per_ip=PER_IP, device_codes_per_client=PER_CLIENT)
+    return app_backend
+
+
+@pytest.fixture
+def limits(app):
     from idp.protocols.oidc import device_rate
-    monkeypatch.setattr(device_rate, "PER_IP", 3)
-    monkeypatch.setattr(device_rate, "PER_CLIENT", 5)
-    return device_rate
+    settings = app.extensions["idp"].settings
+    assert (settings.device_codes_per_ip, settings.device_codes_per_client) == (PER_IP, PER_CLIENT)
+    return SimpleNamespace(PER_IP=PER_IP, PER_CLIENT=PER_CLIENT, WINDOW=device_rate.WINDOW, module=device_rate)
 
 
 def ask(http, client_id, ip):
@@ -71,7 +80,7 @@ def test_requests_that_fail_authentication_or_validation_are_not_counted(app, ht
 
 def test_the_window_turns_over(app, http, kiosk, limits, monkeypatch):
     clock = [10_000 * limits.WINDOW + 5.0]
-    monkeypatch.setattr(limits, "time", SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(limits.module, "time", SimpleNamespace(time=lambda: clock[0]))
     for _ in range(limits.PER_IP):
         ask(http, kiosk, "203.0.113.10")
     refused = ask(http, kiosk, "203.0.113.10")

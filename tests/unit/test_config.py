@@ -5,8 +5,10 @@ import base64
 from dataclasses import MISSING, fields
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from idp.config import Settings
+from idp.config import Settings, _parse_positive_int
 from idp.errors import ConfigError
 
 SECRET = "s" * 40
@@ -170,3 +172,33 @@ def test_saml_allowed_hashes_are_a_list_of_known_hash_functions():
     assert Settings.from_env(env(IDP_SAML_ALLOWED_HASHES="SHA1, sha256")).saml_allowed_hashes == ("sha1", "sha256")
     for bad in ("md5", " , ", "sha256,ripemd160"):
         assert any("IDP_SAML_ALLOWED_HASHES" in p for p in problems_of(env(IDP_SAML_ALLOWED_HASHES=bad))), bad
+
+
+def test_device_code_limits_are_settings_and_a_bad_one_is_named():
+    assert (Settings.from_env(env()).device_codes_per_ip, Settings.from_env(env()).device_codes_per_client) == (60, 600)
+    lowered = Settings.from_env(env(IDP_DEVICE_CODES_PER_IP="5", IDP_DEVICE_CODES_PER_CLIENT=" 50 "))
+    assert (lowered.device_codes_per_ip, lowered.device_codes_per_client) == (5, 50)
+    assert problems_of(env(IDP_DEVICE_CODES_PER_IP="0", IDP_DEVICE_CODES_PER_CLIENT="lots")) == [
+        "IDP_DEVICE_CODES_PER_IP='0' is invalid: must be a positive integer",
+        "IDP_DEVICE_CODES_PER_CLIENT='lots' is invalid: must be a positive integer"]
+
+
+COUNT_SETTINGS = sorted(f.metadata["env"] for f in fields(Settings) if f.metadata["parse"] is _parse_positive_int)
+
+
+@given(st.sampled_from(COUNT_SETTINGS),
+       st.one_of(st.text(), st.integers().map(str), st.integers(1, 10**6).map(lambda n: f" {n}\t")))
+def test_a_count_setting_is_a_positive_whole_number_or_refused_saying_so(variable, raw):
+    """Whatever an operator writes, a count setting is that number, or start-up names the variable
+    and says what it must be (never a message of the parser underneath)."""
+    try:
+        number = int(raw.strip())
+    except ValueError:
+        number = None
+    if raw == "":
+        return  # unset: the default
+    if number is not None and number > 0:
+        field_name = variable.removeprefix("IDP_").lower()
+        assert getattr(Settings.from_env(env(**{variable: raw})), field_name) == number
+    else:
+        assert problems_of(env(**{variable: raw})) == [f"{variable}={raw!r} is invalid: must be a positive integer"]

@@ -182,7 +182,8 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
         scope = client.get_allowed_scope(requested)
         ip = self.client_ip()
         try:
-            count_issue(core.store, client.get_client_id(), ip)
+            count_issue(core.store, client.get_client_id(), ip, per_ip=core.settings.device_codes_per_ip,
+                        per_client=core.settings.device_codes_per_client)
         except TooManyDeviceCodes as refused:
             core.audit("device.throttled", client_id=client.get_client_id(), ip=ip, limit=refused.limited)
             raise

@@ -19,9 +19,7 @@ from authlib.oauth2.rfc8628 import SlowDownError
 from ...storage.token_hash import token_hash
 
 RATE = "device_rate"
-WINDOW = 600  # seconds of one counting window
-PER_IP = 60  # device codes one IP address may ask for per window (a hall of kiosks behind one NAT)
-PER_CLIENT = 600  # device codes one client may ask for per window (a fleet of devices shares a client)
+WINDOW = 600  # seconds of one counting window; the limits per window are settings (IDP_DEVICE_CODES_PER_*)
 
 
 class TooManyDeviceCodes(SlowDownError):
@@ -37,8 +35,9 @@ class TooManyDeviceCodes(SlowDownError):
         return [*default_json_headers, ("Retry-After", str(self.retry_after))]
 
 
-def count_issue(store, client_id: str, ip: str | None) -> None:
-    """Count one device code for ``ip`` and ``client_id``; raise TooManyDeviceCodes past a limit.
+def count_issue(store, client_id: str, ip: str | None, *, per_ip: int, per_client: int) -> None:
+    """Count one device code for ``ip`` and ``client_id``; raise TooManyDeviceCodes past ``per_ip``
+    codes from the address or ``per_client`` codes of the client in the current window.
 
     The IP address is counted first and a refused IP is not charged to the client, so one noisy
     address cannot use up the allowance of a client whose other devices are elsewhere.
@@ -46,7 +45,7 @@ def count_issue(store, client_id: str, ip: str | None) -> None:
     now = time.time()
     window = int(now // WINDOW)
     retry_after = max(1, int(WINDOW - now % WINDOW))
-    if ip and store.incr(RATE, f"ip:{token_hash(ip)}:{window}", WINDOW * 2) > PER_IP:
+    if ip and store.incr(RATE, f"ip:{token_hash(ip)}:{window}", WINDOW * 2) > per_ip:
         raise TooManyDeviceCodes("address", retry_after)
-    if store.incr(RATE, f"client:{token_hash(client_id)}:{window}", WINDOW * 2) > PER_CLIENT:
+    if store.incr(RATE, f"client:{token_hash(client_id)}:{window}", WINDOW * 2) > per_client:
         raise TooManyDeviceCodes("client", retry_after)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 
 import pytest
 from sqlalchemy import create_engine
@@ -12,8 +11,6 @@ from backends import fresh_redis_prefix, postgres_schema_engine, postgres_url_or
 
 class FakeClock:
     """A clock for backends that take ``clock=``; ``advance`` moves time without waiting."""
-
-    real = False
 
     def __init__(self, start: float = 1_700_000_000.0):
         self.now = start
@@ -25,16 +22,33 @@ class FakeClock:
         self.now += seconds
 
 
-class RealClock:
-    """For backends that keep their own time (Redis): ``advance`` really waits."""
+# Brings a key ARGV[1] ms closer to its expiry; a key with no more time left than that expires.
+_SHIFT_EXPIRY = ("local left = redis.call('PTTL', KEYS[1]) "
+                 "if left < 0 then return 0 end "
+                 "if left <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) "
+                 "else redis.call('PEXPIRE', KEYS[1], left - tonumber(ARGV[1])) end return 1")
 
-    real = True
 
-    def __call__(self) -> float:
-        return time.time()
+class RedisClock(FakeClock):
+    """For a Redis store, which keeps its own time: ``advance`` brings every key of the store's prefix
+    that much closer to its expiry, which is all that time passing does to those keys (the store gives
+    Redis only relative ttls). It does not wait, so a stall of a loaded machine never adds to it, and
+    with ttls of minutes (test_conformance.TICK) the real time a test takes does not count either."""
+
+    def __init__(self, store, prefix: str):
+        super().__init__()
+        self._store, self._pattern = store, _glob_escape(prefix) + ":*"
 
     def advance(self, seconds: float) -> None:
-        time.sleep(seconds)
+        super().advance(seconds)
+        client = self._store._r
+        # SCAN may name a key twice, and on Cluster each node answers for itself: every key once.
+        for name in set(client.scan_iter(match=self._pattern, count=500)):
+            client.eval(_SHIFT_EXPIRY, 1, name, int(seconds * 1000))
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def ephemeral_tables():
@@ -93,36 +107,38 @@ def _postgres(request):
 def _redis(request):
     from idp.storage.redis import RedisStore
     url = request.getfixturevalue("redis_url")
-    store = RedisStore.from_url(url, prefix=request.getfixturevalue("redis_prefix"))
+    prefix = request.getfixturevalue("redis_prefix")
+    store = RedisStore.from_url(url, prefix=prefix)
     request.addfinalizer(store.close)
-    return store, RealClock()
+    return store, RedisClock(store, prefix)
 
 
 @pytest.fixture(scope="session")
 def redis_sentinel(tmp_path_factory):
-    """A primary, a replica and three sentinels started for this test session."""
-    from redis_topology import sentinel_topology
-    with sentinel_topology(tmp_path_factory.mktemp("sentinel"), ready_to_fail_over=False) as topology:
+    """A primary, a replica and three sentinels started for this test session, failing over only after
+    a long silence (see redis_topology.patient_store)."""
+    from redis_topology import PATIENT_NODE_TIMEOUT_MS, sentinel_topology
+    with sentinel_topology(tmp_path_factory.mktemp("sentinel"), ready_to_fail_over=False,
+                           node_timeout_ms=PATIENT_NODE_TIMEOUT_MS) as topology:
         yield topology
 
 
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory):
-    """Three primaries and three replicas started for this test session."""
-    from redis_topology import cluster_topology
-    with cluster_topology(tmp_path_factory.mktemp("cluster")) as topology:
+    """Three primaries and three replicas started for this test session, failing over only after a
+    long silence (see redis_topology.patient_store)."""
+    from redis_topology import PATIENT_NODE_TIMEOUT_MS, cluster_topology
+    with cluster_topology(tmp_path_factory.mktemp("cluster"), node_timeout_ms=PATIENT_NODE_TIMEOUT_MS) as topology:
         yield topology
 
 
 def _redis_topology(fixture):
     def factory(request):
-        from idp.storage.redis import RedisStore
-        topology = request.getfixturevalue(fixture)
-        # a prefix per test keeps tests apart; the store waits for one replica on every write (default)
-        store = RedisStore.from_url(topology.url, prefix="idptest:" + secrets.token_hex(6))
-        assert store.wait_replicas == 1
+        from redis_topology import patient_store
+        prefix = "idptest:" + secrets.token_hex(6)
+        store = patient_store(request.getfixturevalue(fixture), prefix)
         request.addfinalizer(store.close)
-        return store, RealClock()
+        return store, RedisClock(store, prefix)
     return factory
 
 

@@ -1,7 +1,9 @@
 """One conformance suite for every EphemeralStore backend: memory, SQLite, PostgreSQL, Redis.
 
-Expiry uses a fake clock where the backend takes ``clock=``; Redis keeps its own time, so there
-``clock.advance`` really sleeps (ttls are 1-2 seconds).
+Expiry uses a fake clock where the backend takes ``clock=``. Redis keeps its own time: there
+``clock.advance`` brings the test's keys that much closer to their expiry (conftest.RedisClock). Either
+way nothing waits, and ttls are multiples of TICK, long enough that the real time a test takes, stalls
+of a loaded machine included, never counts.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from idp.storage.base import MAX_KIND, MAX_NAME, EphemeralStore
 
 THREADS = 12
+TICK = 100  # seconds
 
 
 def run_concurrently(fn, n=THREADS):
@@ -78,19 +81,19 @@ def test_returned_value_is_a_copy(store, kind):
 
 
 def test_record_expires(store, clock, kind):
-    store.put(kind, "short", {"v": 1}, ttl=1)
-    store.put(kind, "long", {"v": 2}, ttl=30)
+    store.put(kind, "short", {"v": 1}, ttl=TICK)
+    store.put(kind, "long", {"v": 2}, ttl=30 * TICK)
     assert store.get(kind, "short") == {"v": 1}
-    clock.advance(1.2)
+    clock.advance(1.2 * TICK)
     assert store.get(kind, "short") is None
     assert store.consume(kind, "short") is None
     assert store.get(kind, "long") == {"v": 2}
 
 
 def test_put_again_renews_the_ttl(store, clock, kind):
-    store.put(kind, "a", {"v": 1}, ttl=1)
-    store.put(kind, "a", {"v": 2}, ttl=30)
-    clock.advance(1.2)
+    store.put(kind, "a", {"v": 1}, ttl=TICK)
+    store.put(kind, "a", {"v": 2}, ttl=30 * TICK)
+    clock.advance(1.2 * TICK)
     assert store.get(kind, "a") == {"v": 2}
 
 
@@ -129,11 +132,11 @@ def test_add_refused_on_a_put_record(store, kind):
 
 
 def test_add_works_again_after_expiry(store, clock, kind):
-    assert store.add(kind, "nonce", {"n": 1}, ttl=1) is True
-    assert store.add(kind, "nonce", {"n": 2}, ttl=1) is False
-    clock.advance(1.2)
+    assert store.add(kind, "nonce", {"n": 1}, ttl=TICK) is True
+    assert store.add(kind, "nonce", {"n": 2}, ttl=TICK) is False
+    clock.advance(1.2 * TICK)
     assert store.get(kind, "nonce") is None
-    assert store.add(kind, "nonce", {"n": 3}, ttl=30) is True
+    assert store.add(kind, "nonce", {"n": 3}, ttl=30 * TICK) is True
     assert store.get(kind, "nonce") == {"n": 3}
 
 
@@ -165,11 +168,11 @@ def test_counters_and_records_with_the_same_key_are_independent(store, kind):
 
 
 def test_incr_ttl_starts_at_creation_and_is_not_extended(store, clock, kind):
-    assert store.incr(kind, "c", ttl=1) == 1
-    clock.advance(0.6)
-    assert store.incr(kind, "c", ttl=1) == 2
-    clock.advance(0.6)  # 1.2 s after creation: expired although the last incr was 0.6 s ago
-    assert store.incr(kind, "c", ttl=1) == 1
+    assert store.incr(kind, "c", ttl=TICK) == 1
+    clock.advance(0.6 * TICK)
+    assert store.incr(kind, "c", ttl=TICK) == 2
+    clock.advance(0.6 * TICK)  # 1.2 ticks after creation: expired although the last incr was 0.6 ago
+    assert store.incr(kind, "c", ttl=TICK) == 1
 
 
 def test_incr_is_atomic_across_threads(store, kind):
@@ -206,31 +209,31 @@ def test_index_is_separate_from_records(store, kind):
 
 
 def test_index_expires(store, clock, kind):
-    store.index_add(kind, "sid", "m", ttl=1)
-    store.index_add(kind, "keep", "m", ttl=30)
-    clock.advance(1.2)
+    store.index_add(kind, "sid", "m", ttl=TICK)
+    store.index_add(kind, "keep", "m", ttl=30 * TICK)
+    clock.advance(1.2 * TICK)
     assert store.index_members(kind, "sid") == set()
     assert store.index_members(kind, "keep") == {"m"}
-    store.index_add(kind, "sid", "n", ttl=30)
+    store.index_add(kind, "sid", "n", ttl=30 * TICK)
     assert store.index_members(kind, "sid") == {"n"}, "an expired set must not come back"
 
 
 def test_index_add_extends_the_whole_set(store, clock, kind):
-    store.index_add(kind, "sid", "a", ttl=1)
-    clock.advance(0.6)
-    store.index_add(kind, "sid", "b", ttl=1)
-    clock.advance(0.6)  # a's own ttl is over, but the set was extended when b joined
+    store.index_add(kind, "sid", "a", ttl=TICK)
+    clock.advance(0.6 * TICK)
+    store.index_add(kind, "sid", "b", ttl=TICK)
+    clock.advance(0.6 * TICK)  # a's own ttl is over, but the set was extended when b joined
     assert store.index_members(kind, "sid") == {"a", "b"}
-    clock.advance(0.6)
+    clock.advance(0.6 * TICK)
     assert store.index_members(kind, "sid") == set()
 
 
 def test_index_add_with_shorter_ttl_does_not_shorten_the_set(store, clock, kind):
-    store.index_add(kind, "sid", "a", ttl=2)
-    store.index_add(kind, "sid", "b", ttl=1)
-    clock.advance(1.3)  # "the set lives at least ttl more seconds": still 2 s for the whole set
+    store.index_add(kind, "sid", "a", ttl=2 * TICK)
+    store.index_add(kind, "sid", "b", ttl=TICK)
+    clock.advance(1.3 * TICK)  # "the set lives at least ttl more seconds": still 2 ticks for the whole set
     assert store.index_members(kind, "sid") == {"a", "b"}
-    clock.advance(1.0)
+    clock.advance(1.0 * TICK)
     assert store.index_members(kind, "sid") == set()
 
 

@@ -150,14 +150,14 @@ def _acknowledged(store) -> bool:
 
 
 def test_without_wait_writes_do_not_wait_for_a_stopped_replica(redis_sentinel):
+    """The replica stays stopped while the write is made and read: a write that waited for it would
+    fail (NotReplicated, or a socket timeout), however fast or slow the machine is."""
     store = RedisStore.from_url(redis_sentinel.url, prefix="idptest:nowait", wait_replicas=0)
     replica = redis_sentinel.replicas[0]
     try:
         replica.freeze()
         try:
-            started = time.monotonic()
             store.put(SESSION, "x", {"v": 1}, 60)
-            assert time.monotonic() - started < 0.5
             assert store.get(SESSION, "x") == {"v": 1}
         finally:
             replica.thaw()
