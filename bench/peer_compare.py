@@ -23,6 +23,12 @@ the pool, so every request presents a token never used before.
 
 Workloads: discovery, jwks, healthz (idp only), cc-es256 and cc-rs256 (client_credentials with a JWT
 access token signed ES256 / RS256), rt-es256 (refresh_token with rotation, ES256 JWT access token).
+
+``--floor`` adds a third kind of server, "Python floor": ``bench/floor_app.py``, a yardstick that does only
+what every idp token request does (raw WSGI, Basic client authentication, the signed JWT, the token's hash
+and an audit row in one SQLite commit), on granian with idp's flags. It answers the token workloads and
+healthz (a constant 200: granian's own floor), not JWKS or discovery. The table then adds the ratios
+floor/peer and idp/floor.
 """
 from __future__ import annotations
 
@@ -134,7 +140,8 @@ class Peer:
             self.process = None
 
     def path(self, workload: str) -> str | None:
-        return {"discovery": "/.well-known/openid-configuration", "jwks": "/jwks"}.get(workload, "/token")
+        return {"discovery": "/.well-known/openid-configuration", "jwks": "/jwks", "healthz": None}.get(
+            workload, "/token")
 
     def cc_body(self, workload: str) -> str:
         return urlencode({"grant_type": "client_credentials", "scope": "api", "resource": PEER_RESOURCE[workload]})
@@ -154,16 +161,16 @@ class Peer:
 
 
 # --- idp ----------------------------------------------------------------------------------
-def server_command(server: str, port: int, access_log: Path) -> list[str]:
+def server_command(server: str, port: int, access_log: Path, app: str = "idp.wsgi:app") -> list[str]:
     """The Dockerfile's server settings, one worker process (one core)."""
     venv = Path(sys.executable).parent
     if server.startswith("granian"):  # granian:N runs N application threads instead of the Dockerfile's 8
         threads = server.partition(":")[2] or "8"
         return [str(venv / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", "1", "--blocking-threads", threads, "--http1-buffer-size", "65536",
-                "--workers-kill-timeout", "30", "--access-log", "idp.wsgi:app"]
+                "--workers-kill-timeout", "30", "--access-log", app]
     return [str(venv / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread",
-            "--threads", "8", "--access-logfile", str(access_log), "--log-level", "warning", "idp.wsgi:app"]
+            "--threads", "8", "--access-logfile", str(access_log), "--log-level", "warning", app]
 
 
 class Idp:
@@ -220,6 +227,60 @@ class Idp:
                 "code_verifier": verifier})
             st.expect(response.status_code, 200, "code exchange", response.text)
             tokens.append(response.json()["refresh_token"])
+        return tokens
+
+
+# --- the Python floor ---------------------------------------------------------------------
+class Floor:
+    """bench/floor_app.py on granian as the Dockerfile runs idp: the least a persisting Python token
+    endpoint does (its docstring), on a SQLite file of its own kept across the workloads of a run."""
+    name = "Python floor"
+    client_id = "bench-floor"
+
+    def __init__(self, port: int, log_dir: Path):
+        self.port, self.log_dir = port, log_dir
+        self.base = f"http://127.0.0.1:{port}"
+        self.secret = base64.urlsafe_b64encode(os.urandom(24)).decode()
+        self.auth = self.rt_auth = basic_value(self.client_id, self.secret)
+        self.database = log_dir / "floor.sqlite"
+        self.process = None
+
+    def start(self, workload: str) -> None:
+        env = dict(os.environ, FLOOR_DATABASE=str(self.database), FLOOR_ISSUER=self.base,
+                   FLOOR_ALG=IDP_ALG.get(workload, "ES256"), FLOOR_CLIENT_ID=self.client_id,
+                   FLOOR_CLIENT_SECRET=self.secret)
+        log = open(self.log_dir / f"floor-{workload}.log", "ab")
+        command = server_command("granian", self.port, self.log_dir / f"floor-{workload}-access.log",
+                                 app="floor_app:app")
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                        preexec_fn=pinned(SERVER_CPU))
+        wait_http(self.base + "/healthz", self.process)
+
+    def stop(self) -> None:
+        if self.process:
+            stop(self.process)
+            self.process = None
+
+    def path(self, workload: str) -> str | None:
+        return {"discovery": None, "jwks": None, "healthz": "/healthz"}.get(workload, "/token")
+
+    def cc_body(self, workload: str) -> str:
+        return urlencode({"grant_type": "client_credentials", "scope": "profile"})
+
+    def rt_extra(self, workload: str) -> str:
+        return ""
+
+    def refresh_tokens(self, count: int) -> list[str]:
+        """``count`` refresh tokens from the floor's bench-only seed grant (a new grant each)."""
+        import requests
+        from floor_app import SEED_GRANT
+        tokens = []
+        with requests.Session() as session:
+            for _ in range(count):
+                response = session.post(self.base + "/token", data={"grant_type": SEED_GRANT},
+                                        headers={"Authorization": self.auth})
+                st.expect(response.status_code, 200, "floor seed", response.text)
+                tokens.append(response.json()["refresh_token"])
         return tokens
 
 
@@ -334,6 +395,9 @@ def main() -> None:
                         help="idp's WSGI server: granian (the Dockerfile's, 8 application threads), granian:N "
                         "(N threads), gunicorn (gthread, 8 threads, as before), or several (gunicorn,granian), "
                         "each its own column")
+    parser.add_argument("--floor", action="store_true",
+                        help="add the Python floor (bench/floor_app.py), a yardstick of the least a persisting "
+                        "Python token endpoint does, and the ratios floor/peer and idp/floor")
     parser.add_argument("--peer-src", type=Path, default=default_peer_src(),
                         help="the peer-bench folder (read only; default: shared/peer-bench beside the checkout "
                         "or one level further up)")
@@ -353,7 +417,8 @@ def main() -> None:
         raise SystemExit("needs two CPUs: the servers on CPU 0, wrk on CPU 1")
 
     work = Peer.install(args.peer_src.resolve(), args.peer_work)
-    print(f"python {sys.version.split()[0]}; idp on {args.server}; servers pinned to CPU {SERVER_CPU}, "
+    floor_note = "; the Python floor on granian" if args.floor else ""
+    print(f"python {sys.version.split()[0]}; idp on {args.server}{floor_note}; servers pinned to CPU {SERVER_CPU}, "
           f"wrk -t1 -c{CONNECTIONS} on CPU {CLIENT_CPU}; {args.runs} interleaved runs of {args.duration:g} s per "
           f"workload after a {args.warmup:g} s warm-up")
     print("machine: " + st.yardstick(SERVER_CPU) + f"; load average {os.getloadavg()[0]:.2f}")
@@ -365,9 +430,10 @@ def main() -> None:
             idps = [Idp(name + (f" {server}" if len(args.servers) > 1 else ""), url, free_port(), ids, tmp, server)
                     for name, url, port, ids in databases for server in args.servers]
             peer = Peer(work, free_port(), tmp)
+            floors = [Floor(free_port(), tmp)] if args.floor else []
             try:
                 for workload in args.workloads:
-                    targets = ([] if workload == "healthz" else [peer]) + idps
+                    targets = [target for target in [peer, *idps, *floors] if target.path(workload)]
                     for target in targets:
                         target.start(workload)
                         carried[target.name, workload] = describe(target, workload)
@@ -381,33 +447,45 @@ def main() -> None:
                     for target in targets:
                         target.stop()
             finally:
-                peer.stop()
-                for target in idps:
+                for target in [peer, *idps, *floors]:
                     target.stop()
-            print_table(args.workloads, [peer.name] + [t.name for t in idps], results, carried)
+            print_table(args.workloads, peer.name, [t.name for t in idps], floors[0].name if floors else None,
+                        results, carried)
 
 
-def print_table(workloads, names, results, carried) -> None:
+def table_lines(workloads, peer_name: str, idp_names: list[str], floor_name: str | None, results) -> list[str]:
+    """The markdown table: req/s ranges per server, then the ratios of medians (idp/peer for each idp;
+    with the floor, floor/peer and idp/floor)."""
     def cell(values):
         if not values:
             return ""
         low, high = min(values), max(values)
         return f"{low:,.0f}–{high:,.0f}" if len(values) > 1 else f"{low:,.0f}"
 
-    idp_names = names[1:]
-    print()
-    print("| workload (one core) | " + " | ".join(names) + " | " +
-          " | ".join("ratio " + n.removeprefix("idp ") for n in idp_names) + " |")
-    print("|---|" + "---:|" * (len(names) + len(idp_names)))
+    def ratio(top: str, bottom: str, workload: str) -> str:
+        mine, theirs = results.get((top, workload)), results.get((bottom, workload))
+        return f"{statistics.median(mine) / statistics.median(theirs):.2f}" if mine and theirs else ""
+
+    names = [peer_name, *idp_names, *([floor_name] if floor_name else [])]
+    short = [name.removeprefix("idp ") for name in idp_names]
+    ratios = [(name, peer_name, "ratio " + label) for name, label in zip(idp_names, short)]
+    if floor_name:
+        ratios.append((floor_name, peer_name, "floor/peer"))
+        ratios += [(name, floor_name, label + "/floor") for name, label in zip(idp_names, short)]
+    lines = ["| workload (one core) | " + " | ".join(names) + " | " + " | ".join(r[2] for r in ratios) + " |",
+             "|---|" + "---:|" * (len(names) + len(ratios))]
     for workload in workloads:
-        peer = results.get((names[0], workload))
         row = [cell(results.get((name, workload), [])) for name in names]
-        ratios = []
-        for name in idp_names:
-            mine = results.get((name, workload))
-            ratios.append(f"{statistics.median(mine) / statistics.median(peer):.2f}" if mine and peer else "")
-        print(f"| {workload} | " + " | ".join(row) + " | " + " | ".join(ratios) + " |")
-    print("\nratio: median req/s of idp over the peer's median, same workload, same interleaved runs")
+        row += [ratio(top, bottom, workload) for top, bottom, _ in ratios]
+        lines.append(f"| {workload} | " + " | ".join(row) + " |")
+    return lines
+
+
+def print_table(workloads, peer_name, idp_names, floor_name, results, carried) -> None:
+    print()
+    print("\n".join(table_lines(workloads, peer_name, idp_names, floor_name, results)))
+    print("\nratio: median req/s of idp over the peer's median, same workload, same interleaved runs"
+          + ("; floor/peer and idp/floor likewise" if floor_name else ""))
     print("\nWhat one answer of each carries:")
     for (name, workload), text in carried.items():
         print(f"  {workload:<10} {name:<15} {text}")
