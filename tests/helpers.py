@@ -421,3 +421,26 @@ def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def enterprise_with_agent(*, uscc: str, name: str, agent: tuple[str, str, str], roles=("declarant",),
+                          portals=None, representative_id: str = CITIZEN_ID):
+    """In an app context: an enterprise whose legal representative (the existing person with
+    ``representative_id``) has authorised a new person ``agent`` = (ID number, name, password) for
+    ``roles`` at ``portals`` (None: every portal) for five days, and the agent has accepted.
+    Returns (the enterprise, the agent, the authorisation)."""
+    from datetime import datetime, timedelta, timezone
+
+    from idp.authn.result import ACR_CERTIFICATE
+    from idp.identity import authorisations
+    from idp.identity.service import create_entity, create_person, find_person_by_id_number, link_representative
+    agent_id, agent_name, agent_password = agent
+    entity = create_entity(uscc=uscc, name=name)
+    link_representative(uscc=uscc, id_number=representative_id, role="legal_representative")
+    person = create_person(id_number=agent_id, name=agent_name, password=agent_password)
+    granted = authorisations.grant(
+        granter_id=find_person_by_id_number(representative_id).id, acr=ACR_CERTIFICATE, entity_id=entity.id,
+        agent_id_number=agent_id, agent_name=agent_name, roles=list(roles), portals=portals,
+        valid_until=datetime.now(timezone.utc) + timedelta(days=5))
+    authorisations.accept(person_id=person.id, public_id=granted.public_id)
+    return entity, person, granted

@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from helpers import CITIZEN_ID, Browser, audit_events, csrf_token, query_of
+from helpers import CITIZEN_ID, Browser, audit_events, csrf_token, enterprise_with_agent, query_of
 
 NS = {"cas": "http://www.yale.edu/tp/cas"}
 SITE = "http://localhost:8081/app/"
@@ -20,19 +20,10 @@ AGENT_ID, AGENT_NAME, AGENT_PASSWORD = "110105198503151230", "李四", "agent pa
 @pytest.fixture
 def realm(app, citizen):
     """张三 (legal representative) has authorised 李四 as declarant for every portal; 李四 accepted."""
-    from idp.authn.result import ACR_CERTIFICATE
-    from idp.identity import authorisations
-    from idp.identity.service import create_entity, create_person, find_person_by_id_number, link_representative
     from idp.protocols.cas.services import register_service
     with app.app_context():
-        entity = create_entity(uscc=USCC, name=NAME)
-        link_representative(uscc=USCC, id_number=CITIZEN_ID, role="legal_representative")
-        agent = create_person(id_number=AGENT_ID, name=AGENT_NAME, password=AGENT_PASSWORD)
-        granted = authorisations.grant(
-            granter_id=find_person_by_id_number(CITIZEN_ID).id, acr=ACR_CERTIFICATE, entity_id=entity.id,
-            agent_id_number=AGENT_ID, agent_name=AGENT_NAME, roles=["declarant", "payer"], portals=None,
-            valid_until=datetime.now(timezone.utc) + timedelta(days=5))
-        authorisations.accept(person_id=agent.id, public_id=granted.public_id)
+        entity, agent, granted = enterprise_with_agent(
+            uscc=USCC, name=NAME, agent=(AGENT_ID, AGENT_NAME, AGENT_PASSWORD), roles=["declarant", "payer"])
         register_service(name="不动产登记", service_url=SITE, match="prefix")
         return {"entity": entity.public_id, "authorisation": granted.public_id, "agent": agent.public_id}
 

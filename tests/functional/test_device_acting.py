@@ -4,11 +4,10 @@ chose, a choice that was not offered is refused."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from helpers import CITIZEN_ID, audit_events, csrf_token, decode_jwt
+from helpers import audit_events, csrf_token, decode_jwt, enterprise_with_agent
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 USCC, NAME = "91110000100000000R", "示例科技有限公司"
@@ -19,20 +18,12 @@ AGENT_ID, AGENT_NAME, AGENT_PASSWORD = "110105198503151230", "李四", "agent pa
 @pytest.fixture
 def realm(app, citizen):
     """李四 holds an accepted authorisation of 张三's enterprise; a kiosk asks for the entity scope."""
-    from idp.authn.result import ACR_CERTIFICATE
     from idp.clients.service import register_client
-    from idp.identity import authorisations
-    from idp.identity.service import create_entity, create_person, find_person_by_id_number, link_representative
+    from idp.identity.service import create_entity
     with app.app_context():
-        entity = create_entity(uscc=USCC, name=NAME)
+        entity, agent, granted = enterprise_with_agent(
+            uscc=USCC, name=NAME, agent=(AGENT_ID, AGENT_NAME, AGENT_PASSWORD), roles=["declarant"])
         other = create_entity(uscc=OTHER_USCC, name="别家公司")
-        link_representative(uscc=USCC, id_number=CITIZEN_ID, role="legal_representative")
-        agent = create_person(id_number=AGENT_ID, name=AGENT_NAME, password=AGENT_PASSWORD)
-        granted = authorisations.grant(
-            granter_id=find_person_by_id_number(CITIZEN_ID).id, acr=ACR_CERTIFICATE, entity_id=entity.id,
-            agent_id_number=AGENT_ID, agent_name=AGENT_NAME, roles=["declarant"], portals=None,
-            valid_until=datetime.now(timezone.utc) + timedelta(days=5))
-        authorisations.accept(person_id=agent.id, public_id=granted.public_id)
         kiosk = register_client(name="政务服务大厅自助机", redirect_uris=[], public=True,
                                 scopes=["openid", "profile", "entity"], grant_types=[DEVICE_GRANT], first_party=True)
         return {"entity": entity.public_id, "other": other.public_id, "authorisation": granted.public_id,

@@ -13,7 +13,8 @@ import pytest
 from saml2 import BINDING_HTTP_POST
 
 import helpers
-from helpers import CITIZEN_ID, Browser, app_on, audit_events, csrf_token, decode_jwt, dispose_app, query_of, register
+from helpers import (CITIZEN_ID, app_on, audit_events, csrf_token, decode_jwt, dispose_app,
+                     enterprise_with_agent, query_of, register)
 from test_representative_acting import certificate_step_up
 from test_saml import ServiceProvider, posted_fields, send
 
@@ -38,18 +39,9 @@ def app(tmp_path, pki):
 def realm(app, citizen):
     """张三 (legal representative) has authorised 李四 as declarant and payer for every portal; 李四
     accepted."""
-    from idp.authn.result import ACR_CERTIFICATE
-    from idp.identity import authorisations
-    from idp.identity.service import create_entity, create_person, find_person_by_id_number, link_representative
     with app.app_context():
-        entity = create_entity(uscc=USCC, name=NAME)
-        link_representative(uscc=USCC, id_number=CITIZEN_ID, role="legal_representative")
-        agent = create_person(id_number=AGENT_ID, name=AGENT_NAME, password=AGENT_PASSWORD)
-        granted = authorisations.grant(
-            granter_id=find_person_by_id_number(CITIZEN_ID).id, acr=ACR_CERTIFICATE, entity_id=entity.id,
-            agent_id_number=AGENT_ID, agent_name=AGENT_NAME, roles=["declarant", "payer"], portals=None,
-            valid_until=datetime.now(timezone.utc) + timedelta(days=5))
-        authorisations.accept(person_id=agent.id, public_id=granted.public_id)
+        entity, agent, granted = enterprise_with_agent(
+            uscc=USCC, name=NAME, agent=(AGENT_ID, AGENT_NAME, AGENT_PASSWORD), roles=["declarant", "payer"])
         return {"entity": entity.public_id, "authorisation": granted.public_id}
 
 
@@ -196,19 +188,10 @@ def test_saml_and_oidc_tell_the_same_enterprise_context(app, browser, sp, realm)
 def test_an_authorisation_for_named_portals_is_not_asserted_to_an_sp(app, browser, tmp_path, citizen):
     """Authorisations name OpenID portals; one that names some, and not all, does not reach an SP, even
     when she chose the enterprise on her account page (where every authorisation of hers is offered)."""
-    from idp.authn.result import ACR_CERTIFICATE
-    from idp.identity import authorisations
-    from idp.identity.service import create_entity, create_person, find_person_by_id_number, link_representative
     portal = register(app, browser, scopes=("openid", "entity"))
     with app.app_context():
-        entity = create_entity(uscc=USCC, name=NAME)
-        link_representative(uscc=USCC, id_number=CITIZEN_ID, role="legal_representative")
-        agent = create_person(id_number=AGENT_ID, name=AGENT_NAME, password=AGENT_PASSWORD)
-        granted = authorisations.grant(
-            granter_id=find_person_by_id_number(CITIZEN_ID).id, acr=ACR_CERTIFICATE, entity_id=entity.id,
-            agent_id_number=AGENT_ID, agent_name=AGENT_NAME, roles=["declarant"], portals=[portal.client_id],
-            valid_until=datetime.now(timezone.utc) + timedelta(days=5))
-        authorisations.accept(person_id=agent.id, public_id=granted.public_id)
+        entity, agent, granted = enterprise_with_agent(
+            uscc=USCC, name=NAME, agent=(AGENT_ID, AGENT_NAME, AGENT_PASSWORD), roles=["declarant"], portals=[portal.client_id])
         entity_public_id = entity.public_id
     sp = ServiceProvider(app, tmp_path, name="tax")
     sp.register(name="电子税务局", attributes=["name", "entity"])

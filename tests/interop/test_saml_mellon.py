@@ -9,7 +9,7 @@ from contextlib import ExitStack
 import pytest
 import requests
 
-from helpers import audit_events
+from helpers import audit_events, enterprise_with_agent
 
 from .apache_server import ApacheServer, apache_missing, render
 from .saml_sites import (browser as new_browser, give_to_apache, login, make_key_pair, portal_needs_no_password,
@@ -158,25 +158,15 @@ def test_mellon_site_learns_the_enterprise_an_agent_acts_for(realm):
     """The site registered with the ``entity`` attribute: an agent the legal representative authorised
     logs in, chooses the enterprise on idp's chooser, and mod_auth_mellon hands the site the enterprise's
     credit code, name and her role (MELLON_entity_*)."""
-    from datetime import datetime, timedelta, timezone
-
-    from idp.authn.result import ACR_CERTIFICATE
-    from idp.identity import authorisations
-    from idp.identity.service import create_entity, create_person, find_person_by_id_number, link_representative
     from idp.protocols.saml.providers import by_id, update_provider
     uscc, name = "91110000100000000R", "示例科技有限公司"
     agent = type("Agent", (), {"id_number": "110105198503151230", "password": "agent pass phrase 1", "name": "李四"})
     idp = realm["idp"]
     with idp.app.app_context():
         update_provider(by_id(int(realm["saml_key"].split(":")[1])), attributes=["name", "entity"])
-        entity = create_entity(uscc=uscc, name=name)
-        link_representative(uscc=uscc, id_number=idp.person.id_number, role="legal_representative")
-        person = create_person(id_number=agent.id_number, name=agent.name, password=agent.password)
-        granted = authorisations.grant(
-            granter_id=find_person_by_id_number(idp.person.id_number).id, acr=ACR_CERTIFICATE, entity_id=entity.id,
-            agent_id_number=agent.id_number, agent_name=agent.name, roles=["declarant"], portals=None,
-            valid_until=datetime.now(timezone.utc) + timedelta(days=5))
-        authorisations.accept(person_id=person.id, public_id=granted.public_id)
+        entity, _, granted = enterprise_with_agent(uscc=uscc, name=name,
+                                                   agent=(agent.id_number, agent.name, agent.password),
+                                                   representative_id=idp.person.id_number)
         entity_choice, authorisation_id = entity.public_id, granted.public_id
     browser = new_browser()
     chooser = login(browser, browser.get(realm["saml"], timeout=15), agent)
