@@ -147,6 +147,22 @@ def ctx(app):
         yield app
 
 
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """The demo PKI (three CAs encoding the same citizen three ways), generated once per test session."""
+    from helpers import DemoPki
+    return DemoPki.generate(tmp_path_factory.mktemp("demo-pki"))
+
+
+@pytest.fixture
+def pki_app(tmp_path, pki):
+    """An app on SQLite whose trust profiles are the demo PKI's CAs (a module names it ``app`` to use it)."""
+    from helpers import app_on, dispose_app
+    app = app_on(tmp_path, "sqlite", trust_profiles_dir=str(pki.profiles))
+    yield app
+    dispose_app(app)
+
+
 @pytest.fixture
 def citizen(app):
     """The demo citizen; returns its public id (no app context stays pushed, so requests get fresh ones)."""

@@ -8,25 +8,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import helpers
-from helpers import (CITIZEN_ID, CITIZEN_PASSWORD, Browser, app_on, audit_events, csrf_token, decode_jwt, dispose_app,
-                     query_of, register)
+from helpers import CITIZEN_ID, CITIZEN_PASSWORD, Browser, audit_events, csrf_token, decode_jwt, query_of, register
 
 USCC, NAME = "91110000100000000R", "示例科技有限公司"
 OTHER_ID, OTHER_NAME, OTHER_PASSWORD = "110105198503151230", "李四", "agent pass phrase 1"
 ENTITY_SCOPES = ("openid", "profile", "entity")
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return helpers.DemoPki.generate(tmp_path_factory.mktemp("demo-pki"))
-
-
 @pytest.fixture
-def app(tmp_path, pki):
-    app = app_on(tmp_path, "sqlite", trust_profiles_dir=str(pki.profiles))
-    yield app
-    dispose_app(app)
+def app(pki_app):
+    return pki_app
 
 
 @pytest.fixture

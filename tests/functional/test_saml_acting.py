@@ -13,8 +13,7 @@ import pytest
 from saml2 import BINDING_HTTP_POST
 
 import helpers
-from helpers import (CITIZEN_ID, app_on, audit_events, csrf_token, decode_jwt, dispose_app,
-                     enterprise_with_agent, query_of, register)
+from helpers import CITIZEN_ID, audit_events, csrf_token, decode_jwt, enterprise_with_agent, query_of, register
 from test_representative_acting import certificate_step_up
 from test_saml import ServiceProvider, posted_fields, send
 
@@ -23,16 +22,9 @@ AGENT_ID, AGENT_NAME, AGENT_PASSWORD = "110105198503151230", "李四", "agent pa
 ENTITY_ATTRIBUTES = ("entity_uscc", "entity_name", "entity_role", "entity_roles", "authorisation_id")
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return helpers.DemoPki.generate(tmp_path_factory.mktemp("demo-pki"))
-
-
 @pytest.fixture
-def app(tmp_path, pki):
-    app = app_on(tmp_path, "sqlite", trust_profiles_dir=str(pki.profiles))
-    yield app
-    dispose_app(app)
+def app(pki_app):
+    return pki_app
 
 
 @pytest.fixture
